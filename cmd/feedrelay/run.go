@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/server"
+	"github.com/feedrelay/feedrelay/storage"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a poll failed, or serve stopped on an error
+	exitUsage   = 2 // bad flags or a bad config file
+	stopTimeout = 5 * time.Second
+)
+
+const usage = `usage: feedrelay <command> [flags]
+
+commands:
+  serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
+  poll   [-config config.yaml] [-source S]  poll once, print one line per source
+  check  [-config config.yaml]              validate the config file
+`
+
+// Run is the whole program, minus the process: tests drive it directly.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "config.yaml", "config file")
+	var source *string
+	if cmd == "poll" {
+		source = fs.String("source", "", "poll only the source with this slug")
+	}
+	switch cmd {
+	case "serve", "poll", "check":
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "feedrelay: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	switch cmd {
+	case "check":
+		fmt.Fprintf(stdout, "%s: ok (%d categories, %d sources)\n", *configPath, len(cfg.Categories), len(cfg.Sources))
+		return exitOK
+	case "poll":
+		return runPoll(ctx, cfg, *source, stdout, stderr)
+	default:
+		return runServe(ctx, cfg, stderr)
+	}
+}
+
+func newLogger(format, levelName string, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(levelName)) // validated by config
+	hopts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// app is everything a command needs, wired from one config.
+type app struct {
+	cfg     *config.Config
+	logger  *slog.Logger
+	db      *storage.DB
+	poller  *feeds.Poller
+	sources []feeds.Source
+}
+
+func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app, error) {
+	db, err := storage.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil {
+		db.TagAuthority = u.Hostname()
+	}
+	a := &app{cfg: cfg, logger: logger, db: db}
+	infos := make([]storage.SourceInfo, 0, len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		infos = append(infos, storage.SourceInfo{Slug: s.Slug, Name: s.Name, URL: s.URL})
+		a.sources = append(a.sources, feeds.Source{
+			Slug:        s.Slug,
+			Name:        s.Name,
+			URL:         s.URL,
+			Interval:    s.Interval,
+			Timeout:     s.Timeout,
+			MaxBodySize: int64(s.MaxBodySize),
+			Location:    s.Location,
+			Charset:     s.Charset,
+			UserAgent:   s.UserAgent,
+			Headers:     s.Headers,
+		})
+	}
+	if err := db.SyncSources(ctx, infos); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.poller = &feeds.Poller{Fetcher: feeds.NewFetcher(cfg.UserAgent), Store: db, Logger: logger}
+	return a, nil
+}
+
+func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stderr io.Writer) int {
+	level := cfg.Log.Level
+	if level == "info" {
+		// The summary on stdout says what the info lines would.
+		level = "warn"
+	}
+	logger := newLogger(cfg.Log.Format, level, stderr)
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay:", err)
+		return exitFailed
+	}
+	defer a.db.Close()
+	sources := a.sources
+	if only != "" {
+		sources = nil
+		for _, s := range a.sources {
+			if s.Slug == only {
+				sources = append(sources, s)
+			}
+		}
+		if len(sources) == 0 {
+			fmt.Fprintf(stderr, "feedrelay: %s has no source %q\n", cfg.Path, only)
+			return exitUsage
+		}
+	}
+	results := make([]*feeds.Result, len(sources))
+	sem := make(chan struct{}, cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = a.poller.Poll(ctx, src)
+		}()
+	}
+	wg.Wait()
+	code := exitOK
+	for i, r := range results {
+		fmt.Fprintf(stdout, "%s (%s): %s\n", sources[i].Slug, sources[i].Name, r.Summary())
+		if r.Err != nil {
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
+	logger := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("start", slog.String("error", err.Error()))
+		return exitFailed
+	}
+	defer a.db.Close()
+
+	health := &feeds.Health{}
+	srv := server.New(a.db, health, logger, serverOptions(cfg))
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		logger.Error("listen", slog.String("addr", cfg.Listen), slog.String("error", err.Error()))
+		return exitFailed
+	}
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
+		slog.String("database", cfg.Database), slog.Int("sources", len(a.sources)))
+
+	pollCtx, stopPolls := context.WithCancel(context.Background())
+	sched := &feeds.Scheduler{Poller: a.poller, Concurrency: cfg.Concurrency, OnResult: health.Record}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sched.Run(pollCtx, a.sources)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err := <-serveErr:
+		logger.Error("http server stopped", slog.String("error", err.Error()))
+		code = exitFailed
+	}
+	// Stop taking requests, cancel polls in flight (their transactions
+	// roll back: nothing half-written), then close the database.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	stopPolls()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown", slog.String("error", err.Error()))
+	}
+	wg.Wait()
+	return code
+}
+
+func serverOptions(cfg *config.Config) *server.Options {
+	opts := &server.Options{
+		BaseURL:  cfg.BaseURL,
+		Title:    "feedrelay",
+		Language: cfg.Language,
+		PageSize: cfg.PageSize,
+		// Validated by config.
+		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
+	}
+	for _, c := range cfg.Categories {
+		sc := server.Category{Slug: c.Slug, Title: c.Title}
+		for _, s := range cfg.Sources {
+			for _, sc2 := range s.Categories {
+				if sc2 == c.Slug {
+					sc.Sources = append(sc.Sources, s.Slug)
+				}
+			}
+		}
+		opts.Categories = append(opts.Categories, sc)
+	}
+	for _, s := range cfg.Sources {
+		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Interval: s.Interval})
+	}
+	return opts
+}

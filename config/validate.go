@@ -1,0 +1,252 @@
+package config
+
+import (
+	"fmt"
+	"html/template"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds/charset"
+)
+
+// Defaults for keys the file leaves out.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultDatabase    = "feedrelay.db"
+	DefaultInterval    = 15 * time.Minute
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxBodySize = 16 << 20
+	DefaultPageSize    = 50
+	DefaultConcurrency = 8
+	// DefaultAttribution ends every republished entry: a visible line naming
+	// the source and linking to the original, for readers that hide
+	// <source>. It is an html/template with .Source, .Link and .Author.
+	DefaultAttribution = `<p>（文章来源：{{.Source}}）<br>原文链接：<a href="{{.Link}}">{{.Link}}</a></p>`
+	MinInterval        = time.Second
+)
+
+type validator struct {
+	file string
+	idx  *index
+	errs Errors
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: v.idx.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) validate(c *Config) {
+	dir := filepath.Dir(c.Path)
+
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		v.errorf("listen", "%q is not host:port", c.Listen)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Listen + "/"
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.errorf("base_url", "%q is not an absolute http(s) URL", c.BaseURL)
+	} else if !strings.HasSuffix(c.BaseURL, "/") {
+		c.BaseURL += "/"
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if !filepath.IsAbs(c.Database) {
+		c.Database = filepath.Join(dir, c.Database)
+	}
+	c.Location = v.location("timezone", c.Timezone, time.UTC)
+	if c.Timezone == "" {
+		c.Timezone = "UTC"
+	}
+	if c.PageSize == 0 && !v.idx.has("page_size") {
+		c.PageSize = DefaultPageSize
+	} else if c.PageSize < 1 || c.PageSize > 1000 {
+		v.errorf("page_size", "must be between 1 and 1000, not %d", c.PageSize)
+	}
+	if c.Concurrency == 0 && !v.idx.has("concurrency") {
+		c.Concurrency = DefaultConcurrency
+	} else if c.Concurrency < 1 {
+		v.errorf("concurrency", "must be at least 1, not %d", c.Concurrency)
+	}
+	if c.Attribution == "" {
+		c.Attribution = DefaultAttribution
+	}
+	if _, err := template.New("attribution").Parse(c.Attribution); err != nil {
+		v.errorf("attribution", "not a valid template: %v", err)
+	}
+	if c.Language == "" {
+		c.Language = "zh-CN"
+	}
+	switch c.Log.Format {
+	case "":
+		c.Log.Format = "text"
+	case "text", "json":
+	default:
+		v.errorf("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "":
+		c.Log.Level = "info"
+	case "debug", "info", "warn", "error":
+	default:
+		v.errorf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+
+	d := &c.Defaults
+	v.duration("defaults.interval", &d.Interval, DefaultInterval, MinInterval)
+	v.duration("defaults.timeout", &d.Timeout, DefaultTimeout, time.Millisecond)
+	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
+
+	catSeen := map[string]string{}
+	for i := range c.Categories {
+		cat := &c.Categories[i]
+		p := fmt.Sprintf("categories[%d]", i)
+		if cat.Title == "" && cat.Slug == "" {
+			v.errorf(p, "a category needs a title or a slug")
+			continue
+		}
+		if cat.Slug == "" {
+			cat.Slug = Slugify(cat.Title)
+		}
+		if cat.Title == "" {
+			cat.Title = cat.Slug
+		}
+		switch {
+		case !validSlug(cat.Slug):
+			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", cat.Slug)
+		case cat.Slug == "all":
+			v.errorf(p+".slug", `"all" is reserved for the feed of every category`)
+		case catSeen[cat.Slug] != "":
+			v.errorf(p+".slug", "duplicate category slug %q (also %s)", cat.Slug, catSeen[cat.Slug])
+		default:
+			catSeen[cat.Slug] = p
+		}
+	}
+
+	srcSeen, urlSeen := map[string]string{}, map[string]string{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		p := fmt.Sprintf("sources[%d]", i)
+		if s.Name == "" {
+			v.errorf(p, "a source needs a name")
+		}
+		if s.Slug == "" {
+			s.Slug = Slugify(s.Name)
+		}
+		switch {
+		case !validSlug(s.Slug):
+			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", s.Slug)
+		case srcSeen[s.Slug] != "":
+			v.errorf(p+".slug", "duplicate source slug %q (also %s); set slug: to tell them apart", s.Slug, srcSeen[s.Slug])
+		default:
+			srcSeen[s.Slug] = p
+		}
+		if u, err := sourceURL(s.URL, dir); err != nil {
+			v.errorf(p+".url", "%v", err)
+		} else {
+			s.URL = u
+			if urlSeen[u] != "" {
+				v.errorf(p+".url", "the same URL is already polled by %s", urlSeen[u])
+			}
+			urlSeen[u] = p
+		}
+		if s.SiteURL != "" {
+			if u, err := url.Parse(s.SiteURL); err != nil || !u.IsAbs() {
+				v.errorf(p+".site_url", "%q is not an absolute URL", s.SiteURL)
+			}
+		}
+		for j, cs := range s.Categories {
+			if catSeen[cs] == "" {
+				v.errorf(fmt.Sprintf("%s.categories[%d]", p, j), "unknown category %q (declare it under categories:)", cs)
+			}
+		}
+		v.duration(p+".interval", &s.Interval, d.Interval, MinInterval)
+		v.duration(p+".timeout", &s.Timeout, d.Timeout, time.Millisecond)
+		v.size(p+".max_body_size", &s.MaxBodySize, d.MaxBodySize)
+		s.Location = v.location(p+".timezone", s.Timezone, c.Location)
+		if s.Charset != "" {
+			if _, err := charset.Lookup(s.Charset); err != nil {
+				v.errorf(p+".charset", "%v", err)
+			}
+		}
+		if s.UserAgent == "" {
+			s.UserAgent = c.UserAgent
+		}
+	}
+}
+
+func (v *validator) duration(path string, d *time.Duration, def, min time.Duration) {
+	if *d == 0 && !v.idx.has(path) {
+		*d = def
+		return
+	}
+	if *d < min {
+		v.errorf(path, "%v is below the minimum of %v", *d, min)
+	}
+}
+
+func (v *validator) size(path string, b *ByteSize, def ByteSize) {
+	if *b == 0 && !v.idx.has(path) {
+		*b = def
+		return
+	}
+	if *b < 1024 {
+		v.errorf(path, "%d bytes is below the minimum of 1KiB", *b)
+	}
+}
+
+func (v *validator) location(path, name string, def *time.Location) *time.Location {
+	if name == "" {
+		return def
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		v.errorf(path, "unknown time zone %q (use an IANA name such as Asia/Shanghai)", name)
+		return def
+	}
+	return loc
+}
+
+// sourceURL checks a source URL and makes file: paths absolute. Besides
+// http(s), a source may be file:///abs/path or file:rel/path (relative to the
+// config file), for feeds written by a local scraper.
+func sourceURL(raw, dir string) (string, error) {
+	if raw == "" {
+		return "", fmt.Errorf("a source needs a url")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL: %v", raw, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return "", fmt.Errorf("%q has no host", raw)
+		}
+		return raw, nil
+	case "file":
+		p := u.Path
+		if u.Opaque != "" {
+			p = u.Opaque
+		}
+		if p == "" {
+			return "", fmt.Errorf("%q has no path", raw)
+		}
+		if !filepath.IsAbs(p) {
+			abs, err := filepath.Abs(filepath.Join(dir, p))
+			if err != nil {
+				return "", err
+			}
+			p = abs
+		}
+		return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String(), nil
+	default:
+		return "", fmt.Errorf("%q: scheme must be http, https or file", raw)
+	}
+}

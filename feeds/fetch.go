@@ -1,0 +1,197 @@
+package feeds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// DefaultUserAgent names us and where to read about us, as polite crawlers do.
+const DefaultUserAgent = "feedrelay/0.1 (+https://github.com/feedrelay/feedrelay)"
+
+// MaxRedirects is how many redirects a fetch follows before giving up.
+const MaxRedirects = 5
+
+// ErrBodyTooLarge is returned when a response exceeds the source's body cap.
+var ErrBodyTooLarge = errors.New("body too large")
+
+// HTTPError is a response with a status we do not treat as a feed.
+type HTTPError struct {
+	StatusCode int
+	Status     string
+}
+
+func (e *HTTPError) Error() string { return "HTTP " + e.Status }
+
+// Request is one conditional fetch.
+type Request struct {
+	URL          string
+	ETag         string
+	LastModified string
+	Timeout      time.Duration
+	MaxBodySize  int64
+	UserAgent    string
+	Headers      map[string]string
+}
+
+// Response is a fetched body, or a 304.
+type Response struct {
+	URL          string // after redirects
+	StatusCode   int
+	NotModified  bool
+	ContentType  string
+	Body         []byte
+	ETag         string
+	LastModified string
+}
+
+// Fetcher fetches feeds over HTTP(S) and from local files. It is safe for
+// concurrent use; all fetches share one http.Client and its connections.
+type Fetcher struct {
+	client    *http.Client
+	userAgent string
+}
+
+// NewFetcher returns a Fetcher with a shared, connection-reusing client.
+func NewFetcher(userAgent string) *Fetcher {
+	if userAgent == "" {
+		userAgent = DefaultUserAgent
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+	}
+	return &Fetcher{
+		userAgent: userAgent,
+		client: &http.Client{
+			Transport: tr,
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if len(via) > MaxRedirects {
+					return fmt.Errorf("redirect loop: more than %d redirects", MaxRedirects)
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// Fetch gets req.URL, sending the validators it is given. The whole fetch,
+// body included, is bounded by req.Timeout, and the body by req.MaxBodySize
+// (counted after gzip decoding).
+func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "file" {
+		return fetchFile(u.Path, req)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	ua := req.UserAgent
+	if ua == "" {
+		ua = f.userAgent
+	}
+	hreq.Header.Set("User-Agent", ua)
+	hreq.Header.Set("Accept", "application/atom+xml, application/rss+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
+	if req.ETag != "" {
+		hreq.Header.Set("If-None-Match", req.ETag)
+	}
+	if req.LastModified != "" {
+		hreq.Header.Set("If-Modified-Since", req.LastModified)
+	}
+	for k, v := range req.Headers {
+		hreq.Header.Set(k, v)
+	}
+	resp, err := f.client.Do(hreq)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := &Response{
+		URL:          resp.Request.URL.String(),
+		StatusCode:   resp.StatusCode,
+		ContentType:  resp.Header.Get("Content-Type"),
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		out.NotModified = true
+		// RFC 9111 §4.3.4: a 304 may carry fresh validators; keep the old
+		// ones where it does not.
+		if out.ETag == "" {
+			out.ETag = req.ETag
+		}
+		if out.LastModified == "" {
+			out.LastModified = req.LastModified
+		}
+		return out, nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return out, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
+	}
+	out.Body, err = readCapped(resp.Body, req.MaxBodySize)
+	if err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		return io.ReadAll(r)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w (over %d bytes)", ErrBodyTooLarge, limit)
+	}
+	return b, nil
+}
+
+// fetchFile reads a feed written by a local program. Its modification time
+// plays the part of Last-Modified, so an untouched file costs no parse.
+func fetchFile(path string, req Request) (*Response, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	out := &Response{
+		URL:          req.URL,
+		StatusCode:   http.StatusOK,
+		LastModified: st.ModTime().UTC().Format(time.RFC3339Nano),
+	}
+	if out.LastModified == req.LastModified {
+		out.NotModified = true
+		out.StatusCode = http.StatusNotModified
+		return out, nil
+	}
+	out.Body, err = readCapped(fh, req.MaxBodySize)
+	return out, err
+}

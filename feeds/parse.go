@@ -1,0 +1,92 @@
+package feeds
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+	"github.com/mmcdole/gofeed/atom"
+
+	"github.com/feedrelay/feedrelay/feeds/charset"
+)
+
+// ErrNotAFeed is returned for a body that is not RSS, Atom or JSON Feed,
+// such as an HTML page or a JSON error object.
+var ErrNotAFeed = errors.New("not a feed")
+
+// Parse decodes a fetched body into a normalized Feed. feedURL is the URL the
+// body came from (after redirects): relative links are resolved against it
+// where the feed gives no xml:base. Dates without a zone are read in loc.
+func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.Location) (*Feed, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("parse: empty body")
+	}
+	text, _, err := charset.ToUTF8(body, contentType, charsetOverride)
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if err := sniff(text, contentType); err != nil {
+		return nil, err
+	}
+	p := gofeed.NewParser()
+	// The image scan is half of RSS parse time and we do not use it.
+	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	// The universal Feed has no feed-level Atom id; the original has.
+	p.KeepOriginalFeed = true
+	gf, err := p.Parse(bytes.NewReader(text))
+	if err != nil {
+		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+			return nil, fmt.Errorf("%w (%s)", ErrNotAFeed, describe(contentType))
+		}
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	var atomID string
+	if af, ok := gf.OriginalFeed().(*atom.Feed); ok {
+		atomID = strings.TrimSpace(af.ID)
+	}
+	return normalizeFeed(gf, atomID, feedURL, loc), nil
+}
+
+var htmlStart = regexp.MustCompile(`(?i)^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])`)
+
+// sniff rejects bodies that gofeed would misread: an HTML page (which it
+// reports only as an undetected type) and a JSON object that is not a JSON
+// Feed (which it accepts as an empty feed).
+func sniff(text []byte, contentType string) error {
+	trimmed := bytes.TrimSpace(text)
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		var probe struct {
+			Version string `json:"version"`
+		}
+		if err := json.Unmarshal(trimmed, &probe); err != nil {
+			return fmt.Errorf("parse: invalid JSON: %w", err)
+		}
+		if !strings.HasPrefix(probe.Version, "https://jsonfeed.org/version/") &&
+			!strings.HasPrefix(probe.Version, "http://jsonfeed.org/version/") {
+			return fmt.Errorf("%w (JSON without a jsonfeed.org version)", ErrNotAFeed)
+		}
+		return nil
+	}
+	head := trimmed
+	if len(head) > 1024 {
+		head = head[:1024]
+	}
+	if htmlStart.Match(head) {
+		return fmt.Errorf("%w (text/html)", ErrNotAFeed)
+	}
+	return nil
+}
+
+func describe(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt == "" {
+		return "unrecognized content"
+	}
+	return mt
+}

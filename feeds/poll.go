@@ -1,0 +1,166 @@
+package feeds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Result is the outcome of one poll of one source.
+type Result struct {
+	Source       string // slug
+	URL          string // the URL polled
+	FinalURL     string // after redirects
+	Attempted    time.Time
+	Duration     time.Duration
+	StatusCode   int
+	NotModified  bool
+	ETag         string
+	LastModified string
+	Feed         *Feed // nil on 304 or error
+	Err          error
+	Counts       Counts
+}
+
+// Store is what the poller needs from storage. Save must store the items of
+// r.Feed and the validators of r in one transaction, so that a validator is
+// never saved for items that were not; it records failures too.
+type Store interface {
+	Validators(ctx context.Context, source string) (etag, lastModified string, err error)
+	Save(ctx context.Context, r *Result) (Counts, error)
+}
+
+// Poller polls one source at a time: conditional fetch, parse, normalize,
+// store. It is safe for concurrent use on different sources.
+type Poller struct {
+	Fetcher *Fetcher
+	Store   Store
+	Logger  *slog.Logger
+	Now     func() time.Time // replaceable in tests
+}
+
+// Poll fetches src once and stores what changed. The returned Result carries
+// any error; Poll itself never fails.
+func (p *Poller) Poll(ctx context.Context, src Source) *Result {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	r := &Result{Source: src.Slug, URL: src.URL, Attempted: now()}
+	r.Err = p.poll(ctx, src, r)
+	r.Duration = time.Since(r.Attempted)
+	if r.Err == nil || ctx.Err() == nil {
+		counts, err := p.Store.Save(ctx, r)
+		if err != nil && r.Err == nil {
+			r.Err = fmt.Errorf("store: %w", err)
+		}
+		r.Counts = counts
+	}
+	p.log(src, r)
+	return r
+}
+
+func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
+	etag, lastMod, err := p.Store.Validators(ctx, src.Slug)
+	if err != nil {
+		return fmt.Errorf("load validators: %w", err)
+	}
+	resp, err := p.Fetcher.Fetch(ctx, Request{
+		URL:          src.URL,
+		ETag:         etag,
+		LastModified: lastMod,
+		Timeout:      src.Timeout,
+		MaxBodySize:  src.MaxBodySize,
+		UserAgent:    src.UserAgent,
+		Headers:      src.Headers,
+	})
+	if resp != nil {
+		r.StatusCode = resp.StatusCode
+		r.FinalURL = resp.URL
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fmt.Errorf("fetch: timed out after %v", src.Timeout)
+		}
+		return fmt.Errorf("fetch: %w", err)
+	}
+	r.ETag, r.LastModified = resp.ETag, resp.LastModified
+	if resp.NotModified {
+		r.NotModified = true
+		return nil
+	}
+	loc := src.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	feed, err := Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, loc)
+	if err != nil {
+		return err
+	}
+	r.Feed = feed
+	return nil
+}
+
+func (p *Poller) log(src Source, r *Result) {
+	if p.Logger == nil {
+		return
+	}
+	attrs := []any{
+		slog.String("source", src.Slug),
+		slog.String("url", src.URL),
+		slog.Int("status", r.StatusCode),
+		slog.Duration("duration", r.Duration),
+	}
+	if r.Err != nil {
+		p.Logger.Warn("poll failed", append(attrs, slog.String("error", r.Err.Error()))...)
+		return
+	}
+	p.Logger.Info("poll", append(attrs,
+		slog.Bool("not_modified", r.NotModified),
+		slog.Int("new", r.Counts.New),
+		slog.Int("updated", r.Counts.Updated),
+		slog.Int("unchanged", r.Counts.Unchanged))...)
+}
+
+// Summary is a one-line account of a poll for people: what changed, or why
+// it failed.
+func (r *Result) Summary() string {
+	switch {
+	case r.Err != nil:
+		return "error: " + r.Err.Error()
+	case r.NotModified:
+		return "unchanged (not modified)"
+	}
+	return fmt.Sprintf("new %d, updated %d, unchanged %d", r.Counts.New, r.Counts.Updated, r.Counts.Unchanged)
+}
+
+// Health remembers the last poll of each source. Storage records failures
+// and content, but a healthy 304 writes nothing, so the time of the last
+// poll lives here. It is safe for concurrent use.
+type Health struct {
+	mu   sync.RWMutex
+	last map[string]Result
+}
+
+// Record keeps r (without its feed) as the last poll of its source.
+func (h *Health) Record(r *Result) {
+	c := *r
+	c.Feed = nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last == nil {
+		h.last = make(map[string]Result)
+	}
+	h.last[r.Source] = c
+}
+
+// Last returns the last poll of a source, if there was one since start.
+func (h *Health) Last(source string) (Result, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	r, ok := h.last[source]
+	return r, ok
+}

@@ -1,0 +1,233 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+)
+
+// SourceInfo is what the config says of a source.
+type SourceInfo struct {
+	Slug, Name, URL string
+}
+
+// SyncSources records the configured sources, adding new ones and updating
+// names and URLs of known ones. Sources no longer configured are kept.
+func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sync sources: %w", err)
+	}
+	defer tx.Rollback()
+	for _, s := range sources {
+		// A changed URL is another feed: its validators mean nothing there.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO sources (slug, name, url) VALUES (?, ?, ?)
+			ON CONFLICT (slug) DO UPDATE SET
+				name = excluded.name,
+				url = excluded.url,
+				etag = CASE WHEN url = excluded.url THEN etag ELSE '' END,
+				last_modified = CASE WHEN url = excluded.url THEN last_modified ELSE '' END`,
+			s.Slug, s.Name, s.URL); err != nil {
+			return fmt.Errorf("sync source %s: %w", s.Slug, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sync sources: %w", err)
+	}
+	return nil
+}
+
+// Validators returns the ETag and Last-Modified saved with the source's
+// items, for the next conditional GET.
+func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified string, err error) {
+	err = db.r.QueryRowContext(ctx, "SELECT etag, last_modified FROM sources WHERE slug = ?", source).
+		Scan(&etag, &lastModified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	return etag, lastModified, err
+}
+
+// Save records the outcome of a poll. For a parsed feed, its items and the
+// response's validators are written in one transaction: either both are
+// saved or neither, so a crash never leaves a validator that would hide
+// items we do not have. Unchanged items (same content hash) are not written.
+// A 304 from a healthy source writes nothing.
+func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
+	var counts feeds.Counts
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return counts, err
+	}
+	defer tx.Rollback()
+
+	var (
+		srcID         int64
+		etag, lastMod string
+		failures      int
+		lastErr       string
+		feedUpdated   int64
+	)
+	err = tx.QueryRowContext(ctx, `SELECT id, etag, last_modified, failures, last_error, feed_updated
+		FROM sources WHERE slug = ?`, r.Source).Scan(&srcID, &etag, &lastMod, &failures, &lastErr, &feedUpdated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return counts, fmt.Errorf("unknown source %q", r.Source)
+	}
+	if err != nil {
+		return counts, err
+	}
+	attempted := r.Attempted.Unix()
+
+	switch {
+	case r.Err != nil:
+		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_attempt = ?, last_status = ?,
+			last_error = ?, failures = failures + 1 WHERE id = ?`,
+			attempted, r.StatusCode, r.Err.Error(), srcID)
+	case r.NotModified:
+		if failures == 0 && lastErr == "" && etag == r.ETag && lastMod == r.LastModified {
+			return counts, nil
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
+			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
+			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
+	default:
+		counts, err = db.saveItems(ctx, tx, srcID, r)
+		if err != nil {
+			return feeds.Counts{}, err
+		}
+		f := r.Feed
+		switch {
+		case !f.Updated.IsZero():
+			feedUpdated = f.Updated.Unix()
+		case counts.New+counts.Updated > 0 || feedUpdated == 0:
+			// The feed does not date itself: its content changed now.
+			feedUpdated = db.Now().Unix()
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
+			language = ?, feed_updated = ?, etag = ?, last_modified = ?, last_attempt = ?,
+			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
+			f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
+			attempted, attempted, r.StatusCode, srcID)
+	}
+	if err != nil {
+		return feeds.Counts{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return feeds.Counts{}, err
+	}
+	return counts, nil
+}
+
+func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.Result) (feeds.Counts, error) {
+	var counts feeds.Counts
+	// This lookup uses the UNIQUE (source_id, identity) index.
+	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated FROM items
+		WHERE source_id = ? AND identity = ?`)
+	if err != nil {
+		return counts, err
+	}
+	defer sel.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO items (source_id, identity, entry_id, link, title,
+		author, content, summary, categories, published, updated, first_seen, content_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return counts, err
+	}
+	defer ins.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE items SET link = ?, title = ?, author = ?, content = ?,
+		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ? WHERE id = ?`)
+	if err != nil {
+		return counts, err
+	}
+	defer upd.Close()
+
+	now := db.Now().Unix()
+	for i := range r.Feed.Items {
+		it := &r.Feed.Items[i]
+		var (
+			id                 int64
+			hash               string
+			published, updated int64
+		)
+		err := sel.QueryRowContext(ctx, srcID, it.Identity).Scan(&id, &hash, &published, &updated)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			pub := unixOr(it.Published, now) // undated: first seen, once
+			_, err = ins.ExecContext(ctx, srcID, it.Identity, db.entryID(r.Source, it, now), it.Link,
+				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
+				pub, unixOr(it.Updated, pub), now, it.Hash)
+			if err != nil {
+				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
+			}
+			counts.New++
+		case err != nil:
+			return counts, err
+		case hash == it.Hash:
+			counts.Unchanged++
+		default:
+			// Changed in place: the id stays, updated must move forward
+			// even when the source did not touch its own date.
+			newUpdated := unixOr(it.Updated, 0)
+			if newUpdated <= updated {
+				newUpdated = max(now, updated+1)
+			}
+			_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
+				categoriesJSON(it.Categories), unixOr(it.Published, published), newUpdated, it.Hash, id)
+			if err != nil {
+				return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
+			}
+			counts.Updated++
+		}
+	}
+	return counts, nil
+}
+
+// entryID is the Atom <id> an item is published under, minted once at
+// insert: the original id when it is an absolute IRI, else a tag: URI
+// (RFC 4151) from our authority, the first-seen date, the source and the
+// item's identity.
+func (db *DB) entryID(source string, it *feeds.Item, now int64) string {
+	if isAbsoluteIRI(it.GUID) {
+		return it.GUID
+	}
+	sum := sha256.Sum256([]byte(it.Identity))
+	return fmt.Sprintf("tag:%s,%s:%s/%s", db.TagAuthority,
+		time.Unix(now, 0).UTC().Format("2006-01-02"), source, hex.EncodeToString(sum[:12]))
+}
+
+func isAbsoluteIRI(s string) bool {
+	if s == "" || strings.ContainsAny(s, " \t\n<>\"") {
+		return false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return false
+	}
+	// "http:" alone or "urn:" with nothing after it identifies nothing.
+	return u.Opaque != "" || u.Host != "" || u.Path != ""
+}
+
+func unixOr(t time.Time, def int64) int64 {
+	if t.IsZero() {
+		return def
+	}
+	return t.Unix()
+}
+
+func categoriesJSON(c []string) string {
+	if len(c) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}

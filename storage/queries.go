@@ -1,0 +1,141 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// SourceFeed is what we know of a source feed, for <source> in the entries
+// republished from it and for the health shown on the index.
+type SourceFeed struct {
+	Slug     string
+	Name     string
+	URL      string // the URL polled
+	FeedID   string
+	Title    string
+	SiteURL  string
+	Language string
+	Updated  time.Time // the feed's own updated, else when its content last changed
+}
+
+// Entry is a stored item with its source, ready to publish.
+type Entry struct {
+	ID         int64
+	EntryID    string
+	Link       string
+	Title      string
+	Author     string
+	Content    string
+	Summary    string
+	Categories []string
+	Published  time.Time
+	Updated    time.Time
+	Source     SourceFeed
+}
+
+// EntryQuery selects entries to publish.
+type EntryQuery struct {
+	Sources []string // slugs; entries of these sources only
+	Limit   int
+}
+
+// Entries returns the newest entries of the given sources, newest first
+// (by updated, then by insertion).
+func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
+	if len(q.Sources) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(q.Sources)+1)
+	for _, s := range q.Sources {
+		args = append(args, s)
+	}
+	args = append(args, q.Limit)
+	// This query walks items_updated (or items_source_updated for one
+	// source) and stops after Limit rows.
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT i.id, i.entry_id, i.link, i.title, i.author, i.content, i.summary, i.categories,
+		       i.published, i.updated,
+		       s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated
+		FROM items i JOIN sources s ON s.id = i.source_id
+		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`)
+		ORDER BY i.updated DESC, i.id DESC
+		LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var (
+			e                    Entry
+			cats                 string
+			pub, upd, srcUpdated int64
+		)
+		if err := rows.Scan(&e.ID, &e.EntryID, &e.Link, &e.Title, &e.Author, &e.Content, &e.Summary,
+			&cats, &pub, &upd, &e.Source.Slug, &e.Source.Name, &e.Source.URL, &e.Source.FeedID,
+			&e.Source.Title, &e.Source.SiteURL, &e.Source.Language, &srcUpdated); err != nil {
+			return nil, fmt.Errorf("scan entry: %w", err)
+		}
+		if err := json.Unmarshal([]byte(cats), &e.Categories); err != nil {
+			return nil, fmt.Errorf("entry %d categories: %w", e.ID, err)
+		}
+		e.Published, e.Updated = unixTime(pub), unixTime(upd)
+		e.Source.Updated = unixTime(srcUpdated)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query entries: %w", err)
+	}
+	return out, nil
+}
+
+// SourceState is a source's feed and health.
+type SourceState struct {
+	SourceFeed
+	Items       int
+	LastAttempt time.Time
+	LastSuccess time.Time
+	LastStatus  int
+	LastError   string
+	Failures    int
+}
+
+// Sources returns every known source, configured or not, by slug.
+func (db *DB) Sources(ctx context.Context) ([]SourceState, error) {
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated,
+		       s.last_attempt, s.last_success, s.last_status, s.last_error, s.failures,
+		       (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)
+		FROM sources s ORDER BY s.slug`)
+	if err != nil {
+		return nil, fmt.Errorf("query sources: %w", err)
+	}
+	defer rows.Close()
+	var out []SourceState
+	for rows.Next() {
+		var (
+			s                         SourceState
+			updated, attempt, success int64
+		)
+		if err := rows.Scan(&s.Slug, &s.Name, &s.URL, &s.FeedID, &s.Title, &s.SiteURL, &s.Language,
+			&updated, &attempt, &success, &s.LastStatus, &s.LastError, &s.Failures, &s.Items); err != nil {
+			return nil, fmt.Errorf("scan source: %w", err)
+		}
+		s.Updated, s.LastAttempt, s.LastSuccess = unixTime(updated), unixTime(attempt), unixTime(success)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query sources: %w", err)
+	}
+	return out, nil
+}
+
+func unixTime(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
