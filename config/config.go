@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -117,6 +118,9 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	unit := strings.TrimSuffix(strings.ToUpper(m[2]), "B")
 	mult := map[string]int64{"": 1, "K": 1000, "M": 1000 * 1000, "G": 1000 * 1000 * 1000,
 		"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30}[unit]
+	if v > math.MaxInt64/mult {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is too large a size", n.Line, n.Value)}}
+	}
 	*b = ByteSize(v * mult)
 	return nil
 }
@@ -198,24 +202,51 @@ func Parse(name string, data []byte) (*Config, error) {
 
 var lineMsg = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
+// parserProblems are the errors of yaml's parser (as opposed to its
+// scanner): yaml reports their line counting from 0, and leaves the line out
+// when that is 0.
+var parserProblems = map[string]bool{
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected node content":     true,
+	"did not find expected <document start>": true,
+}
+
 func yamlSyntaxError(name string, err error) *Error {
+	e := &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := lineMsg.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return &Error{File: name, Line: n, Msg: m[2]}
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
 	}
-	return &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	if parserProblems[e.Msg] {
+		e.Line++
+	}
+	return e
 }
 
 // index remembers where each key of the YAML document sits, so that errors
 // found after decoding can still name a line.
 type index struct {
-	lines  map[string]int // path → line of its key (or item)
-	byLine map[int]string // line → deepest path whose key or value is on it
+	lines  map[string]int     // path → line of its key (or item)
+	byLine map[int]string     // line → deepest path whose key or value is on it
+	onLine map[int][]*written // line → every key and scalar item on it, in order
+}
+
+// written is one key (or sequence item) as it appears in the file. Several
+// share a line in flow style ({interval: 5m, timeout: 30s}); decoder errors
+// name only the line, so they are told apart by key or value.
+type written struct {
+	path, key, value string
+	claimed          bool // an error already names it
 }
 
 func newIndex(n *yaml.Node) *index {
-	idx := &index{lines: map[string]int{}, byLine: map[int]string{}}
-	idx.walk("", n)
+	idx := &index{lines: map[string]int{}, byLine: map[int]string{}, onLine: map[int][]*written{}}
+	if n.Kind == yaml.MappingNode { // else the decoder rejects the whole file
+		idx.walk("", n)
+	}
 	return idx
 }
 
@@ -230,6 +261,7 @@ func (idx *index) walk(path string, n *yaml.Node) {
 			}
 			idx.lines[p] = k.Line
 			idx.byLine[k.Line] = p
+			idx.onLine[k.Line] = append(idx.onLine[k.Line], &written{path: p, key: k.Value, value: scalar(v)})
 			if v.Line != k.Line {
 				idx.byLine[v.Line] = p
 			}
@@ -241,6 +273,9 @@ func (idx *index) walk(path string, n *yaml.Node) {
 			idx.lines[p] = item.Line
 			if _, ok := idx.byLine[item.Line]; !ok || item.Kind == yaml.ScalarNode {
 				idx.byLine[item.Line] = p
+			}
+			if item.Kind == yaml.ScalarNode {
+				idx.onLine[item.Line] = append(idx.onLine[item.Line], &written{path: p, value: item.Value})
 			}
 			idx.walk(p, item)
 		}
@@ -268,7 +303,31 @@ func (idx *index) line(path string) int {
 	return 0
 }
 
-var unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+func scalar(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	return ""
+}
+
+// claim returns the path of the first unclaimed key on line n that match
+// accepts, else def.
+func (idx *index) claim(n int, def string, match func(*written) bool) string {
+	for _, w := range idx.onLine[n] {
+		if !w.claimed && match(w) {
+			w.claimed = true
+			return w.path
+		}
+	}
+	return def
+}
+
+var (
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+	// badValue matches yaml's "cannot unmarshal !!int `300` into ..." (long
+	// values cut to 7 bytes and "...") and ByteSize's own message.
+	badValue = regexp.MustCompile("^cannot (?:unmarshal \\S+ `(.*)` into |read (\".*\") as a size)")
+)
 
 func (idx *index) typeError(file, msg string) *Error {
 	m := lineMsg.FindStringSubmatch(msg)
@@ -277,8 +336,19 @@ func (idx *index) typeError(file, msg string) *Error {
 	}
 	n, _ := strconv.Atoi(m[1])
 	text := m[2]
+	key := idx.byLine[n]
 	if u := unknownField.FindStringSubmatch(text); u != nil {
 		text = fmt.Sprintf("unknown key %q", u[1])
+		key = idx.claim(n, key, func(w *written) bool { return w.key == u[1] })
+	} else if b := badValue.FindStringSubmatch(text); b != nil {
+		val := b[1]
+		if b[2] != "" {
+			val, _ = strconv.Unquote(b[2])
+		}
+		cut, short := strings.CutSuffix(val, "...")
+		key = idx.claim(n, key, func(w *written) bool {
+			return w.value == val || short && len(w.value) > 10 && strings.HasPrefix(w.value, cut)
+		})
 	}
-	return &Error{File: file, Line: n, Key: idx.byLine[n], Msg: text}
+	return &Error{File: file, Line: n, Key: key, Msg: text}
 }

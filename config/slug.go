@@ -9,14 +9,17 @@ import (
 
 // Slugify derives a URL slug from a name: Chinese characters become their
 // toneless pinyin run together (证券时报网 → zhengquanshibaowang), ASCII
-// letters and digits are kept lower-cased, and anything else separates words
-// with a single '-'. Polyphones can come out wrong (银行 → yinxing), which is
+// letters and digits (full-width ones too) are kept lower-cased, and anything
+// else separates words with a single '-'. Polyphones can come out wrong (银行 → yinxing), which is
 // why every slug can be set explicitly in the YAML.
 func Slugify(name string) string {
 	args := pinyin.NewArgs()
 	var b strings.Builder
 	sep := false
 	for _, r := range name {
+		if r >= '！' && r <= '～' {
+			r -= '！' - '!' // full-width forms (ＦＴ, ３６) → ASCII
+		}
 		var part string
 		switch {
 		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):

@@ -43,16 +43,24 @@ func (v *validator) validate(c *Config) {
 
 	if c.Listen == "" {
 		c.Listen = DefaultListen
-	} else if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
 		v.errorf("listen", "%q is not host:port", c.Listen)
+	} else if c.BaseURL == "" {
+		// ":8080" and "0.0.0.0:8080" listen everywhere; a link needs a host.
+		if host == "" || net.ParseIP(host).IsUnspecified() {
+			host = "localhost"
+		}
+		c.BaseURL = "http://" + net.JoinHostPort(host, port) + "/"
 	}
-	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Listen + "/"
-	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.errorf("base_url", "%q is not an absolute http(s) URL", c.BaseURL)
-	} else if !strings.HasSuffix(c.BaseURL, "/") {
-		c.BaseURL += "/"
+	// Still empty when listen is wrong: that error is enough.
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errorf("base_url", "%q is not an absolute http(s) URL", c.BaseURL)
+		} else if !strings.HasSuffix(c.BaseURL, "/") {
+			c.BaseURL += "/"
+		}
 	}
 	if c.Database == "" {
 		c.Database = DefaultDatabase
@@ -111,13 +119,16 @@ func (v *validator) validate(c *Config) {
 			v.errorf(p, "a category needs a title or a slug")
 			continue
 		}
-		if cat.Slug == "" {
+		derived := cat.Slug == ""
+		if derived {
 			cat.Slug = Slugify(cat.Title)
 		}
 		if cat.Title == "" {
 			cat.Title = cat.Slug
 		}
 		switch {
+		case derived && cat.Slug == "":
+			v.errorf(p+".slug", "cannot make a slug of %q; set slug:", cat.Title)
 		case !validSlug(cat.Slug):
 			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", cat.Slug)
 		case cat.Slug == "all":
@@ -136,10 +147,15 @@ func (v *validator) validate(c *Config) {
 		if s.Name == "" {
 			v.errorf(p, "a source needs a name")
 		}
-		if s.Slug == "" {
+		derived := s.Slug == ""
+		if derived {
 			s.Slug = Slugify(s.Name)
 		}
 		switch {
+		case derived && s.Slug == "":
+			if s.Name != "" { // else "a source needs a name" says it
+				v.errorf(p+".slug", "cannot make a slug of %q; set slug:", s.Name)
+			}
 		case !validSlug(s.Slug):
 			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", s.Slug)
 		case srcSeen[s.Slug] != "":
@@ -231,6 +247,10 @@ func sourceURL(raw, dir string) (string, error) {
 		}
 		return raw, nil
 	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			// file://feeds/x.xml would silently read /x.xml.
+			return "", fmt.Errorf("%q names the host %q: write file:path (relative to this file) or file:///absolute/path", raw, u.Host)
+		}
 		p := u.Path
 		if u.Opaque != "" {
 			p = u.Opaque

@@ -1,0 +1,200 @@
+package feeds_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/storage"
+)
+
+// gbkFeed is an RSS feed encoded in GBK that declares gb2312, as many
+// Chinese sites do, served without a charset in Content-Type.
+func gbkFeed(t testing.TB, titles ...string) []byte {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>证券时报网</title><link>https://www.stcn.com/</link>`)
+	for i, title := range titles {
+		b.WriteString("<item><title>" + title + "</title><link>/a/" + string(rune('0'+i)) + ".html</link>" +
+			"<pubDate>2026-11-26 09:3" + string(rune('0'+i)) + ":00</pubDate></item>")
+	}
+	b.WriteString("</channel></rss>")
+	out, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type source struct {
+	mu       sync.Mutex
+	body     []byte
+	etag     string
+	requests atomic.Int32
+	notMod   atomic.Int32
+	active   atomic.Int32
+	overlap  atomic.Bool // two requests for this source at once
+}
+
+func (s *source) set(body []byte, etag string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.body, s.etag = body, etag
+}
+
+func (s *source) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Add(1)
+	if s.active.Add(1) > 1 {
+		s.overlap.Store(true)
+	}
+	defer s.active.Add(-1)
+	time.Sleep(20 * time.Millisecond) // long enough for an overlap to show
+	s.mu.Lock()
+	body, etag := s.body, s.etag
+	s.mu.Unlock()
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		s.notMod.Add(1)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/rss+xml")
+	w.Write(body)
+}
+
+func newPoller(t *testing.T, slugs ...string) (*feeds.Poller, *storage.DB) {
+	t.Helper()
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "feedrelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var infos []storage.SourceInfo
+	for _, s := range slugs {
+		infos = append(infos, storage.SourceInfo{Slug: s, Name: s})
+	}
+	if err := db.SyncSources(context.Background(), infos); err != nil {
+		t.Fatal(err)
+	}
+	return &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: db}, db
+}
+
+func TestPoll_GBKSourceConditionalGET(t *testing.T) {
+	src := &source{}
+	src.set(gbkFeed(t, "A股三大指数集体高开", "央行开展逆回购"), `"v1"`)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	p, db := newPoller(t, "stcn")
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := feeds.Source{Slug: "stcn", Name: "证券时报网", URL: ts.URL + "/rss.xml", Timeout: 5 * time.Second,
+		MaxBodySize: 1 << 20, Location: shanghai}
+	ctx := context.Background()
+
+	r := p.Poll(ctx, s)
+	if r.Err != nil || r.Counts.New != 2 {
+		t.Fatalf("first poll: %s", r.Summary())
+	}
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"stcn"}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[1].Title != "A股三大指数集体高开" || es[1].Link != ts.URL+"/a/0.html" {
+		t.Fatalf("stored entries: %+v", es)
+	}
+	if want := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC); !es[1].Published.Equal(want) {
+		t.Errorf("zone-less date read as %v, want %v (Asia/Shanghai)", es[1].Published, want)
+	}
+
+	r = p.Poll(ctx, s)
+	if r.Err != nil || !r.NotModified || src.notMod.Load() != 1 {
+		t.Fatalf("second poll: %s (server sent %d 304s)", r.Summary(), src.notMod.Load())
+	}
+	if got := r.Summary(); got != "unchanged (not modified)" {
+		t.Errorf("summary %q", got)
+	}
+
+	// New content: one new item, the others unchanged.
+	src.set(gbkFeed(t, "A股三大指数集体高开", "央行开展逆回购", "北向资金流入"), `"v2"`)
+	r = p.Poll(ctx, s)
+	if r.Err != nil || r.Counts != (feeds.Counts{New: 1, Unchanged: 2}) {
+		t.Fatalf("third poll: %s", r.Summary())
+	}
+	if got := r.Summary(); got != "new 1, updated 0, unchanged 2" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+func TestPoll_ErrorNamesTheProblem(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/gone":
+			http.NotFound(w, r)
+		case "/page":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte("<!DOCTYPE html><html><head><title>首页</title></head><body>hi</body></html>"))
+		}
+	}))
+	defer ts.Close()
+	p, db := newPoller(t, "gone", "page")
+	for slug, want := range map[string]string{
+		"gone": "error: fetch: HTTP 404 Not Found",
+		"page": "error: not a feed (text/html)",
+	} {
+		r := p.Poll(context.Background(), feeds.Source{Slug: slug, URL: ts.URL + "/" + slug, Timeout: time.Second})
+		if got := r.Summary(); got != want {
+			t.Errorf("%s: %q, want %q", slug, got, want)
+		}
+	}
+	states, err := db.Sources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range states {
+		if st.Failures != 1 || st.LastError == "" {
+			t.Errorf("%s: failures %d, last error %q", st.Slug, st.Failures, st.LastError)
+		}
+	}
+}
+
+func TestScheduler_PollsEachSourceOnItsInterval(t *testing.T) {
+	fast, slow := &source{}, &source{}
+	fast.set(gbkFeed(t, "快"), `"f"`)
+	slow.set(gbkFeed(t, "慢"), `"s"`)
+	fastTS, slowTS := httptest.NewServer(fast), httptest.NewServer(slow)
+	defer fastTS.Close()
+	defer slowTS.Close()
+	p, _ := newPoller(t, "fast", "slow")
+
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 2, OnResult: func(r *feeds.Result) {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Source, r.Err)
+		}
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
+	defer cancel()
+	sched.Run(ctx, []feeds.Source{
+		{Slug: "fast", URL: fastTS.URL, Interval: 100 * time.Millisecond, Timeout: time.Second},
+		{Slug: "slow", URL: slowTS.URL, Interval: time.Hour, Timeout: time.Second},
+	})
+	if n := fast.requests.Load(); n < 5 {
+		t.Errorf("fast source (100ms) polled %d times in 1.2s, want at least 5", n)
+	}
+	if n := slow.requests.Load(); n != 1 {
+		t.Errorf("slow source (1h) polled %d times, want once at start", n)
+	}
+	if fast.overlap.Load() || slow.overlap.Load() {
+		t.Error("a source was polled twice at once")
+	}
+}
