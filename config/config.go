@@ -325,8 +325,9 @@ func (idx *index) claim(n int, def string, match func(*written) bool) string {
 var (
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 	// badValue matches yaml's "cannot unmarshal !!int `300` into ..." (long
-	// values cut to 7 bytes and "...") and ByteSize's own message.
-	badValue = regexp.MustCompile("^cannot (?:unmarshal \\S+ `(.*)` into |read (\".*\") as a size)")
+	// values cut to 7 bytes and "...", lists and mappings not shown: they
+	// match a key whose value is not a scalar) and ByteSize's own message.
+	badValue = regexp.MustCompile("^cannot (?:unmarshal \\S+(?: `(.*)`)? into |read (\".*\") as a size)")
 )
 
 func (idx *index) typeError(file, msg string) *Error {
