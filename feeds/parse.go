@@ -22,8 +22,12 @@ var ErrNotAFeed = errors.New("not a feed")
 
 // Parse decodes a fetched body into a normalized Feed. feedURL is the URL the
 // body came from (after redirects): relative links are resolved against it
-// where the feed gives no xml:base. Dates without a zone are read in loc.
+// where the feed gives no xml:base. Dates without a zone are read in loc
+// (UTC when loc is nil).
 func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.Location) (*Feed, error) {
+	if loc == nil {
+		loc = time.UTC // time.ParseInLocation and time.Date panic on a nil Location
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("parse: empty body")
 	}
@@ -65,7 +69,13 @@ func sniff(text []byte, contentType string) error {
 			Version string `json:"version"`
 		}
 		if err := json.Unmarshal(trimmed, &probe); err != nil {
-			return fmt.Errorf("parse: invalid JSON: %w", err)
+			// Valid JSON of another shape (an array, a numeric
+			// "version") is not a feed; only a syntax error is
+			// broken JSON.
+			var typeErr *json.UnmarshalTypeError
+			if !errors.As(err, &typeErr) {
+				return fmt.Errorf("parse: invalid JSON: %w", err)
+			}
 		}
 		if !strings.HasPrefix(probe.Version, "https://jsonfeed.org/version/") &&
 			!strings.HasPrefix(probe.Version, "http://jsonfeed.org/version/") {

@@ -92,11 +92,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		r.NotModified = true
 		return nil
 	}
-	loc := src.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	feed, err := Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, loc)
+	feed, err := Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
 	if err != nil {
 		return err
 	}

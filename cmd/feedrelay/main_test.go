@@ -264,9 +264,9 @@ print(json.dumps({
 	}
 	type want struct{ title, link, author, source, origin string }
 	wants := map[string]want{
-		"A股三大指数集体高开":     {"A股三大指数集体高开", ts.URL + "/article/detail/1.html", "证券时报记者 王一", "证券时报网-要闻", "（文章来源：证券时报网）"},
+		"A股三大指数集体高开":      {"A股三大指数集体高开", ts.URL + "/article/detail/1.html", "证券时报记者 王一", "证券时报网-要闻", "（文章来源：证券时报网）"},
 		"央行开展2000亿元逆回购操作": {"央行开展2000亿元逆回购操作", ts.URL + "/article/detail/2.html", "证券时报网", "证券时报网-要闻", "（文章来源：证券时报网）"},
-		"科创板新增上市公司超百家":   {"科创板新增上市公司超百家", "https://www.cnstock.com/a/1.html", "中国证券网", "中国证券网", "（文章来源：中国证券网）"},
+		"科创板新增上市公司超百家":    {"科创板新增上市公司超百家", "https://www.cnstock.com/a/1.html", "中国证券网", "中国证券网", "（文章来源：中国证券网）"},
 	}
 	if len(got.Entries) != len(wants) {
 		t.Fatalf("feedparser saw %d entries, want %d", len(got.Entries), len(wants))

@@ -340,3 +340,32 @@ func TestDeclarationRewriteKeepsTheRest(t *testing.T) {
 		t.Errorf("got %q, want %q", got, doc)
 	}
 }
+
+// Whatever comes in, a successful conversion gives valid UTF-8 without a BOM:
+// the parser and the database downstream rely on it.
+func FuzzToUTF8(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "", "")
+		f.Add(b, "text/xml; charset=gbk", "")
+		f.Add(b, "text/xml; charset=utf-8", "")
+		f.Add(b, "", "utf-16")
+	}
+	f.Add([]byte("\xff\xfe\x00\x00<\x00\x00\x00"), "", "")
+	f.Fuzz(func(t *testing.T, body []byte, contentType, override string) {
+		out, _, err := charset.ToUTF8(body, contentType, override)
+		if err != nil {
+			return
+		}
+		if !utf8.Valid(out) {
+			t.Fatalf("invalid UTF-8 out: %q", out)
+		}
+		if bytes.HasPrefix(out, []byte("\uFEFF")) {
+			t.Fatalf("BOM left: %q", out)
+		}
+	})
+}
