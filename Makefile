@@ -22,3 +22,4 @@ test: deps
 	go run ./cmd/feedrelay check -config config.yaml
 	go run ./cmd/feedrelay check -config examples/demo.yaml
 	go test -race -count=1 ./...
+	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s -fuzzminimizetime=2s ./feeds

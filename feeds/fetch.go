@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +27,9 @@ var ErrBodyTooLarge = errors.New("body too large")
 type HTTPError struct {
 	StatusCode int
 	Status     string
+	// RetryAfter is when a 429 or 503 asked us to come back (zero if it
+	// did not say).
+	RetryAfter time.Time
 }
 
 func (e *HTTPError) Error() string { return "HTTP " + e.Status }
@@ -147,13 +152,33 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		}
 		return out, nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return out, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status}
+		return out, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status,
+			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	out.Body, err = readCapped(resp.Body, req.MaxBodySize)
 	if err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// retryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number of
+// seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Time {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return time.Time{}
+		}
+		return now.Add(time.Duration(secs) * time.Second)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t
+	}
+	return time.Time{}
 }
 
 func readCapped(r io.Reader, limit int64) ([]byte, error) {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
+	xhtml "golang.org/x/net/html"
 
 	"github.com/feedrelay/feedrelay/feeds/charset"
 )
@@ -35,7 +37,7 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	if err := sniff(text, contentType); err != nil {
+	if err := sniff(text, contentType, feedURL); err != nil {
 		return nil, err
 	}
 	p := gofeed.NewParser()
@@ -62,7 +64,7 @@ var htmlStart = regexp.MustCompile(`(?i)^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<h
 // sniff rejects bodies that gofeed would misread: an HTML page (which it
 // reports only as an undetected type) and a JSON object that is not a JSON
 // Feed (which it accepts as an empty feed).
-func sniff(text []byte, contentType string) error {
+func sniff(text []byte, contentType, feedURL string) error {
 	trimmed := bytes.TrimSpace(text)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		var probe struct {
@@ -88,9 +90,48 @@ func sniff(text []byte, contentType string) error {
 		head = head[:1024]
 	}
 	if htmlStart.Match(head) {
+		if alt := advertisedFeed(text, feedURL); alt != "" {
+			return fmt.Errorf("%w (text/html); the page advertises a feed at %s", ErrNotAFeed, alt)
+		}
 		return fmt.Errorf("%w (text/html)", ErrNotAFeed)
 	}
 	return nil
+}
+
+// advertisedFeed returns the first feed an HTML page announces with
+// <link rel="alternate" type="application/rss+xml|atom+xml|feed+json">,
+// resolved against the page's URL, so that the operator can fix the YAML.
+func advertisedFeed(page []byte, pageURL string) string {
+	base, _ := url.Parse(pageURL)
+	z := xhtml.NewTokenizer(bytes.NewReader(page))
+	for {
+		switch z.Next() {
+		case xhtml.ErrorToken:
+			return ""
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) == "body" {
+				return "" // feeds are announced in <head>
+			}
+			if string(name) != "link" || !hasAttr {
+				continue
+			}
+			attrs := map[string]string{}
+			for more := true; more; {
+				var k, v []byte
+				k, v, more = z.TagAttr()
+				attrs[string(k)] = string(v)
+			}
+			switch strings.ToLower(strings.TrimSpace(attrs["type"])) {
+			case "application/rss+xml", "application/atom+xml", "application/feed+json", "application/json":
+			default:
+				continue
+			}
+			if strings.Contains(" "+strings.ToLower(attrs["rel"])+" ", " alternate ") && attrs["href"] != "" {
+				return resolve(base, strings.TrimSpace(attrs["href"]))
+			}
+		}
+	}
 }
 
 func describe(contentType string) string {

@@ -144,13 +144,18 @@ func TestPoll_ErrorNamesTheProblem(t *testing.T) {
 		case "/page":
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte("<!DOCTYPE html><html><head><title>首页</title></head><body>hi</body></html>"))
+		case "/home":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Write([]byte(`<!DOCTYPE html><html><head><link rel="stylesheet" href="/s.css">` +
+				`<link rel="alternate" type="application/rss+xml" title="要闻" href="/rss/yw.xml"></head><body></body></html>`))
 		}
 	}))
 	defer ts.Close()
-	p, db := newPoller(t, "gone", "page")
+	p, db := newPoller(t, "gone", "page", "home")
 	for slug, want := range map[string]string{
 		"gone": "error: fetch: HTTP 404 Not Found",
 		"page": "error: not a feed (text/html)",
+		"home": "error: not a feed (text/html); the page advertises a feed at " + ts.URL + "/rss/yw.xml",
 	} {
 		r := p.Poll(context.Background(), feeds.Source{Slug: slug, URL: ts.URL + "/" + slug, Timeout: time.Second})
 		if got := r.Summary(); got != want {
@@ -196,5 +201,27 @@ func TestScheduler_PollsEachSourceOnItsInterval(t *testing.T) {
 	}
 	if fast.overlap.Load() || slow.overlap.Load() {
 		t.Error("a source was polled twice at once")
+	}
+}
+
+func TestScheduler_HonoursRetryAfter(t *testing.T) {
+	var requests atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Retry-After", "3600")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer ts.Close()
+	p, _ := newPoller(t, "limited")
+	var last *feeds.Result
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 1, OnResult: func(r *feeds.Result) { last = r }}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	sched.Run(ctx, []feeds.Source{{Slug: "limited", URL: ts.URL, Interval: 50 * time.Millisecond, Timeout: time.Second}})
+	if n := requests.Load(); n != 1 {
+		t.Errorf("a source answering 429 Retry-After: 3600 was asked %d times in 1s, want once", n)
+	}
+	if last == nil || !strings.Contains(last.Summary(), "HTTP 429 Too Many Requests") {
+		t.Errorf("last poll: %+v", last)
 	}
 }

@@ -3,6 +3,9 @@ package feeds
 import (
 	"container/heap"
 	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -24,6 +27,9 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	if n < 1 {
 		n = 1
 	}
+	// failures counts consecutive failed polls per source; only the loop
+	// below touches it.
+	failures := make([]int, len(sources))
 	sem := make(chan struct{}, n)
 	done := make(chan due, len(sources))
 	var wg sync.WaitGroup
@@ -45,7 +51,12 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		case <-ctx.Done():
 			return
 		case d := <-done:
-			heap.Push(&q, d)
+			if d.failed {
+				failures[d.idx]++
+			} else {
+				failures[d.idx] = 0
+			}
+			heap.Push(&q, due{at: nextPoll(sources[d.idx], d.result, failures[d.idx], time.Now()), idx: d.idx})
 		case <-timer.C:
 			for q.Len() > 0 && !q[0].at.After(time.Now()) {
 				d := heap.Pop(&q).(due)
@@ -62,21 +73,45 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 					if s.OnResult != nil {
 						s.OnResult(r)
 					}
-					done <- due{at: s.next(src, r), idx: idx}
+					done <- due{idx: idx, failed: r.Err != nil, result: r}
 				}(sources[d.idx], d.idx)
 			}
 		}
 	}
 }
 
-// next is when src should be polled again after r.
-func (s *Scheduler) next(src Source, r *Result) time.Time {
-	return time.Now().Add(src.Interval)
+// MaxBackoff caps how long a failing, gone or rate-limited source waits.
+const MaxBackoff = 24 * time.Hour
+
+// nextPoll is when src should be polled again after r, its failures-th
+// failure in a row (0 after a success). Failing sources back off
+// exponentially (interval × 2^failures, ±10 % jitter so that sources failing
+// together spread out), a 410 Gone source is polled at most daily, and a
+// Retry-After is honoured; all capped at MaxBackoff.
+func nextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
+	wait := src.Interval
+	var herr *HTTPError
+	switch {
+	case r.Err == nil:
+	case errors.As(r.Err, &herr) && herr.StatusCode == http.StatusGone:
+		wait = max(wait, MaxBackoff)
+	default:
+		for i := 0; i < failures && wait < MaxBackoff; i++ {
+			wait *= 2
+		}
+		wait += time.Duration((rand.Float64()*0.2 - 0.1) * float64(wait))
+		if herr != nil && herr.RetryAfter.After(now.Add(wait)) {
+			wait = herr.RetryAfter.Sub(now)
+		}
+	}
+	return now.Add(min(wait, MaxBackoff))
 }
 
 type due struct {
-	at  time.Time
-	idx int
+	at     time.Time
+	idx    int
+	failed bool
+	result *Result
 }
 
 type queue []due
