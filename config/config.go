@@ -25,6 +25,7 @@ type Config struct {
 	UserAgent   string     `yaml:"user_agent"`
 	PageSize    int        `yaml:"page_size"`
 	Concurrency int        `yaml:"concurrency"`
+	PerHost     int        `yaml:"per_host_concurrency"`
 	Attribution string     `yaml:"attribution"`
 	Language    string     `yaml:"language"`
 	Log         Log        `yaml:"log"`

@@ -233,6 +233,7 @@ var invalidTests = []struct {
 	{"invalid-page-size-range.yaml", []string{
 		`:1: page_size: must be between 1 and 1000, not 0`,
 		`:2: concurrency: must be at least 1, not 0`,
+		`:3: per_host_concurrency: must be at least 1, not -1`,
 	}},
 	{"invalid-types.yaml", []string{
 		":2: page_size: cannot unmarshal !!str `abc` into int",

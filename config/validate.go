@@ -21,6 +21,7 @@ const (
 	DefaultMaxBodySize = 16 << 20
 	DefaultPageSize    = 50
 	DefaultConcurrency = 8
+	DefaultPerHost     = 2
 	// DefaultAttribution ends every republished entry: a visible line naming
 	// the source and linking to the original, for readers that hide
 	// <source>. It is an html/template with .Source, .Link and .Author.
@@ -81,6 +82,11 @@ func (v *validator) validate(c *Config) {
 		c.Concurrency = DefaultConcurrency
 	} else if c.Concurrency < 1 {
 		v.errorf("concurrency", "must be at least 1, not %d", c.Concurrency)
+	}
+	if c.PerHost == 0 && !v.idx.has("per_host_concurrency") {
+		c.PerHost = DefaultPerHost
+	} else if c.PerHost < 1 {
+		v.errorf("per_host_concurrency", "must be at least 1, not %d", c.PerHost)
 	}
 	if c.Attribution == "" {
 		c.Attribution = DefaultAttribution

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -61,6 +62,40 @@ type Response struct {
 type Fetcher struct {
 	client    *http.Client
 	userAgent string
+
+	mu      sync.Mutex
+	perHost int
+	hosts   map[string]chan struct{} // a slot per fetch in flight to that host
+}
+
+// DefaultPerHost is how many fetches may run at once against one host.
+const DefaultPerHost = 2
+
+// SetPerHostLimit sets how many fetches may run at once against one host
+// (for sources sharing a site or an RSSHub instance). Call it before the
+// first fetch.
+func (f *Fetcher) SetPerHostLimit(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.perHost = max(n, 1)
+	f.client.Transport.(*http.Transport).MaxConnsPerHost = f.perHost
+}
+
+// acquire waits for a free slot for host; release it with the returned func.
+func (f *Fetcher) acquire(ctx context.Context, host string) (func(), error) {
+	f.mu.Lock()
+	slots, ok := f.hosts[host]
+	if !ok {
+		slots = make(chan struct{}, f.perHost)
+		f.hosts[host] = slots
+	}
+	f.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // NewFetcher returns a Fetcher with a shared, connection-reusing client.
@@ -77,9 +112,12 @@ func NewFetcher(userAgent string) *Fetcher {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
+		MaxConnsPerHost:       DefaultPerHost,
 	}
 	return &Fetcher{
 		userAgent: userAgent,
+		perHost:   DefaultPerHost,
+		hosts:     make(map[string]chan struct{}),
 		client: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -108,6 +146,11 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 	if u.Scheme == "file" {
 		return fetchFile(u.Path, req)
 	}
+	release, err := f.acquire(ctx, u.Host)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		return nil, err

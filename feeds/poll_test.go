@@ -225,3 +225,44 @@ func TestScheduler_HonoursRetryAfter(t *testing.T) {
 		t.Errorf("last poll: %+v", last)
 	}
 }
+
+func TestScheduler_PerHostLimit(t *testing.T) {
+	var active, peak atomic.Int32
+	body := gbkFeed(t, "同一主机")
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := active.Add(1)
+		defer active.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write(body)
+	}))
+	defer ts.Close()
+	slugs := []string{"a", "b", "c", "d", "e", "f"}
+	p, _ := newPoller(t, slugs...)
+	var srcs []feeds.Source
+	for _, s := range slugs {
+		srcs = append(srcs, feeds.Source{Slug: s, URL: ts.URL + "/" + s, Interval: time.Hour, Timeout: 5 * time.Second})
+	}
+	var polled atomic.Int32
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 8, OnResult: func(r *feeds.Result) {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.Source, r.Err)
+		}
+		polled.Add(1)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sched.Run(ctx, srcs)
+	if polled.Load() != int32(len(slugs)) {
+		t.Fatalf("%d of %d sources polled", polled.Load(), len(slugs))
+	}
+	if got := peak.Load(); got != feeds.DefaultPerHost {
+		t.Errorf("at most %d requests at once to one host, want %d", got, feeds.DefaultPerHost)
+	}
+}

@@ -126,7 +126,9 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 		db.Close()
 		return nil, err
 	}
-	a.poller = &feeds.Poller{Fetcher: feeds.NewFetcher(cfg.UserAgent), Store: db, Logger: logger}
+	fetcher := feeds.NewFetcher(cfg.UserAgent)
+	fetcher.SetPerHostLimit(cfg.PerHost)
+	a.poller = &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}
 	return a, nil
 }
 
