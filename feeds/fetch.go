@@ -35,6 +35,14 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return "HTTP " + e.Status }
 
+type movedKey struct{}
+
+// movedTo follows one fetch's redirects.
+type movedTo struct {
+	url    string // where a chain of permanent redirects ended
+	broken bool   // a temporary redirect was in the chain
+}
+
 // Request is one conditional fetch.
 type Request struct {
 	URL          string
@@ -55,6 +63,9 @@ type Response struct {
 	Body         []byte
 	ETag         string
 	LastModified string
+	// MovedTo is set when every redirect was permanent (301/308): the
+	// source has a new address.
+	MovedTo string
 }
 
 // Fetcher fetches feeds over HTTP(S) and from local files. It is safe for
@@ -124,6 +135,16 @@ func NewFetcher(userAgent string) *Fetcher {
 				if len(via) > MaxRedirects {
 					return fmt.Errorf("redirect loop: more than %d redirects", MaxRedirects)
 				}
+				// Only a chain of permanent redirects from the configured
+				// URL means the operator should update the YAML.
+				if moved, ok := req.Context().Value(movedKey{}).(*movedTo); ok {
+					code := req.Response.StatusCode
+					if !moved.broken && (code == http.StatusMovedPermanently || code == http.StatusPermanentRedirect) {
+						moved.url = req.URL.String()
+					} else {
+						moved.url, moved.broken = "", true
+					}
+				}
 				return nil
 			},
 		},
@@ -151,6 +172,8 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer release()
+	moved := &movedTo{}
+	ctx = context.WithValue(ctx, movedKey{}, moved)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		return nil, err
@@ -181,6 +204,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		ContentType:  resp.Header.Get("Content-Type"),
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
+		MovedTo:      moved.url,
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified:

@@ -11,9 +11,11 @@ import (
 
 // Result is the outcome of one poll of one source.
 type Result struct {
-	Source       string // slug
-	URL          string // the URL polled
-	FinalURL     string // after redirects
+	Source       string    // slug
+	URL          string    // the URL polled
+	FinalURL     string    // after redirects
+	MovedTo      string    // set when the source answered with permanent redirects
+	NextPoll     time.Time // set by the Scheduler
 	Attempted    time.Time
 	Duration     time.Duration
 	StatusCode   int
@@ -80,6 +82,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	if resp != nil {
 		r.StatusCode = resp.StatusCode
 		r.FinalURL = resp.URL
+		r.MovedTo = resp.MovedTo
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
@@ -110,6 +113,9 @@ func (p *Poller) log(src Source, r *Result) {
 		slog.Int("status", r.StatusCode),
 		slog.Duration("duration", r.Duration),
 	}
+	if r.MovedTo != "" {
+		p.Logger.Warn("source moved permanently: update its url", append(attrs, slog.String("moved_to", r.MovedTo))...)
+	}
 	if r.Err != nil {
 		p.Logger.Warn("poll failed", append(attrs, slog.String("error", r.Err.Error()))...)
 		return
@@ -124,13 +130,19 @@ func (p *Poller) log(src Source, r *Result) {
 // Summary is a one-line account of a poll for people: what changed, or why
 // it failed.
 func (r *Result) Summary() string {
+	var s string
 	switch {
 	case r.Err != nil:
-		return "error: " + r.Err.Error()
+		s = "error: " + r.Err.Error()
 	case r.NotModified:
-		return "unchanged (not modified)"
+		s = "unchanged (not modified)"
+	default:
+		s = fmt.Sprintf("new %d, updated %d, unchanged %d", r.Counts.New, r.Counts.Updated, r.Counts.Unchanged)
 	}
-	return fmt.Sprintf("new %d, updated %d, unchanged %d", r.Counts.New, r.Counts.Updated, r.Counts.Unchanged)
+	if r.MovedTo != "" {
+		s += "; moved permanently to " + r.MovedTo
+	}
+	return s
 }
 
 // Health remembers the last poll of each source. Storage records failures

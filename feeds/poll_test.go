@@ -266,3 +266,29 @@ func TestScheduler_PerHostLimit(t *testing.T) {
 		t.Errorf("at most %d requests at once to one host, want %d", got, feeds.DefaultPerHost)
 	}
 }
+
+func TestPoll_PermanentRedirectIsReported(t *testing.T) {
+	body := gbkFeed(t, "搬家了")
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/old":
+			http.Redirect(w, r, "/older", http.StatusMovedPermanently)
+		case "/older":
+			http.Redirect(w, r, "/new", http.StatusPermanentRedirect)
+		case "/temp":
+			http.Redirect(w, r, "/new", http.StatusFound)
+		case "/new":
+			w.Write(body)
+		}
+	}))
+	defer ts.Close()
+	p, _ := newPoller(t, "old", "temp")
+	r := p.Poll(context.Background(), feeds.Source{Slug: "old", URL: ts.URL + "/old", Timeout: time.Second})
+	if want := "new 1, updated 0, unchanged 0; moved permanently to " + ts.URL + "/new"; r.Summary() != want {
+		t.Errorf("301+308: %q, want %q", r.Summary(), want)
+	}
+	r = p.Poll(context.Background(), feeds.Source{Slug: "temp", URL: ts.URL + "/temp", Timeout: time.Second})
+	if r.MovedTo != "" || r.Err != nil {
+		t.Errorf("302: moved %q, err %v; a temporary redirect is not a move", r.MovedTo, r.Err)
+	}
+}

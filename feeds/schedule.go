@@ -15,8 +15,8 @@ import (
 type Scheduler struct {
 	Poller      *Poller
 	Concurrency int
-	// OnResult, if set, is called after every poll (from the polling
-	// goroutine).
+	// OnResult, if set, is called after every poll, with NextPoll set,
+	// from the scheduling goroutine: it must not block.
 	OnResult func(*Result)
 }
 
@@ -56,7 +56,11 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 			} else {
 				failures[d.idx] = 0
 			}
-			heap.Push(&q, due{at: nextPoll(sources[d.idx], d.result, failures[d.idx], time.Now()), idx: d.idx})
+			d.result.NextPoll = nextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
+			if s.OnResult != nil {
+				s.OnResult(d.result)
+			}
+			heap.Push(&q, due{at: d.result.NextPoll, idx: d.idx})
 		case <-timer.C:
 			for q.Len() > 0 && !q[0].at.After(time.Now()) {
 				d := heap.Pop(&q).(due)
@@ -70,9 +74,6 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 					defer wg.Done()
 					defer func() { <-sem }()
 					r := s.Poller.Poll(ctx, src)
-					if s.OnResult != nil {
-						s.OnResult(r)
-					}
 					done <- due{idx: idx, failed: r.Err != nil, result: r}
 				}(sources[d.idx], d.idx)
 			}

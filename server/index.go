@@ -44,14 +44,15 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5
 </ul>
 <h2>Sources</h2>
 <table>
-<tr><th>Source</th><th>Items</th><th>Last poll</th><th>Last success</th><th>Status</th></tr>
+<tr><th>Source</th><th>Items</th><th>Last poll</th><th>Last success</th><th>Next poll</th><th>Status</th></tr>
 {{- range .Sources}}
 <tr{{if .Error}} class="failing"{{end}}>
 <td><a href="{{$.Base}}sources/{{.Slug}}.atom">{{.Name}}</a><br><small>{{.URL}}</small></td>
 <td>{{.Items}}</td>
 <td>{{when .LastPoll}}</td>
 <td>{{when .LastSuccess}}</td>
-<td>{{if .Error}}<span class="error">{{.Error}}</span>{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}{{else if .LastPoll.IsZero}}waiting{{else}}ok{{end}}</td>
+<td>{{if .NextPoll.IsZero}}—{{else}}{{when .NextPoll}}{{end}}</td>
+<td>{{if .MovedTo}}<span class="error">moved permanently to {{.MovedTo}}: update the config</span><br>{{end}}{{if .Error}}<span class="error">{{.Error}}</span>{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}{{else if .LastPoll.IsZero}}waiting{{else}}ok{{end}}</td>
 </tr>
 {{- end}}
 </table>
@@ -64,8 +65,10 @@ type indexSource struct {
 	Items           int
 	LastPoll        time.Time
 	LastSuccess     time.Time
+	NextPoll        time.Time
 	Error           string
 	Failures        int
+	MovedTo         string
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
@@ -90,11 +93,12 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		if s.history != nil {
 			if last, ok := s.history.Last(src.Slug); ok {
-				is.LastPoll = last.Attempted
+				is.LastPoll, is.NextPoll, is.MovedTo = last.Attempted, last.NextPoll, last.MovedTo
 				if last.Err == nil {
 					is.LastSuccess, is.Error, is.Failures = last.Attempted, "", 0
 				} else {
 					is.Error = last.Err.Error()
+					is.Failures = max(is.Failures, 1)
 				}
 			}
 		}

@@ -297,7 +297,8 @@ func TestIndex_ShowsFeedsAndHealth(t *testing.T) {
 		Err: errors.New("fetch: HTTP 429 Too Many Requests")}); err != nil {
 		t.Fatal(err)
 	}
-	srv.history = fakeHistory{"stcn": {Source: "stcn", Attempted: time.Date(2026, 11, 26, 3, 4, 5, 0, time.UTC)}}
+	srv.history = fakeHistory{"stcn": {Source: "stcn", Attempted: time.Date(2026, 11, 26, 3, 4, 5, 0, time.UTC),
+		NextPoll: time.Date(2026, 11, 26, 3, 9, 5, 0, time.UTC), MovedTo: "https://rsshub.example/stcn/new"}}
 	rec := get(t, srv, "/")
 	body := rec.Body.String()
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
@@ -309,6 +310,8 @@ func TestIndex_ShowsFeedsAndHealth(t *testing.T) {
 		`href="https://relay.example.org/feeds/zhengquanshibaowang.atom"`,
 		`class="failing"`,
 		`fetch: HTTP 429 Too Many Requests`,
+		`moved permanently to https://rsshub.example/stcn/new`,
+		time.Date(2026, 11, 26, 3, 9, 5, 0, time.UTC).Local().Format("2006-01-02 15:04:05"),
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("index lacks %s", want)
