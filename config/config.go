@@ -49,6 +49,7 @@ type Log struct {
 // Defaults apply to every source that does not set its own value.
 type Defaults struct {
 	Interval    time.Duration `yaml:"interval"`
+	MaxInterval time.Duration `yaml:"max_interval"`
 	Timeout     time.Duration `yaml:"timeout"`
 	MaxBodySize ByteSize      `yaml:"max_body_size"`
 }
@@ -67,6 +68,7 @@ type Source struct {
 	SiteURL     string            `yaml:"site_url"`
 	Categories  []string          `yaml:"categories"`
 	Interval    time.Duration     `yaml:"interval"`
+	MaxInterval time.Duration     `yaml:"max_interval"`
 	Timeout     time.Duration     `yaml:"timeout"`
 	Timezone    string            `yaml:"timezone"`
 	Charset     string            `yaml:"charset"`

@@ -14,9 +14,12 @@ import (
 
 // Defaults for keys the file leaves out.
 const (
-	DefaultListen      = "127.0.0.1:8080"
-	DefaultDatabase    = "feedrelay.db"
-	DefaultInterval    = 15 * time.Minute
+	DefaultListen   = "127.0.0.1:8080"
+	DefaultDatabase = "feedrelay.db"
+	DefaultInterval = 15 * time.Minute
+	// DefaultMaxInterval caps how far a feed's own freshness hints
+	// (Cache-Control, Expires, <ttl>, sy:updatePeriod) stretch the interval.
+	DefaultMaxInterval = 6 * time.Hour
 	DefaultTimeout     = 30 * time.Second
 	DefaultMaxBodySize = 16 << 20
 	DefaultPageSize    = 50
@@ -114,6 +117,7 @@ func (v *validator) validate(c *Config) {
 
 	d := &c.Defaults
 	v.duration("defaults.interval", &d.Interval, DefaultInterval, MinInterval)
+	v.duration("defaults.max_interval", &d.MaxInterval, DefaultMaxInterval, MinInterval)
 	v.duration("defaults.timeout", &d.Timeout, DefaultTimeout, time.Millisecond)
 	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
 
@@ -189,6 +193,7 @@ func (v *validator) validate(c *Config) {
 			}
 		}
 		v.duration(p+".interval", &s.Interval, d.Interval, MinInterval)
+		v.duration(p+".max_interval", &s.MaxInterval, d.MaxInterval, MinInterval)
 		v.duration(p+".timeout", &s.Timeout, d.Timeout, time.Millisecond)
 		v.size(p+".max_body_size", &s.MaxBodySize, d.MaxBodySize)
 		s.Location = v.location(p+".timezone", s.Timezone, c.Location)

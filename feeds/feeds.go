@@ -20,6 +20,9 @@ type Source struct {
 	Charset     string         // operator's override; empty means detect
 	UserAgent   string         // empty means the fetcher's default
 	Headers     map[string]string
+	// MaxInterval caps how far a feed's own hints (Cache-Control, Expires,
+	// <ttl>, sy:updatePeriod) may stretch Interval.
+	MaxInterval time.Duration
 }
 
 // Feed is a parsed, normalized source feed.
@@ -30,6 +33,9 @@ type Feed struct {
 	Updated  time.Time // zero when the feed does not say
 	Language string
 	Items    []Item
+	// TTL is how long the feed says it stays fresh (RSS <ttl>,
+	// sy:updatePeriod/updateFrequency); zero when it does not say.
+	TTL time.Duration
 }
 
 // Item is one normalized entry of a source feed.

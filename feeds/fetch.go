@@ -66,6 +66,9 @@ type Response struct {
 	// MovedTo is set when every redirect was permanent (301/308): the
 	// source has a new address.
 	MovedTo string
+	// FreshFor is how long the response says it stays fresh
+	// (Cache-Control max-age, else Expires); zero when it does not say.
+	FreshFor time.Duration
 }
 
 // Fetcher fetches feeds over HTTP(S) and from local files. It is safe for
@@ -205,6 +208,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 		MovedTo:      moved.url,
+		FreshFor:     freshness(resp.Header, time.Now()),
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
@@ -227,6 +231,26 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		return out, err
 	}
 	return out, nil
+}
+
+// freshness reads Cache-Control max-age, else Expires (RFC 9111 §4.2.1).
+func freshness(h http.Header, now time.Time) time.Duration {
+	for _, d := range strings.Split(h.Get("Cache-Control"), ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(d), "=")
+		switch strings.ToLower(k) {
+		case "no-cache", "no-store":
+			return 0
+		case "max-age":
+			if secs, err := strconv.Atoi(strings.Trim(v, `"`)); err == nil && secs > 0 {
+				return time.Duration(secs) * time.Second
+			}
+			return 0
+		}
+	}
+	if t, err := http.ParseTime(h.Get("Expires")); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // retryAfter reads a Retry-After header (RFC 9110 §10.2.3): a number of

@@ -8,11 +8,14 @@ import (
 	"mime"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
+	ext "github.com/mmcdole/gofeed/extensions"
+	"github.com/mmcdole/gofeed/rss"
 	xhtml "golang.org/x/net/html"
 
 	"github.com/feedrelay/feedrelay/feeds/charset"
@@ -52,11 +55,16 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 		}
 		return nil, fmt.Errorf("parse: %w", err)
 	}
-	var atomID string
-	if af, ok := gf.OriginalFeed().(*atom.Feed); ok {
-		atomID = strings.TrimSpace(af.ID)
+	var atomID, ttl string
+	switch of := gf.OriginalFeed().(type) {
+	case *atom.Feed:
+		atomID = strings.TrimSpace(of.ID)
+	case *rss.Feed:
+		ttl = of.TTL
 	}
-	return normalizeFeed(gf, atomID, feedURL, loc), nil
+	f := normalizeFeed(gf, atomID, feedURL, loc)
+	f.TTL = feedTTL(ttl, gf.Extensions)
+	return f, nil
 }
 
 var htmlStart = regexp.MustCompile(`(?i)^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])`)
@@ -132,6 +140,28 @@ func advertisedFeed(page []byte, pageURL string) string {
 			}
 		}
 	}
+}
+
+// feedTTL reads how long a feed says it stays fresh: RSS <ttl> (minutes)
+// or the syndication module's updatePeriod / updateFrequency.
+func feedTTL(ttl string, exts ext.Extensions) time.Duration {
+	if m, err := strconv.Atoi(strings.TrimSpace(ttl)); err == nil && m > 0 {
+		return time.Duration(m) * time.Minute
+	}
+	sy := exts["sy"]
+	if len(sy["updatePeriod"]) == 0 {
+		return 0
+	}
+	period := map[string]time.Duration{"hourly": time.Hour, "daily": 24 * time.Hour,
+		"weekly": 7 * 24 * time.Hour, "monthly": 30 * 24 * time.Hour, "yearly": 365 * 24 * time.Hour,
+	}[strings.ToLower(strings.TrimSpace(sy["updatePeriod"][0].Value))]
+	freq := 1
+	if fs := sy["updateFrequency"]; len(fs) > 0 {
+		if n, err := strconv.Atoi(strings.TrimSpace(fs[0].Value)); err == nil && n > 0 {
+			freq = n
+		}
+	}
+	return period / time.Duration(freq)
 }
 
 func describe(contentType string) string {

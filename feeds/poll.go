@@ -11,11 +11,13 @@ import (
 
 // Result is the outcome of one poll of one source.
 type Result struct {
-	Source       string    // slug
-	URL          string    // the URL polled
-	FinalURL     string    // after redirects
-	MovedTo      string    // set when the source answered with permanent redirects
-	NextPoll     time.Time // set by the Scheduler
+	Source   string    // slug
+	URL      string    // the URL polled
+	FinalURL string    // after redirects
+	MovedTo  string    // set when the source answered with permanent redirects
+	NextPoll time.Time // set by the Scheduler
+	// FreshFor is the longest the response or the feed says it stays fresh.
+	FreshFor     time.Duration
 	Attempted    time.Time
 	Duration     time.Duration
 	StatusCode   int
@@ -90,7 +92,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		}
 		return fmt.Errorf("fetch: %w", err)
 	}
-	r.ETag, r.LastModified = resp.ETag, resp.LastModified
+	r.ETag, r.LastModified, r.FreshFor = resp.ETag, resp.LastModified, resp.FreshFor
 	if resp.NotModified {
 		r.NotModified = true
 		return nil
@@ -100,6 +102,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		return err
 	}
 	r.Feed = feed
+	r.FreshFor = max(r.FreshFor, feed.TTL)
 	return nil
 }
 

@@ -94,6 +94,14 @@ func nextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
 	var herr *HTTPError
 	switch {
 	case r.Err == nil:
+		// The source's own hints may only lengthen the interval, and
+		// only up to MaxInterval.
+		if r.FreshFor > wait {
+			wait = r.FreshFor
+			if src.MaxInterval > 0 {
+				wait = min(wait, max(src.MaxInterval, src.Interval))
+			}
+		}
 	case errors.As(r.Err, &herr) && herr.StatusCode == http.StatusGone:
 		wait = max(wait, MaxBackoff)
 	default:

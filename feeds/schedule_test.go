@@ -61,3 +61,64 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestNextPoll_FreshnessHintsLengthenOnly(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	src := Source{Interval: 10 * time.Minute, MaxInterval: 2 * time.Hour}
+	for _, tc := range []struct {
+		fresh, want time.Duration
+	}{
+		{0, 10 * time.Minute},
+		{time.Minute, 10 * time.Minute}, // a hint never shortens the interval
+		{time.Hour, time.Hour},          // Cache-Control: max-age=3600
+		{24 * time.Hour, 2 * time.Hour}, // sy:updatePeriod daily, capped
+	} {
+		if d := nextPoll(src, &Result{FreshFor: tc.fresh}, 0, now).Sub(now); d != tc.want {
+			t.Errorf("fresh for %v: next poll in %v, want %v", tc.fresh, d, tc.want)
+		}
+	}
+}
+
+func TestFreshness(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		cc, expires string
+		want        time.Duration
+	}{
+		{"public, max-age=1800", "", 30 * time.Minute},
+		{"max-age=600", "Thu, 26 Nov 2026 18:00:00 GMT", 10 * time.Minute}, // max-age wins
+		{"", "Thu, 26 Nov 2026 14:00:00 GMT", 2 * time.Hour},
+		{"no-cache", "Thu, 26 Nov 2026 14:00:00 GMT", 0},
+		{"", "Thu, 26 Nov 2026 11:00:00 GMT", 0}, // already expired
+		{"max-age=bogus", "", 0},
+	} {
+		h := http.Header{}
+		h.Set("Cache-Control", tc.cc)
+		h.Set("Expires", tc.expires)
+		if got := freshness(h, now); got != tc.want {
+			t.Errorf("Cache-Control %q Expires %q: %v, want %v", tc.cc, tc.expires, got, tc.want)
+		}
+	}
+}
+
+func TestParse_FeedTTL(t *testing.T) {
+	for name, tc := range map[string]struct {
+		doc  string
+		want time.Duration
+	}{
+		"rss ttl": {`<rss version="2.0"><channel><title>t</title><ttl>90</ttl></channel></rss>`, 90 * time.Minute},
+		"sy hourly/2": {`<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>
+<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency></channel></rss>`, 30 * time.Minute},
+		"sy daily": {`<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>
+<sy:updatePeriod>daily</sy:updatePeriod></channel></rss>`, 24 * time.Hour},
+		"none": {`<rss version="2.0"><channel><title>t</title></channel></rss>`, 0},
+	} {
+		f, err := Parse([]byte(tc.doc), "", "", "https://example.org/feed", nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if f.TTL != tc.want {
+			t.Errorf("%s: TTL %v, want %v", name, f.TTL, tc.want)
+		}
+	}
+}
