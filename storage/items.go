@@ -65,6 +65,19 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // A 304 from a healthy source writes nothing.
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 	var counts feeds.Counts
+	if r.NotModified && r.Err == nil {
+		// Checked on a reader first: waiting for the writer (busy with
+		// another source's big batch) would stall this source's poll.
+		var n int
+		err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
+			AND last_error = '' AND etag = ? AND last_modified = ?`, r.Source, r.ETag, r.LastModified).Scan(&n)
+		if err != nil {
+			return counts, err
+		}
+		if n == 1 {
+			return counts, nil
+		}
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return counts, err
