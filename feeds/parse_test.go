@@ -578,10 +578,11 @@ func TestParseFeedID(t *testing.T) {
 	}
 }
 
-// fuzzSeeds are every fixture of this package and of examples/feeds.
+// fuzzSeeds are every fixture of this package and of examples/feeds, and
+// every file of the real-world corpus (testdata/corpus/<group>/*).
 func fuzzSeeds(f *testing.F) [][]byte {
 	var out [][]byte
-	for _, pattern := range []string{"testdata/*", "../examples/feeds/*"} {
+	for _, pattern := range []string{"testdata/*", "../examples/feeds/*", "testdata/corpus/*/*"} {
 		names, _ := filepath.Glob(pattern)
 		for _, name := range names {
 			if st, err := os.Stat(name); err != nil || st.IsDir() || strings.HasSuffix(name, ".py") {

@@ -106,7 +106,13 @@ func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 		label, reason = declared, "xml declaration"
 	}
 	if label == "" {
+		// XML 1.0 Appendix F: without a BOM, the first bytes of "<?" tell
+		// the width and byte order.
 		switch {
+		case bytes.HasPrefix(body, []byte{0, 0, 0, '<'}):
+			label, reason = "utf-32be", "xml declaration"
+		case bytes.HasPrefix(body, []byte{'<', 0, 0, 0}):
+			label, reason = "utf-32le", "xml declaration"
 		case bytes.HasPrefix(body, []byte{0, '<', 0, '?'}):
 			label, reason = "utf-16be", "xml declaration"
 		case bytes.HasPrefix(body, []byte{'<', 0, '?', 0}):
