@@ -42,10 +42,9 @@ type Category struct {
 
 // Source is a published source.
 type Source struct {
-	Slug     string
-	Name     string
-	URL      string
-	Interval time.Duration
+	Slug string
+	Name string
+	URL  string
 }
 
 // Options is the part of the config the server publishes. It can be swapped

@@ -258,7 +258,7 @@ func serverOptions(cfg *config.Config) *server.Options {
 		opts.Categories = append(opts.Categories, sc)
 	}
 	for _, s := range cfg.Sources {
-		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Interval: s.Interval})
+		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL})
 	}
 	return opts
 }
