@@ -76,21 +76,9 @@ func (v *validator) validate(c *Config) {
 	if c.Timezone == "" {
 		c.Timezone = "UTC"
 	}
-	if c.PageSize == 0 && !v.idx.has("page_size") {
-		c.PageSize = DefaultPageSize
-	} else if c.PageSize < 1 || c.PageSize > 1000 {
-		v.errorf("page_size", "must be between 1 and 1000, not %d", c.PageSize)
-	}
-	if c.Concurrency == 0 && !v.idx.has("concurrency") {
-		c.Concurrency = DefaultConcurrency
-	} else if c.Concurrency < 1 {
-		v.errorf("concurrency", "must be at least 1, not %d", c.Concurrency)
-	}
-	if c.PerHost == 0 && !v.idx.has("per_host_concurrency") {
-		c.PerHost = DefaultPerHost
-	} else if c.PerHost < 1 {
-		v.errorf("per_host_concurrency", "must be at least 1, not %d", c.PerHost)
-	}
+	v.count("page_size", &c.PageSize, DefaultPageSize, 1000)
+	v.count("concurrency", &c.Concurrency, DefaultConcurrency, 0)
+	v.count("per_host_concurrency", &c.PerHost, DefaultPerHost, 0)
 	if c.Attribution == "" {
 		c.Attribution = DefaultAttribution
 	}
@@ -205,6 +193,19 @@ func (v *validator) validate(c *Config) {
 		if s.UserAgent == "" {
 			s.UserAgent = c.UserAgent
 		}
+	}
+}
+
+// count defaults an unwritten positive integer and checks a written one is
+// at least 1 and, when max > 0, at most max.
+func (v *validator) count(path string, n *int, def, max int) {
+	switch {
+	case *n == 0 && !v.idx.has(path):
+		*n = def
+	case max > 0 && (*n < 1 || *n > max):
+		v.errorf(path, "must be between 1 and %d, not %d", max, *n)
+	case *n < 1:
+		v.errorf(path, "must be at least 1, not %d", *n)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 type Result struct {
 	Source   string    // slug
 	URL      string    // the URL polled
-	FinalURL string    // after redirects
 	MovedTo  string    // set when the source answered with permanent redirects
 	NextPoll time.Time // set by the Scheduler
 	// FreshFor is the longest the response or the feed says it stays fresh.
@@ -83,7 +82,6 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	})
 	if resp != nil {
 		r.StatusCode = resp.StatusCode
-		r.FinalURL = resp.URL
 		r.MovedTo = resp.MovedTo
 	}
 	if err != nil {

@@ -51,7 +51,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		case <-ctx.Done():
 			return
 		case d := <-done:
-			if d.failed {
+			if d.result.Err != nil {
 				failures[d.idx]++
 			} else {
 				failures[d.idx] = 0
@@ -74,7 +74,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 					defer wg.Done()
 					defer func() { <-sem }()
 					r := s.Poller.Poll(ctx, src)
-					done <- due{idx: idx, failed: r.Err != nil, result: r}
+					done <- due{idx: idx, result: r}
 				}(sources[d.idx], d.idx)
 			}
 		}
@@ -119,7 +119,6 @@ func nextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
 type due struct {
 	at     time.Time
 	idx    int
-	failed bool
 	result *Result
 }
 

@@ -151,7 +151,6 @@ type wireEntry struct {
 			Rel  string `xml:"rel,attr"`
 		} `xml:"link"`
 	} `xml:"source"`
-	Children []xml.Name `xml:"-"`
 }
 
 func TestCategoryFeed_Attribution(t *testing.T) {

@@ -107,9 +107,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 			last_error = ?, failures = failures + 1 WHERE id = ?`,
 			attempted, r.StatusCode, r.Err.Error(), srcID)
 	case r.NotModified:
-		if failures == 0 && lastErr == "" && etag == r.ETag && lastMod == r.LastModified {
-			return counts, nil
-		}
+		// Not healthy before, or new validators: record the recovery.
 		_, err = tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
 			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
 			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
