@@ -51,6 +51,7 @@ type Defaults struct {
 	Interval    time.Duration `yaml:"interval"`
 	MaxInterval time.Duration `yaml:"max_interval"`
 	Timeout     time.Duration `yaml:"timeout"`
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	MaxBodySize ByteSize      `yaml:"max_body_size"`
 }
 
@@ -70,6 +71,7 @@ type Source struct {
 	Interval    time.Duration     `yaml:"interval"`
 	MaxInterval time.Duration     `yaml:"max_interval"`
 	Timeout     time.Duration     `yaml:"timeout"`
+	IdleTimeout time.Duration     `yaml:"idle_timeout"`
 	Timezone    string            `yaml:"timezone"`
 	Charset     string            `yaml:"charset"`
 	MaxBodySize ByteSize          `yaml:"max_body_size"`

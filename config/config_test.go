@@ -49,7 +49,7 @@ func TestLoadValid(t *testing.T) {
 		{"UserAgent", c.UserAgent, "feedrelay-test/1.0"},
 		{"Attribution (default)", c.Attribution, DefaultAttribution},
 		{"Log (flow mapping)", c.Log, Log{Format: "json", Level: "debug"}},
-		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, MaxBodySize: 16 << 20}},
+		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20}},
 		{"Categories", c.Categories, []Category{
 			{Slug: "zhengquanshibaowang", Title: "证券时报网"}, // slug is the title in pinyin
 			{Slug: "caijing", Title: "财经要闻"},
@@ -66,25 +66,25 @@ func TestLoadValid(t *testing.T) {
 		Name: "证券时报网", Slug: "stcn",
 		URL: "https://rsshub.app/stcn/yw", SiteURL: "https://www.stcn.com/",
 		Categories: []string{"zhengquanshibaowang", "caijing"},
-		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, MaxBodySize: 16 << 20,
+		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "中国新闻网财经", Slug: "zhongguoxinwenwangcaijing",
 		URL:        "https://www.chinanews.com.cn/rss/finance.xml",
 		Categories: []string{"caijing"}, Charset: "gb18030",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, MaxBodySize: 512 << 10,
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10,
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "FT中文网", Slug: "ftzhongwenwang",
 		URL:        "https://www.ftchinese.com/rss/news",
 		Categories: []string{"caijing", "hongguan"},
-		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, MaxBodySize: 16 << 20,
+		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
 		UserAgent: "Mozilla/5.0",
 	}, {
 		Name: "华尔街见闻", Slug: "wallstreetcn",
 		URL:        "https://rsshub.app/wallstreetcn/news/global",
 		Categories: []string{"caijing"}, Timezone: "America/New_York",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, MaxBodySize: 16 << 20,
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
 		UserAgent: "feedrelay-test/1.0",
 		Headers:   map[string]string{"Referer": "https://wallstreetcn.com/"},
 	}}
@@ -181,10 +181,10 @@ func TestParseDefaults(t *testing.T) {
 			"timezone: Asia/Shanghai\nsources:\n  - {name: a, url: 'https://a.example/', timezone: Europe/London}\n",
 			func(c *Config) (any, any) { return locName(c.Sources[0].Location), "Europe/London" }},
 		{"source inherits defaults",
-			"defaults: {interval: 2m, timeout: 5s, max_body_size: 1MB}\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
+			"defaults: {interval: 2m, timeout: 5s, idle_timeout: 2s, max_body_size: 1MB}\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
 			func(c *Config) (any, any) {
 				s := c.Sources[0]
-				return []any{s.Interval, s.Timeout, s.MaxBodySize}, []any{2 * time.Minute, 5 * time.Second, ByteSize(1000000)}
+				return []any{s.Interval, s.Timeout, s.IdleTimeout, s.MaxBodySize}, []any{2 * time.Minute, 5 * time.Second, 2 * time.Second, ByteSize(1000000)}
 			}},
 		{"interval at the minimum", "defaults: {interval: 1s}\n",
 			func(c *Config) (any, any) { return c.Defaults.Interval, time.Second }},

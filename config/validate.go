@@ -21,6 +21,9 @@ const (
 	// (Cache-Control, Expires, <ttl>, sy:updatePeriod) stretch the interval.
 	DefaultMaxInterval = 6 * time.Hour
 	DefaultTimeout     = 30 * time.Second
+	// DefaultIdleTimeout cuts a response that stops sending well before
+	// the whole-fetch timeout would.
+	DefaultIdleTimeout = 15 * time.Second
 	DefaultMaxBodySize = 16 << 20
 	DefaultPageSize    = 50
 	DefaultConcurrency = 8
@@ -107,6 +110,7 @@ func (v *validator) validate(c *Config) {
 	v.duration("defaults.interval", &d.Interval, DefaultInterval, MinInterval)
 	v.duration("defaults.max_interval", &d.MaxInterval, DefaultMaxInterval, MinInterval)
 	v.duration("defaults.timeout", &d.Timeout, DefaultTimeout, time.Millisecond)
+	v.duration("defaults.idle_timeout", &d.IdleTimeout, DefaultIdleTimeout, time.Millisecond)
 	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
 
 	catSeen := map[string]string{}
@@ -183,6 +187,7 @@ func (v *validator) validate(c *Config) {
 		v.duration(p+".interval", &s.Interval, d.Interval, MinInterval)
 		v.duration(p+".max_interval", &s.MaxInterval, d.MaxInterval, MinInterval)
 		v.duration(p+".timeout", &s.Timeout, d.Timeout, time.Millisecond)
+		v.duration(p+".idle_timeout", &s.IdleTimeout, d.IdleTimeout, time.Millisecond)
 		v.size(p+".max_body_size", &s.MaxBodySize, d.MaxBodySize)
 		s.Location = v.location(p+".timezone", s.Timezone, c.Location)
 		if s.Charset != "" {

@@ -14,7 +14,8 @@ type Source struct {
 	Name        string
 	URL         string // http(s):// or file://
 	Interval    time.Duration
-	Timeout     time.Duration
+	Timeout     time.Duration // the whole fetch
+	IdleTimeout time.Duration // the longest silence while reading the body
 	MaxBodySize int64
 	Location    *time.Location // for dates written without a zone
 	Charset     string         // operator's override; empty means detect

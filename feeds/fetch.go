@@ -49,6 +49,7 @@ type Request struct {
 	ETag         string
 	LastModified string
 	Timeout      time.Duration
+	IdleTimeout  time.Duration // zero: only Timeout applies
 	MaxBodySize  int64
 	UserAgent    string
 	Headers      map[string]string
@@ -154,15 +155,21 @@ func NewFetcher(userAgent string) *Fetcher {
 	}
 }
 
+// ErrIdle is returned when a response stops sending for req.IdleTimeout.
+var ErrIdle = errors.New("idle timeout")
+
 // Fetch gets req.URL, sending the validators it is given. The whole fetch,
-// body included, is bounded by req.Timeout, and the body by req.MaxBodySize
-// (counted after gzip decoding).
+// body included, is bounded by req.Timeout, a silence while reading the body
+// by req.IdleTimeout, and the body by req.MaxBodySize (counted after gzip
+// decoding).
 func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
 		defer cancel()
 	}
+	ctx, cancelIdle := context.WithCancelCause(ctx)
+	defer cancelIdle(nil)
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		return nil, err
@@ -226,11 +233,33 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		return out, &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status,
 			RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
-	out.Body, err = readCapped(resp.Body, req.MaxBodySize)
-	if err != nil {
-		return out, err
+	body := io.Reader(resp.Body)
+	if req.IdleTimeout > 0 {
+		idle := &idleReader{r: resp.Body, d: req.IdleTimeout,
+			t: time.AfterFunc(req.IdleTimeout, func() { cancelIdle(ErrIdle) })}
+		defer idle.t.Stop()
+		body = idle
 	}
-	return out, nil
+	out.Body, err = readCapped(body, req.MaxBodySize)
+	if err != nil && context.Cause(ctx) == ErrIdle {
+		return out, fmt.Errorf("%w: nothing received for %v", ErrIdle, req.IdleTimeout)
+	}
+	return out, err
+}
+
+// idleReader restarts its timer whenever bytes arrive.
+type idleReader struct {
+	r io.Reader
+	d time.Duration
+	t *time.Timer
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	n, err := ir.r.Read(p)
+	if n > 0 {
+		ir.t.Reset(ir.d)
+	}
+	return n, err
 }
 
 // freshness reads Cache-Control max-age, else Expires (RFC 9111 §4.2.1).

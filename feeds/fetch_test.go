@@ -313,6 +313,34 @@ func TestFetchTimeout(t *testing.T) {
 	}
 }
 
+// A server that stops sending mid-body is cut after the idle timeout, long
+// before the whole-fetch timeout; one that trickles steadily is not.
+func TestFetchIdleTimeout(t *testing.T) {
+	srv := stallingServer(t)
+	f := NewFetcher("")
+	start := time.Now()
+	_, err := f.Fetch(context.Background(), Request{URL: srv.URL + "/headers", Timeout: 20 * time.Second, IdleTimeout: 200 * time.Millisecond})
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("gave up after %v, want about 200ms (idle), not the 20s timeout", elapsed)
+	}
+	if !errors.Is(err, ErrIdle) || !strings.Contains(err.Error(), "nothing received for 200ms") {
+		t.Errorf("err = %v, want the idle timeout named", err)
+	}
+
+	trickle := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < len(tinyFeed); i += 10 {
+			w.Write([]byte(tinyFeed[i:min(i+10, len(tinyFeed))]))
+			w.(http.Flusher).Flush()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}))
+	defer trickle.Close()
+	resp, err := f.Fetch(context.Background(), Request{URL: trickle.URL, Timeout: 20 * time.Second, IdleTimeout: 200 * time.Millisecond})
+	if err != nil || string(resp.Body) != tinyFeed {
+		t.Errorf("a server sending every 20ms with a 200ms idle timeout: err = %v", err)
+	}
+}
+
 func TestFetchRequestHeaders(t *testing.T) {
 	var rec recorder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

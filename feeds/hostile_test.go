@@ -1,10 +1,7 @@
 package feeds_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,110 +12,18 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/feeds/feedstest"
 	"github.com/feedrelay/feedrelay/storage"
 )
-
-// hostile is one misbehaving source and what its poll must say.
-type hostile struct {
-	slug    string
-	handler http.HandlerFunc
-	want    string // substring of the poll summary
-	items   int    // items that must be stored
-}
-
-func rssOf(items int, extra string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>大量</title><link>https://example.org/</link>`)
-	for i := 0; i < items; i++ {
-		fmt.Fprintf(&b, `<item><guid>id-%d</guid><title>第%d条 %s</title><link>https://example.org/a/%d</link><description>&lt;p&gt;正文 %d&lt;/p&gt;</description></item>`, i, i, extra, i, i)
-	}
-	b.WriteString(`</channel></rss>`)
-	return b.Bytes()
-}
-
-func hostileSources(t *testing.T) []hostile {
-	t.Helper()
-	var bomb bytes.Buffer
-	zw := gzip.NewWriter(&bomb)
-	zero := make([]byte, 1<<20)
-	for i := 0; i < 256; i++ { // 256 MB of zeros, about 256 KB compressed
-		zw.Write(zero)
-	}
-	zw.Close()
-	big := rssOf(20000, "")
-	return []hostile{
-		{"slowloris", func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte("<"))
-			for {
-				w.(http.Flusher).Flush()
-				select {
-				case <-r.Context().Done():
-					return
-				case <-time.After(time.Second):
-					w.Write([]byte("r"))
-				}
-			}
-		}, "timed out", 0},
-		{"huge", func(w http.ResponseWriter, r *http.Request) {
-			chunk := bytes.Repeat([]byte("<rss>"), 1<<16)
-			for sent := 0; sent < 260<<20 && r.Context().Err() == nil; sent += len(chunk) {
-				if _, err := w.Write(chunk); err != nil {
-					return
-				}
-			}
-		}, "body too large", 0},
-		{"gzipbomb", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Encoding", "gzip")
-			w.Header().Set("Content-Type", "application/rss+xml")
-			w.Write(bomb.Bytes())
-		}, "body too large", 0},
-		{"loop", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
-		}, "redirect loop", 0},
-		{"notfound", http.NotFound, "HTTP 404 Not Found", 0},
-		{"gone", func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "gone", http.StatusGone)
-		}, "HTTP 410 Gone", 0},
-		{"ratelimited", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Retry-After", "3600")
-			http.Error(w, "slow down", http.StatusTooManyRequests)
-		}, "HTTP 429 Too Many Requests", 0},
-		{"htmlpage", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html")
-			w.Write([]byte(`<!doctype html><html><head><link rel="alternate" type="application/atom+xml" href="/feed.atom"></head><body>首页</body></html>`))
-		}, "not a feed (text/html); the page advertises a feed at http://", 0},
-		{"jsonerror", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.Write([]byte(`{"error":"rate limited"}`))
-		}, "not a feed", 0},
-		{"truncated", func(w http.ResponseWriter, r *http.Request) {
-			w.Write(rssOf(3, "")[:300])
-		}, "parse:", 0},
-		{"empty", func(w http.ResponseWriter, r *http.Request) {}, "empty body", 0},
-		{"laughs", func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(`<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">` +
-				`<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">` +
-				`<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>` +
-				`<rss version="2.0"><channel><title>&f;</title><item><guid>1</guid><title>&f;</title></item></channel></rss>`))
-		}, "new 1,", 1},
-		{"badutf8", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
-			w.Write(bytes.Replace(rssOf(5, "坏字节"), []byte("第2条"), []byte("第2\xff\xfe条"), 1))
-		}, "new 5,", 5},
-		{"twentythousand", func(w http.ResponseWriter, r *http.Request) {
-			w.Write(big)
-		}, "new 20000,", 20000},
-	}
-}
 
 // One bad source must never harm the others: with every kind of hostile
 // source polled at once, each gets its own clear error, and a good source
 // keeps being polled on schedule.
 func TestHostileSources(t *testing.T) {
-	sources := hostileSources(t)
+	sources := feedstest.HostileSources()
 	slugs := []string{"good"}
 	for _, h := range sources {
-		slugs = append(slugs, h.slug)
+		slugs = append(slugs, h.Slug)
 	}
 	p, db := newPoller(t, slugs...)
 
@@ -130,14 +35,14 @@ func TestHostileSources(t *testing.T) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		w.Write(rssOf(2, "好"))
+		w.Write(feedstest.RSS(2, "好"))
 	}))
 	defer good.Close()
 	srcs := []feeds.Source{{Slug: "good", URL: good.URL, Interval: 250 * time.Millisecond, Timeout: time.Second, MaxBodySize: 16 << 20}}
 	for _, h := range sources {
-		ts := httptest.NewServer(h.handler)
+		ts := httptest.NewServer(h.Handler)
 		defer ts.Close()
-		srcs = append(srcs, feeds.Source{Slug: h.slug, URL: ts.URL + "/feed", Interval: time.Hour,
+		srcs = append(srcs, feeds.Source{Slug: h.Slug, URL: ts.URL + "/feed", Interval: time.Hour,
 			Timeout: 3 * time.Second, MaxBodySize: 16 << 20})
 	}
 
@@ -175,20 +80,20 @@ func TestHostileSources(t *testing.T) {
 		t.Errorf("good source (250ms interval) polled %d times in %v beside hostile ones, want at least %d", n, elapsed, want)
 	}
 	for _, h := range sources {
-		r := first[h.slug]
+		r := first[h.Slug]
 		if r == nil {
-			t.Errorf("%s: never finished a poll", h.slug)
+			t.Errorf("%s: never finished a poll", h.Slug)
 			continue
 		}
-		if !strings.Contains(r.Summary(), h.want) {
-			t.Errorf("%s: %q, want it to contain %q", h.slug, r.Summary(), h.want)
+		if !strings.Contains(r.Summary(), h.Want) {
+			t.Errorf("%s: %q, want it to contain %q", h.Slug, r.Summary(), h.Want)
 		}
-		es, err := db.Entries(context.Background(), storage.EntryQuery{Sources: []string{h.slug}, Limit: 30000})
+		es, err := db.Entries(context.Background(), storage.EntryQuery{Sources: []string{h.Slug}, Limit: 30000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(es) != h.items {
-			t.Errorf("%s: %d items stored, want %d", h.slug, len(es), h.items)
+		if len(es) != h.Items {
+			t.Errorf("%s: %d items stored, want %d", h.Slug, len(es), h.Items)
 		}
 	}
 	// Entities are not expanded: a billion laughs stays a few bytes.

@@ -26,11 +26,15 @@ type Result struct {
 	Feed         *Feed // nil on 304 or error
 	Err          error
 	Counts       Counts
+	// Failures is how many polls in a row have failed, this one included,
+	// as the Store counts them (so the count survives restarts).
+	Failures int
 }
 
 // Store is what the poller needs from storage. Save must store the items of
 // r.Feed and the validators of r in one transaction, so that a validator is
-// never saved for items that were not; it records failures too.
+// never saved for items that were not; it records failures too, and sets
+// r.Failures to the source's count of failures in a row.
 type Store interface {
 	Validators(ctx context.Context, source string) (etag, lastModified string, err error)
 	Save(ctx context.Context, r *Result) (Counts, error)
@@ -76,6 +80,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		ETag:         etag,
 		LastModified: lastMod,
 		Timeout:      src.Timeout,
+		IdleTimeout:  src.IdleTimeout,
 		MaxBodySize:  src.MaxBodySize,
 		UserAgent:    src.UserAgent,
 		Headers:      src.Headers,
@@ -135,6 +140,12 @@ func (r *Result) Summary() string {
 	switch {
 	case r.Err != nil:
 		s = "error: " + r.Err.Error()
+		if r.Failures > 1 {
+			s += fmt.Sprintf(" (%d failures in a row)", r.Failures)
+		}
+		if !r.NextPoll.IsZero() {
+			s += "; next try " + r.NextPoll.Format("2006-01-02 15:04:05 MST")
+		}
 	case r.NotModified:
 		s = "unchanged (not modified)"
 	default:

@@ -292,3 +292,37 @@ func TestPoll_PermanentRedirectIsReported(t *testing.T) {
 		t.Errorf("302: moved %q, err %v; a temporary redirect is not a move", r.MovedTo, r.Err)
 	}
 }
+
+// A restart does not reset a failing source's backoff: the count of failures
+// in a row lives in the database, and the scheduler continues from it.
+func TestScheduler_BackoffSurvivesRestart(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer ts.Close()
+	p, _ := newPoller(t, "down")
+	src := feeds.Source{Slug: "down", URL: ts.URL, Interval: time.Minute, Timeout: 5 * time.Second}
+	for i := 1; i <= 3; i++ { // the polls of an earlier run
+		if r := p.Poll(context.Background(), src); r.Failures != i {
+			t.Fatalf("poll %d: Failures = %d, want %d", i, r.Failures, i)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var first *feeds.Result
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 1, OnResult: func(r *feeds.Result) {
+		first = r
+		cancel()
+	}}
+	sched.Run(ctx, []feeds.Source{src})
+	if first == nil {
+		t.Fatal("the scheduler polled nothing")
+	}
+	if first.Failures != 4 || !strings.Contains(first.Summary(), "(4 failures in a row)") {
+		t.Errorf("first poll after restart: Failures %d, summary %q; want the 4th failure in a row", first.Failures, first.Summary())
+	}
+	// interval × 2^4 = 16 min, ±10 %.
+	if wait := first.NextPoll.Sub(first.Attempted); wait < 14*time.Minute || wait > 18*time.Minute {
+		t.Errorf("next poll in %v, want about 16m (1m × 2^4): the backoff restarted from zero", wait)
+	}
+}

@@ -52,11 +52,12 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 			return
 		case d := <-done:
 			if d.result.Err != nil {
-				failures[d.idx]++
+				// The store's count carries failures over a restart.
+				failures[d.idx] = max(failures[d.idx]+1, d.result.Failures)
 			} else {
 				failures[d.idx] = 0
 			}
-			d.result.NextPoll = nextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
+			d.result.NextPoll = NextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
 			if s.OnResult != nil {
 				s.OnResult(d.result)
 			}
@@ -84,12 +85,12 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 // MaxBackoff caps how long a failing, gone or rate-limited source waits.
 const MaxBackoff = 24 * time.Hour
 
-// nextPoll is when src should be polled again after r, its failures-th
+// NextPoll is when src should be polled again after r, its failures-th
 // failure in a row (0 after a success). Failing sources back off
 // exponentially (interval × 2^failures, ±10 % jitter so that sources failing
 // together spread out), a 410 Gone source is polled at most daily, and a
 // Retry-After is honoured; all capped at MaxBackoff.
-func nextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
+func NextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
 	wait := src.Interval
 	var herr *HTTPError
 	switch {

@@ -20,27 +20,27 @@ func TestNextPoll(t *testing.T) {
 			t.Errorf("%s: next poll in %v, want %v ±10%%", name, d, want)
 		}
 	}
-	if got := nextPoll(src, &Result{}, 0, now); !got.Equal(now.Add(10 * time.Minute)) {
+	if got := NextPoll(src, &Result{}, 0, now); !got.Equal(now.Add(10 * time.Minute)) {
 		t.Errorf("success: next poll in %v, want the interval", got.Sub(now))
 	}
-	within("1st 500", nextPoll(src, fail(500, time.Time{}), 1, now), 20*time.Minute)
-	within("3rd 404", nextPoll(src, fail(404, time.Time{}), 3, now), 80*time.Minute)
-	if d := nextPoll(src, fail(500, time.Time{}), 40, now).Sub(now); d != MaxBackoff {
+	within("1st 500", NextPoll(src, fail(500, time.Time{}), 1, now), 20*time.Minute)
+	within("3rd 404", NextPoll(src, fail(404, time.Time{}), 3, now), 80*time.Minute)
+	if d := NextPoll(src, fail(500, time.Time{}), 40, now).Sub(now); d != MaxBackoff {
 		t.Errorf("40th failure: next poll in %v, want the 24h cap", d)
 	}
-	if d := nextPoll(src, fail(http.StatusGone, time.Time{}), 1, now).Sub(now); d != MaxBackoff {
+	if d := NextPoll(src, fail(http.StatusGone, time.Time{}), 1, now).Sub(now); d != MaxBackoff {
 		t.Errorf("410 Gone: next poll in %v, want daily", d)
 	}
-	if d := nextPoll(src, fail(429, now.Add(3*time.Hour)), 1, now).Sub(now); d != 3*time.Hour {
+	if d := NextPoll(src, fail(429, now.Add(3*time.Hour)), 1, now).Sub(now); d != 3*time.Hour {
 		t.Errorf("429 Retry-After 3h: next poll in %v", d)
 	}
-	if d := nextPoll(src, fail(503, now.Add(72*time.Hour)), 1, now).Sub(now); d != MaxBackoff {
+	if d := NextPoll(src, fail(503, now.Add(72*time.Hour)), 1, now).Sub(now); d != MaxBackoff {
 		t.Errorf("503 Retry-After 72h: next poll in %v, want capped at 24h", d)
 	}
 	// Jitter spreads sources that fail together.
 	seen := map[time.Time]bool{}
 	for i := 0; i < 20; i++ {
-		seen[nextPoll(src, fail(500, time.Time{}), 2, now)] = true
+		seen[NextPoll(src, fail(500, time.Time{}), 2, now)] = true
 	}
 	if len(seen) < 10 {
 		t.Errorf("20 backoffs gave only %d distinct times: no jitter", len(seen))
@@ -73,7 +73,7 @@ func TestNextPoll_FreshnessHintsLengthenOnly(t *testing.T) {
 		{time.Hour, time.Hour},          // Cache-Control: max-age=3600
 		{24 * time.Hour, 2 * time.Hour}, // sy:updatePeriod daily, capped
 	} {
-		if d := nextPoll(src, &Result{FreshFor: tc.fresh}, 0, now).Sub(now); d != tc.want {
+		if d := NextPoll(src, &Result{FreshFor: tc.fresh}, 0, now).Sub(now); d != tc.want {
 			t.Errorf("fresh for %v: next poll in %v, want %v", tc.fresh, d, tc.want)
 		}
 	}

@@ -103,6 +103,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 
 	switch {
 	case r.Err != nil:
+		r.Failures = failures + 1
 		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_attempt = ?, last_status = ?,
 			last_error = ?, failures = failures + 1 WHERE id = ?`,
 			attempted, r.StatusCode, r.Err.Error(), srcID)

@@ -193,10 +193,14 @@ func TestSave_FailureKeepsItemsAndValidators(t *testing.T) {
 	if _, err := db.Save(ctx, result("stcn", `"good"`, item("a", "kept", pub))); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 2; i++ {
-		if _, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: time.Now(), StatusCode: 500,
-			Err: errors.New("fetch: HTTP 500 Internal Server Error")}); err != nil {
+	for i := 1; i <= 2; i++ {
+		r := &feeds.Result{Source: "stcn", Attempted: time.Now(), StatusCode: 500,
+			Err: errors.New("fetch: HTTP 500 Internal Server Error")}
+		if _, err := db.Save(ctx, r); err != nil {
 			t.Fatal(err)
+		}
+		if r.Failures != i {
+			t.Errorf("failure %d: Result.Failures = %d", i, r.Failures)
 		}
 	}
 	states, err := db.Sources(ctx)

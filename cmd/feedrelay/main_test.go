@@ -11,9 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,11 +145,21 @@ func TestPollCommand(t *testing.T) {
 	if code != 1 {
 		t.Errorf("poll with a failing source exited %d, want 1", code)
 	}
-	want := "zhengquanshibaowang (证券时报网): new 2, updated 0, unchanged 0\n" +
-		"cnstock (中国证券网): new 1, updated 0, unchanged 0\n" +
-		"broken (Broken): error: fetch: HTTP 500 Internal Server Error\n"
-	if out.String() != want {
+	// The failing source says when a daemon would try again (interval 1s,
+	// ±10 % jitter), in the configured time zone.
+	want := regexp.MustCompile(`^zhengquanshibaowang \(证券时报网\): new 2, updated 0, unchanged 0
+cnstock \(中国证券网\): new 1, updated 0, unchanged 0
+broken \(Broken\): error: fetch: HTTP 500 Internal Server Error; next try \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST
+$`)
+	if !want.MatchString(out.String()) {
 		t.Errorf("poll printed:\n%s\nwant:\n%s", out.String(), want)
+	}
+
+	// Failures in a row are counted across runs.
+	out.Reset()
+	Run(context.Background(), []string{"poll", "-config", cfg, "-source", "broken"}, &out, &errOut)
+	if !strings.Contains(out.String(), "HTTP 500 Internal Server Error (2 failures in a row); next try") {
+		t.Errorf("second poll of a failing source: %q", out.String())
 	}
 
 	out.Reset()
@@ -179,28 +189,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("%s cannot import feedparser (apt-get install python3-feedparser; the test command does): %v", feedparserPython, err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "feedrelay")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	ts := sources(t)
 	addr := freeAddr(t)
 	cfg := writeConfig(t, dir, addr, ts.URL, true)
-
-	cmd := exec.Command(bin, "serve", "-config", cfg)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("feedrelay logs:\n%s", logs.String())
-		}
-	}()
+	d := startServe(t, cfg)
+	logs := d.logs
 
 	base := "http://" + addr
 	feedURL := base + "/feeds/markets.atom"
@@ -330,16 +323,7 @@ print(json.dumps({
 		t.Errorf("logs lack the failing source's name and URL")
 	}
 
-	// SIGTERM: exit 0, promptly.
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("serve exited with %v after SIGTERM, want 0", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("serve still running 5s after SIGTERM")
-	}
+	d.stop(t, 5*time.Second)
 }
 
 // syncBuffer collects a child's output while the test reads it.

@@ -116,6 +116,7 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 			Interval:    s.Interval,
 			MaxInterval: s.MaxInterval,
 			Timeout:     s.Timeout,
+			IdleTimeout: s.IdleTimeout,
 			MaxBodySize: int64(s.MaxBodySize),
 			Location:    s.Location,
 			Charset:     s.Charset,
@@ -174,6 +175,10 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	wg.Wait()
 	code := exitOK
 	for i, r := range results {
+		if r.Err != nil {
+			// When a running daemon would try again.
+			r.NextPoll = feeds.NextPoll(sources[i], r, r.Failures, time.Now().In(cfg.Location))
+		}
 		fmt.Fprintf(stdout, "%s (%s): %s\n", sources[i].Slug, sources[i].Name, r.Summary())
 		if r.Err != nil {
 			code = exitFailed

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// binary builds the feedrelay command once for the tests that run it as a
+// separate process, as operators do.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "feedrelay-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "feedrelay")
+		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// daemon is a running `feedrelay serve`.
+type daemon struct {
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	exited chan error
+}
+
+// startServe runs `feedrelay serve -config cfg`; it is killed when the test
+// ends, and its logs are shown if the test failed.
+func startServe(t *testing.T, cfg string) *daemon {
+	t.Helper()
+	d := &daemon{
+		cmd:    exec.Command(binary(t), "serve", "-config", cfg),
+		logs:   &syncBuffer{},
+		exited: make(chan error, 1),
+	}
+	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("feedrelay logs:\n%s", d.logs.String())
+		}
+	})
+	return d
+}
+
+// checkRunning stops the test if the daemon has exited.
+func (d *daemon) checkRunning(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-d.exited:
+		t.Fatalf("serve exited early: %v", err)
+	default:
+	}
+}
+
+// stop sends SIGTERM and expects exit status 0 within the given time.
+func (d *daemon) stop(t *testing.T, within time.Duration) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(within):
+		t.Errorf("serve still running %v after SIGTERM", within)
+	}
+}
+
+// peakRSS is the daemon's peak resident set so far (VmHWM), in bytes.
+func (d *daemon) peakRSS(t *testing.T) int64 {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
