@@ -24,7 +24,7 @@ import (
 type atomFeed struct {
 	*feeds.AtomFeed
 	Lang      string           `xml:"xml:lang,attr,omitempty"`
-	Links     []feeds.AtomLink // "self" and "alternate" (§4.2.7.2)
+	Links     []feeds.AtomLink // self, alternate, and RFC 5005 paging
 	Generator *atomGenerator
 	Entries   []*atomEntry `xml:"entry"`
 }
@@ -68,14 +68,24 @@ const (
 	homepage  = "https://github.com/feedrelay/feedrelay"
 )
 
-// page is one rendered feed: what it is about and its entries.
-type page struct {
-	ID      string // tag: URI, stable
-	Title   string
-	SelfURL string
-	HTMLURL string
-	Lang    string
-	Entries []storage.Entry
+// entryView is an entry as every format publishes it: attributed, with its
+// source.
+type entryView struct {
+	*storage.Entry
+	Author string // the entry's, else its source's name
+	HTML   string // content (else summary) and the attribution line
+	Source sourceView
+}
+
+// sourceView is the feed an entry came from.
+type sourceView struct {
+	ID    string
+	Name  string // as configured, for people: the attribution line
+	Title string // as the feed calls itself
+
+	Updated time.Time
+	FeedURL string // empty for a local file
+	SiteURL string
 }
 
 type attribution struct {
@@ -84,32 +94,10 @@ type attribution struct {
 	Author string
 }
 
-// renderAtom writes p as Atom. Entries with an id already written are
-// skipped: the same original id can reach us through two sources.
-func renderAtom(p page, attr *template.Template, fallbackUpdated time.Time) ([]byte, error) {
-	updated := fallbackUpdated
-	if len(p.Entries) > 0 {
-		updated = p.Entries[0].Updated
-		for _, e := range p.Entries[1:] {
-			if e.Updated.After(updated) {
-				updated = e.Updated
-			}
-		}
-	}
-	f := &atomFeed{
-		AtomFeed: &feeds.AtomFeed{
-			Xmlns:   atomNS,
-			Title:   p.Title,
-			Id:      p.ID,
-			Updated: rfc3339(updated),
-		},
-		Lang: p.Lang,
-		Links: []feeds.AtomLink{
-			{Href: p.SelfURL, Rel: "self", Type: "application/atom+xml"},
-			{Href: p.HTMLURL, Rel: "alternate", Type: "text/html"},
-		},
-		Generator: &atomGenerator{URI: homepage, Version: version, Name: generator},
-	}
+// views prepares the entries of p for rendering. Entries with an id already
+// seen are dropped: the same original id can reach us through two sources.
+func views(p *page, attr *template.Template) ([]entryView, error) {
+	out := make([]entryView, 0, len(p.Entries))
 	seen := make(map[string]bool, len(p.Entries))
 	for i := range p.Entries {
 		e := &p.Entries[i]
@@ -117,11 +105,60 @@ func renderAtom(p page, attr *template.Template, fallbackUpdated time.Time) ([]b
 			continue
 		}
 		seen[e.EntryID] = true
-		ae, err := atomEntryOf(e, attr)
-		if err != nil {
+		src := sourceOf(&e.Source)
+		author := e.Author
+		if author == "" {
+			author = src.Name
+		}
+		body := e.Content
+		if body == "" {
+			body = e.Summary
+		}
+		var line bytes.Buffer
+		if err := attr.Execute(&line, attribution{Source: src.Name, Link: e.Link, Author: author}); err != nil {
 			return nil, err
 		}
-		f.Entries = append(f.Entries, ae)
+		out = append(out, entryView{Entry: e, Author: author, HTML: joinHTML(body, line.String()), Source: src})
+	}
+	return out, nil
+}
+
+func sourceOf(s *storage.SourceFeed) sourceView {
+	v := sourceView{ID: s.FeedID, Name: s.Name, Title: s.Title, Updated: s.Updated, SiteURL: s.SiteURL}
+	if v.ID == "" {
+		v.ID = s.URL
+	}
+	if v.Name == "" {
+		v.Name = s.Title
+	}
+	if v.Title == "" {
+		v.Title = v.Name
+	}
+	if u, err := url.Parse(s.URL); err == nil && u.Scheme != "file" {
+		v.FeedURL = s.URL
+	}
+	return v
+}
+
+const atomType = "application/atom+xml"
+
+// renderAtom writes p as an Atom feed document.
+func renderAtom(p *page, vs []entryView) ([]byte, error) {
+	f := &atomFeed{
+		AtomFeed: &feeds.AtomFeed{
+			Xmlns:   atomNS,
+			Title:   p.Title,
+			Id:      p.ID,
+			Updated: rfc3339(p.Updated),
+		},
+		Lang:      p.Lang,
+		Generator: &atomGenerator{URI: homepage, Version: version, Name: generator},
+	}
+	for _, l := range p.links(".atom", atomType) {
+		f.Links = append(f.Links, feeds.AtomLink{Rel: l.Rel, Href: l.Href, Type: l.Type})
+	}
+	for i := range vs {
+		f.Entries = append(f.Entries, atomEntryOf(&vs[i]))
 	}
 	var buf bytes.Buffer
 	if err := feeds.WriteXML(f, &buf); err != nil {
@@ -130,31 +167,16 @@ func renderAtom(p page, attr *template.Template, fallbackUpdated time.Time) ([]b
 	return buf.Bytes(), nil
 }
 
-func atomEntryOf(e *storage.Entry, attr *template.Template) (*atomEntry, error) {
-	name := e.Source.Name
-	if name == "" {
-		name = e.Source.Title
-	}
-	author := e.Author
-	if author == "" {
-		author = name
-	}
-	body := e.Content
-	if body == "" {
-		body = e.Summary
-	}
-	var line bytes.Buffer
-	if err := attr.Execute(&line, attribution{Source: name, Link: e.Link, Author: author}); err != nil {
-		return nil, err
-	}
+func atomEntryOf(v *entryView) *atomEntry {
+	e := v.Entry
 	ae := &atomEntry{
 		AtomEntry: &feeds.AtomEntry{
 			Title:     e.Title,
 			Id:        e.EntryID,
 			Updated:   rfc3339(e.Updated),
 			Published: rfc3339(e.Published),
-			Content:   &feeds.AtomContent{Type: "html", Content: joinHTML(body, line.String())},
-			Author:    &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: author}},
+			Content:   &feeds.AtomContent{Type: "html", Content: v.HTML},
+			Author:    &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: v.Author}},
 		},
 	}
 	if e.Link != "" {
@@ -166,28 +188,18 @@ func atomEntryOf(e *storage.Entry, attr *template.Template) (*atomEntry, error) 
 	for _, c := range e.Categories {
 		ae.Categories = append(ae.Categories, atomCategory{Term: c})
 	}
-	ae.Source = sourceOf(&e.Source)
-	return ae, nil
-}
-
-func sourceOf(s *storage.SourceFeed) *atomSource {
-	src := &atomSource{ID: s.FeedID, Title: s.Title}
-	if src.ID == "" {
-		src.ID = s.URL
+	src := &atomSource{ID: v.Source.ID, Title: v.Source.Title}
+	if !v.Source.Updated.IsZero() {
+		src.Updated = rfc3339(v.Source.Updated)
 	}
-	if src.Title == "" {
-		src.Title = s.Name
+	if v.Source.FeedURL != "" {
+		src.Links = append(src.Links, feeds.AtomLink{Href: v.Source.FeedURL, Rel: "self"})
 	}
-	if !s.Updated.IsZero() {
-		src.Updated = rfc3339(s.Updated)
+	if v.Source.SiteURL != "" {
+		src.Links = append(src.Links, feeds.AtomLink{Href: v.Source.SiteURL, Rel: "alternate", Type: "text/html"})
 	}
-	if u, err := url.Parse(s.URL); err == nil && u.Scheme != "file" {
-		src.Links = append(src.Links, feeds.AtomLink{Href: s.URL, Rel: "self"})
-	}
-	if s.SiteURL != "" {
-		src.Links = append(src.Links, feeds.AtomLink{Href: s.SiteURL, Rel: "alternate", Type: "text/html"})
-	}
-	return src
+	ae.Source = src
+	return ae
 }
 
 func joinHTML(body, line string) string {

@@ -6,13 +6,12 @@ package server
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,8 @@ type Store interface {
 	Entries(ctx context.Context, q storage.EntryQuery) ([]storage.Entry, error)
 	Sources(ctx context.Context) ([]storage.SourceState, error)
 	Ping(ctx context.Context) error
+	// Version changes whenever what Entries returns may have changed.
+	Version(ctx context.Context) uint64
 }
 
 // PollHistory tells the last poll of a source since the process started.
@@ -54,6 +55,7 @@ type Options struct {
 	Title       string
 	Language    string
 	PageSize    int
+	MaxAge      time.Duration // Cache-Control max-age of feeds; zero: none
 	Attribution *template.Template
 	Categories  []Category
 	Sources     []Source
@@ -67,6 +69,7 @@ type Server struct {
 	opts    atomic.Pointer[Options]
 	started time.Time
 	mux     *http.ServeMux
+	cache   renderCache
 }
 
 // New returns a Server reading from store. history may be nil.
@@ -90,18 +93,39 @@ func (s *Server) SetOptions(opts *Options) { s.opts.Store(opts) }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// feedFormat is one format every feed is published in.
+type feedFormat struct {
+	ext, mediaType string
+	render         func(*page, []entryView) ([]byte, error)
+}
+
+var feedFormats = []feedFormat{
+	{".atom", atomType, renderAtom},
+	{".rss", rssType, renderRSS},
+	{".json", jsonFeedType, renderJSON},
+}
+
+// splitFormat splits "markets.atom" into the slug and its format.
+func splitFormat(file string) (string, *feedFormat) {
+	for i := range feedFormats {
+		if slug, ok := strings.CutSuffix(file, feedFormats[i].ext); ok && slug != "" {
+			return slug, &feedFormats[i]
+		}
+	}
+	return "", nil
+}
+
 func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
-	slug, ok := strings.CutSuffix(r.PathValue("file"), ".atom")
-	if !ok {
+	slug, f := splitFormat(r.PathValue("file"))
+	if f == nil {
 		http.NotFound(w, r)
 		return
 	}
-	p := page{Lang: opts.Language, HTMLURL: opts.BaseURL, SelfURL: opts.BaseURL + "feeds/" + slug + ".atom"}
+	p := &page{Lang: opts.Language, Path: "feeds/" + slug, base: opts.BaseURL, ID: tagURI(opts.BaseURL, "feeds/"+slug)}
 	var sources []string
 	if slug == "all" {
-		p.ID = tagURI(opts.BaseURL, "feeds/all")
-		p.Title = opts.Title
+		p.Title, p.HTMLURL = opts.Title, opts.BaseURL
 		for _, src := range opts.Sources {
 			sources = append(sources, src.Slug)
 		}
@@ -111,55 +135,101 @@ func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 			http.NotFound(w, r)
 			return
 		}
-		p.ID = tagURI(opts.BaseURL, "feeds/"+slug)
-		p.Title = cat.Title
+		p.Title, p.HTMLURL = cat.Title, opts.BaseURL+"c/"+slug
 		sources = cat.Sources
 	}
-	s.serveFeed(w, r, opts, p, sources)
+	s.serveFeed(w, r, opts, p, f, sources)
 }
 
 func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
-	slug, ok := strings.CutSuffix(r.PathValue("file"), ".atom")
+	slug, f := splitFormat(r.PathValue("file"))
 	src := findSource(opts, slug)
-	if !ok || src == nil {
+	if f == nil || src == nil {
 		http.NotFound(w, r)
 		return
 	}
-	p := page{
+	p := &page{
 		ID:      tagURI(opts.BaseURL, "sources/"+slug),
 		Title:   src.Name,
 		Lang:    opts.Language,
-		SelfURL: opts.BaseURL + "sources/" + slug + ".atom",
+		Path:    "sources/" + slug,
 		HTMLURL: opts.BaseURL,
+		base:    opts.BaseURL,
 	}
-	s.serveFeed(w, r, opts, p, []string{slug})
+	s.serveFeed(w, r, opts, p, f, []string{slug})
 }
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, p page, sources []string) {
-	entries, err := s.store.Entries(r.Context(), storage.EntryQuery{Sources: sources, Limit: opts.PageSize})
+// renderTimeout bounds one rendering, which may serve several requests and
+// so does not end with the request that started it.
+const renderTimeout = 30 * time.Second
+
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, p *page, f *feedFormat, sources []string) {
+	before, after, query, err := pageQuery(r.URL.Query())
 	if err != nil {
-		s.internalError(w, r, err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	p.Entries = entries
-	body, err := renderAtom(p, opts.Attribution, s.started)
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	var modified time.Time
-	for _, e := range entries {
-		if e.Updated.After(modified) {
-			modified = e.Updated
+	p.Query = query
+	ctx := r.Context()
+	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, func() (*rendered, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+		defer cancel()
+		if err := s.loadPage(ctx, p, sources, opts.PageSize, before, after); err != nil {
+			return nil, err
 		}
+		vs, err := views(p, opts.Attribution)
+		if err != nil {
+			return nil, err
+		}
+		body, err := f.render(p, vs)
+		if err != nil {
+			return nil, err
+		}
+		return &rendered{body: body, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8"}, nil
+	})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
 	}
-	sum := sha256.Sum256(body)
-	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
-	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
-	// ServeContent answers If-None-Match and If-Modified-Since with 304,
-	// and HEAD without a body.
-	http.ServeContent(w, r, "", modified, bytes.NewReader(body))
+	serveRendered(w, r, rd, opts.MaxAge)
+}
+
+// serveRendered answers with rd, compressed if the client accepts gzip.
+// ServeContent answers If-None-Match and If-Modified-Since with 304, and
+// HEAD without a body.
+func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered, maxAge time.Duration) {
+	h := w.Header()
+	h.Set("Content-Type", rd.contentType)
+	h.Set("Vary", "Accept-Encoding")
+	if maxAge > 0 {
+		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
+	}
+	body, etag := rd.body, rd.etag
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		body, etag = rd.gz, rd.gzETag
+		h.Set("Content-Encoding", "gzip")
+	}
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, "", rd.modified, bytes.NewReader(body))
+}
+
+// acceptsGzip reads an Accept-Encoding header (RFC 9110 §12.5.3).
+func acceptsGzip(header string) bool {
+	for _, part := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.TrimSpace(coding) != "*" {
+			continue
+		}
+		k, v, _ := strings.Cut(strings.TrimSpace(params), "=")
+		if strings.TrimSpace(k) == "q" {
+			if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -100,13 +100,14 @@ func get(t *testing.T, h http.Handler, path string, header ...string) *httptest.
 
 func TestCategoryFeed_Golden(t *testing.T) {
 	srv, _ := newTestServer(t)
-	for _, path := range []string{"/feeds/markets.atom", "/sources/stcn.atom"} {
+	types := map[string]string{".atom": "application/atom+xml", ".rss": "application/rss+xml", ".json": "application/feed+json"}
+	for _, path := range []string{"/feeds/markets.atom", "/sources/stcn.atom", "/feeds/markets.rss", "/feeds/markets.json", "/sources/cnstock.rss", "/sources/cnstock.json"} {
 		rec := get(t, srv, path)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s: status %d", path, rec.Code)
 		}
-		if ct := rec.Header().Get("Content-Type"); ct != "application/atom+xml; charset=utf-8" {
-			t.Errorf("%s: Content-Type %q", path, ct)
+		if ct, want := rec.Header().Get("Content-Type"), types[filepath.Ext(path)]+"; charset=utf-8"; ct != want {
+			t.Errorf("%s: Content-Type %q, want %q", path, ct, want)
 		}
 		golden := filepath.Join("testdata", strings.NewReplacer("/", "_").Replace(strings.TrimPrefix(path, "/"))+".golden")
 		if *update {

@@ -90,6 +90,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 		failures      int
 		lastErr       string
 		feedUpdated   int64
+		published     bool // what we publish changed
 	)
 	err = tx.QueryRowContext(ctx, `SELECT id, etag, last_modified, failures, last_error, feed_updated
 		FROM sources WHERE slug = ?`, r.Source).Scan(&srcID, &etag, &lastMod, &failures, &lastErr, &feedUpdated)
@@ -118,6 +119,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 			return feeds.Counts{}, err
 		}
 		f := r.Feed
+		oldUpdated := feedUpdated
 		switch {
 		case !f.Updated.IsZero():
 			feedUpdated = f.Updated.Unix()
@@ -130,12 +132,16 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
 			f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
 			attempted, attempted, r.StatusCode, srcID)
+		published = counts.New+counts.Updated > 0 || feedUpdated != oldUpdated
 	}
 	if err != nil {
 		return feeds.Counts{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return feeds.Counts{}, err
+	}
+	if published {
+		db.changed()
 	}
 	return counts, nil
 }

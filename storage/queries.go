@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,21 +37,44 @@ type Entry struct {
 	Source     SourceFeed
 }
 
+// Cursor is a position in the newest-first order of entries: (updated, id).
+// Paging by cursor, not offset, keeps pages stable while new items arrive.
+type Cursor struct {
+	Updated time.Time
+	ID      int64
+}
+
+// CursorOf is the position of e.
+func CursorOf(e *Entry) Cursor { return Cursor{Updated: e.Updated, ID: e.ID} }
+
 // EntryQuery selects entries to publish.
 type EntryQuery struct {
 	Sources []string // slugs; entries of these sources only
 	Limit   int
+	// At most one of these: entries older than Before, or the Limit
+	// entries just newer than After (for a "previous" page).
+	Before, After *Cursor
 }
 
 // Entries returns the newest entries of the given sources, newest first
-// (by updated, then by insertion).
+// (by updated, then by insertion), from the position q asks for.
 func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 	if len(q.Sources) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, len(q.Sources)+1)
+	args := make([]any, 0, len(q.Sources)+4)
 	for _, s := range q.Sources {
 		args = append(args, s)
+	}
+	where, order := "", "DESC"
+	switch {
+	case q.Before != nil:
+		// A row value: SQLite seeks the index to the cursor.
+		where = "AND (i.updated, i.id) < (?, ?)"
+		args = append(args, q.Before.Updated.Unix(), q.Before.ID)
+	case q.After != nil:
+		where, order = "AND (i.updated, i.id) > (?, ?)", "ASC"
+		args = append(args, q.After.Updated.Unix(), q.After.ID)
 	}
 	args = append(args, q.Limit)
 	// This query walks items_updated (or items_source_updated for one
@@ -60,8 +84,8 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 		       i.published, i.updated,
 		       s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated
 		FROM items i JOIN sources s ON s.id = i.source_id
-		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`)
-		ORDER BY i.updated DESC, i.id DESC
+		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`) `+where+`
+		ORDER BY i.updated `+order+`, i.id `+order+`
 		LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entries: %w", err)
@@ -88,6 +112,9 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query entries: %w", err)
+	}
+	if q.After != nil {
+		slices.Reverse(out)
 	}
 	return out, nil
 }

@@ -30,6 +30,8 @@ type DB struct {
 	TagAuthority string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+
+	version version
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -86,6 +88,7 @@ func prepareFile(ctx context.Context, path string) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.version.close()
 	rerr := db.r.Close()
 	if err := db.w.Close(); err != nil {
 		return err

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/storage"
+)
+
+// addItems stores n more items in source src, one minute apart from start.
+func addItems(t *testing.T, db *storage.DB, src string, from, n int, start time.Time) {
+	t.Helper()
+	f := &feeds.Feed{Title: src}
+	for i := from; i < from+n; i++ {
+		id := fmt.Sprintf("%s-%05d", src, i)
+		f.Items = append(f.Items, feeds.Item{Identity: id, GUID: id, Title: id, Hash: id,
+			Link:      "https://example.org/" + id,
+			Published: start.Add(time.Duration(i) * time.Minute)})
+	}
+	if _, err := db.Save(context.Background(), &feeds.Result{Source: src, Attempted: time.Now(), StatusCode: 200, Feed: f}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type atomPage struct {
+	Links []struct {
+		Rel  string `xml:"rel,attr"`
+		Href string `xml:"href,attr"`
+	} `xml:"link"`
+	Entries []struct {
+		ID string `xml:"id"`
+	} `xml:"entry"`
+}
+
+func (p *atomPage) link(rel string) string {
+	for _, l := range p.Links {
+		if l.Rel == rel {
+			return l.Href
+		}
+	}
+	return ""
+}
+
+func getAtomPage(t *testing.T, h http.Handler, abs string) atomPage {
+	t.Helper()
+	u, err := url.Parse(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := get(t, h, u.RequestURI())
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s: status %d: %s", abs, rec.Code, rec.Body)
+	}
+	var p atomPage
+	if err := xml.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A source with thousands of items is reachable to the last one through
+// rel="next", and pages do not shift when new items arrive meanwhile.
+func TestFeed_PagingReachesTheWholeArchive(t *testing.T) {
+	srv, db := newTestServer(t)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	addItems(t, db, "cnstock", 0, 2000, start)
+	want := 2001 // and the one newTestServer stored
+
+	seen := map[string]bool{}
+	next := "https://relay.example.org/sources/cnstock.atom"
+	var second, newest string
+	pages := 0
+	for next != "" {
+		p := getAtomPage(t, srv, next)
+		pages++
+		if pages == 1 {
+			newest = p.Entries[0].ID
+		}
+		if pages == 2 {
+			second = next
+			// New items arriving now must not shift the older pages.
+			addItems(t, db, "cnstock", 5000, 3, time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+		}
+		if len(p.Entries) > 50 {
+			t.Fatalf("page %d holds %d entries, want at most page_size 50", pages, len(p.Entries))
+		}
+		if p.link("first") != "https://relay.example.org/sources/cnstock.atom" {
+			t.Errorf("page %d: first link %q", pages, p.link("first"))
+		}
+		if (pages > 1) != (p.link("previous") != "") {
+			t.Errorf("page %d: previous link %q", pages, p.link("previous"))
+		}
+		for _, e := range p.Entries {
+			if seen[e.ID] {
+				t.Fatalf("entry %s on two pages", e.ID)
+			}
+			seen[e.ID] = true
+		}
+		next = p.link("next")
+		if pages > 100 {
+			t.Fatal("more than 100 pages for 2001 entries")
+		}
+	}
+	if len(seen) != want || pages != 41 {
+		t.Errorf("walked %d pages and %d entries, want 41 and %d", pages, len(seen), want)
+	}
+
+	// Previous from the second page is the first page as it was: 50 entries,
+	// the newest of which is the newest of the 2001.
+	p2 := getAtomPage(t, srv, second)
+	prev := getAtomPage(t, srv, p2.link("previous"))
+	if len(prev.Entries) != 50 || prev.Entries[0].ID != newest {
+		t.Errorf("previous page: %d entries starting at %v", len(prev.Entries), prev.Entries[:1])
+	}
+	// ... and it now has a previous page itself: the three new entries.
+	if prev.link("previous") == "" {
+		t.Error("the page before page 2 has no previous link although 3 newer entries arrived")
+	}
+}
+
+func TestFeed_BadCursor(t *testing.T) {
+	srv, _ := newTestServer(t)
+	for _, q := range []string{"before=x", "after=1.y", "before=1.2&after=1.2"} {
+		if rec := get(t, srv, "/feeds/markets.atom?"+q); rec.Code != http.StatusBadRequest {
+			t.Errorf("?%s: status %d, want 400", q, rec.Code)
+		}
+	}
+}
+
+// JSON Feed paging is next_url.
+func TestFeed_JSONNextURL(t *testing.T) {
+	srv, db := newTestServer(t)
+	addItems(t, db, "stcn", 0, 60, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	rec := get(t, srv, "/sources/stcn.json")
+	var f struct {
+		FeedURL string `json:"feed_url"`
+		NextURL string `json:"next_url"`
+		Items   []struct{ ID string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Items) != 50 || f.NextURL == "" || f.FeedURL != "https://relay.example.org/sources/stcn.json" {
+		t.Fatalf("first page: %d items, next_url %q, feed_url %q", len(f.Items), f.NextURL, f.FeedURL)
+	}
+	u, _ := url.Parse(f.NextURL)
+	rec = get(t, srv, u.RequestURI())
+	f.NextURL, f.Items = "", nil
+	json.Unmarshal(rec.Body.Bytes(), &f)
+	if len(f.Items) != 11 || f.NextURL != "" {
+		t.Errorf("second page: %d items, next_url %q; want 11 and none", len(f.Items), f.NextURL)
+	}
+}
+
+// Feeds go compressed to clients that accept gzip, with their own strong
+// ETag, Vary and Cache-Control; both validators give 304; HEAD has no body.
+func TestFeed_HTTP(t *testing.T) {
+	srv, _ := newTestServer(t)
+	srv.SetOptions(func() *Options { o := *srv.opts.Load(); o.MaxAge = 5 * time.Minute; return &o }())
+	plain := get(t, srv, "/feeds/markets.rss")
+	zipped := get(t, srv, "/feeds/markets.rss", "Accept-Encoding", "gzip, deflate, br")
+	if zipped.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", zipped.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(zipped.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, _ := io.ReadAll(zr)
+	if !bytes.Equal(unzipped, plain.Body.Bytes()) {
+		t.Error("the gzipped body is not the plain one")
+	}
+	if zipped.Body.Len() >= plain.Body.Len() {
+		t.Errorf("gzip body %d bytes, plain %d", zipped.Body.Len(), plain.Body.Len())
+	}
+	if plain.Header().Get("ETag") == zipped.Header().Get("ETag") {
+		t.Error("the gzip and identity representations share an ETag")
+	}
+	for _, rec := range []*httptest.ResponseRecorder{plain, zipped} {
+		if rec.Header().Get("Vary") != "Accept-Encoding" || rec.Header().Get("Cache-Control") != "public, max-age=300" {
+			t.Errorf("Vary %q Cache-Control %q", rec.Header().Get("Vary"), rec.Header().Get("Cache-Control"))
+		}
+	}
+	if got := get(t, srv, "/feeds/markets.rss", "Accept-Encoding", "gzip;q=0").Header().Get("Content-Encoding"); got != "" {
+		t.Errorf("gzip;q=0 got Content-Encoding %q", got)
+	}
+	if rec := get(t, srv, "/feeds/markets.rss", "Accept-Encoding", "gzip", "If-None-Match", zipped.Header().Get("ETag")); rec.Code != http.StatusNotModified {
+		t.Errorf("If-None-Match with the gzip ETag: %d", rec.Code)
+	}
+	if rec := get(t, srv, "/feeds/markets.json", "If-Modified-Since", plain.Header().Get("Last-Modified")); rec.Code != http.StatusNotModified {
+		t.Errorf("If-Modified-Since: %d", rec.Code)
+	}
+	req := httptest.NewRequest(http.MethodHead, "/feeds/markets.json", nil)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") == "" {
+		t.Errorf("HEAD: %d, %d body bytes, Content-Length %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Length"))
+	}
+}
+
+// Rendered once per change: a new item shows at once, an unchanged feed is
+// served from memory.
+func TestFeed_RenderedOncePerChange(t *testing.T) {
+	srv, db := newTestServer(t)
+	a := get(t, srv, "/feeds/markets.atom").Body.String()
+	b := get(t, srv, "/feeds/markets.atom").Body.String()
+	if a != b {
+		t.Fatal("two renderings of an unchanged feed differ")
+	}
+	addItems(t, db, "stcn", 0, 1, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
+	c := get(t, srv, "/feeds/markets.atom").Body.String()
+	if !bytes.Contains([]byte(c), []byte("stcn-00000")) {
+		t.Error("a new item is not in the feed served right after it was stored")
+	}
+}

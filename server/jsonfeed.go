@@ -1,0 +1,81 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/gorilla/feeds"
+)
+
+// JSON Feed 1.1 through gorilla/feeds' structs, with "items" always present
+// (the spec requires it) and each item's source in an "_source" extension
+// object (§ Extensions: keys starting with an underscore).
+
+type jsonFeed struct {
+	*feeds.JSONFeed
+	Items []*jsonItem `json:"items"`
+}
+
+type jsonItem struct {
+	*feeds.JSONItem
+	Source *jsonSource `json:"_source,omitempty"`
+}
+
+type jsonSource struct {
+	ID          string     `json:"id"`
+	Title       string     `json:"title"`
+	FeedURL     string     `json:"feed_url,omitempty"`
+	HomePageURL string     `json:"home_page_url,omitempty"`
+	Updated     *time.Time `json:"updated,omitempty"`
+}
+
+const jsonFeedType = "application/feed+json"
+
+// renderJSON writes p as JSON Feed 1.1.
+func renderJSON(p *page, vs []entryView) ([]byte, error) {
+	f := &jsonFeed{JSONFeed: &feeds.JSONFeed{
+		Version:     "https://jsonfeed.org/version/1.1",
+		Title:       p.Title,
+		Language:    p.Lang,
+		HomePageUrl: p.HTMLURL,
+		FeedUrl:     p.url(".json", p.Query),
+	}, Items: make([]*jsonItem, 0, len(vs))}
+	if p.Next != "" {
+		f.NextUrl = p.url(".json", p.Next)
+	}
+	for i := range vs {
+		v := &vs[i]
+		it := &jsonItem{JSONItem: &feeds.JSONItem{
+			Id:          v.EntryID,
+			Url:         v.Link,
+			Title:       v.Title,
+			ContentHTML: v.HTML,
+			Authors:     []*feeds.JSONAuthor{{Name: v.Author}},
+			Tags:        v.Categories,
+		}}
+		if !v.Published.IsZero() {
+			t := v.Published.UTC()
+			it.PublishedDate = &t
+		}
+		if !v.Updated.IsZero() {
+			t := v.Updated.UTC()
+			it.ModifiedDate = &t
+		}
+		src := &jsonSource{ID: v.Source.ID, Title: v.Source.Title, FeedURL: v.Source.FeedURL, HomePageURL: v.Source.SiteURL}
+		if !v.Source.Updated.IsZero() {
+			t := v.Source.Updated.UTC()
+			src.Updated = &t
+		}
+		it.Source = src
+		f.Items = append(f.Items, it)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // content_html reads better unescaped, and is as safe
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

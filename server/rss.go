@@ -1,0 +1,91 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"time"
+
+	"github.com/gorilla/feeds"
+)
+
+// RSS 2.0 through gorilla/feeds' structs, with what they lack: <source>
+// with its required url attribute, dc:creator (RSS <author> must be an
+// e-mail address), several categories, and atom:link for self and paging.
+
+type rssDoc struct {
+	XMLName xml.Name    `xml:"rss"`
+	Version string      `xml:"version,attr"`
+	Atom    string      `xml:"xmlns:atom,attr"`
+	DC      string      `xml:"xmlns:dc,attr"`
+	Channel *rssChannel `xml:"channel"`
+}
+
+type rssChannel struct {
+	*feeds.RssFeed
+	AtomLinks []rssAtomLink `xml:"atom:link"`
+	Items     []*rssItem    `xml:"item"`
+}
+
+type rssAtomLink struct {
+	Rel  string `xml:"rel,attr"`
+	Href string `xml:"href,attr"`
+	Type string `xml:"type,attr,omitempty"`
+}
+
+type rssItem struct {
+	*feeds.RssItem
+	Categories []string   `xml:"category"`
+	Creator    string     `xml:"dc:creator,omitempty"`
+	Source     *rssSource `xml:"source"`
+}
+
+type rssSource struct {
+	URL   string `xml:"url,attr"`
+	Title string `xml:",chardata"`
+}
+
+const rssType = "application/rss+xml"
+
+// renderRSS writes p as RSS 2.0.
+func renderRSS(p *page, vs []entryView) ([]byte, error) {
+	ch := &rssChannel{RssFeed: &feeds.RssFeed{
+		Title:         p.Title,
+		Link:          p.HTMLURL,
+		Description:   p.Title,
+		Language:      p.Lang,
+		LastBuildDate: p.Updated.UTC().Format(time.RFC1123Z),
+		Generator:     generator + " " + version,
+	}}
+	for _, l := range p.links(".rss", rssType) {
+		if l.Rel != "alternate" { // the channel <link> says it
+			ch.AtomLinks = append(ch.AtomLinks, rssAtomLink{Rel: l.Rel, Href: l.Href, Type: l.Type})
+		}
+	}
+	for i := range vs {
+		v := &vs[i]
+		it := &rssItem{
+			RssItem: &feeds.RssItem{
+				Title:       v.Title,
+				Link:        v.Link,
+				Description: v.HTML,
+				Guid:        &feeds.RssGuid{Id: v.EntryID, IsPermaLink: "false"},
+				PubDate:     v.Published.UTC().Format(time.RFC1123Z),
+			},
+			Categories: v.Categories,
+			Creator:    v.Author,
+		}
+		if v.Source.FeedURL != "" {
+			it.Source = &rssSource{URL: v.Source.FeedURL, Title: v.Source.Title}
+		}
+		ch.Items = append(ch.Items, it)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	err := enc.Encode(&rssDoc{Version: "2.0", Atom: atomNS, DC: "http://purl.org/dc/elements/1.1/", Channel: ch})
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
