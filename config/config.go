@@ -18,20 +18,21 @@ import (
 
 // Config is the whole YAML file after defaults and validation.
 type Config struct {
-	Listen      string     `yaml:"listen"`
-	BaseURL     string     `yaml:"base_url"`
-	Database    string     `yaml:"database"`
-	Timezone    string     `yaml:"timezone"`
-	UserAgent   string     `yaml:"user_agent"`
-	PageSize    int        `yaml:"page_size"`
-	Concurrency int        `yaml:"concurrency"`
-	PerHost     int        `yaml:"per_host_concurrency"`
-	Attribution string     `yaml:"attribution"`
-	Language    string     `yaml:"language"`
-	Log         Log        `yaml:"log"`
-	Defaults    Defaults   `yaml:"defaults"`
-	Categories  []Category `yaml:"categories"`
-	Sources     []Source   `yaml:"sources"`
+	Listen      string        `yaml:"listen"`
+	BaseURL     string        `yaml:"base_url"`
+	Database    string        `yaml:"database"`
+	Timezone    string        `yaml:"timezone"`
+	UserAgent   string        `yaml:"user_agent"`
+	PageSize    int           `yaml:"page_size"`
+	CacheMaxAge time.Duration `yaml:"cache_max_age"`
+	Concurrency int           `yaml:"concurrency"`
+	PerHost     int           `yaml:"per_host_concurrency"`
+	Attribution string        `yaml:"attribution"`
+	Language    string        `yaml:"language"`
+	Log         Log           `yaml:"log"`
+	Defaults    Defaults      `yaml:"defaults"`
+	Categories  []Category    `yaml:"categories"`
+	Sources     []Source      `yaml:"sources"`
 
 	// Path is the file the config was read from; relative paths in it
 	// (database, file: sources) are resolved against its directory.

@@ -26,6 +26,9 @@ const (
 	DefaultIdleTimeout = 15 * time.Second
 	DefaultMaxBodySize = 16 << 20
 	DefaultPageSize    = 50
+	// DefaultCacheMaxAge lets proxies and readers reuse a feed briefly;
+	// conditional GETs make anything longer unnecessary.
+	DefaultCacheMaxAge = 5 * time.Minute
 	DefaultConcurrency = 8
 	DefaultPerHost     = 2
 	// DefaultAttribution ends every republished entry: a visible line naming
@@ -80,6 +83,7 @@ func (v *validator) validate(c *Config) {
 		c.Timezone = "UTC"
 	}
 	v.count("page_size", &c.PageSize, DefaultPageSize, 1000)
+	v.duration("cache_max_age", &c.CacheMaxAge, DefaultCacheMaxAge, 0)
 	v.count("concurrency", &c.Concurrency, DefaultConcurrency, 0)
 	v.count("per_host_concurrency", &c.PerHost, DefaultPerHost, 0)
 	if c.Attribution == "" {

@@ -224,3 +224,38 @@ func TestFeed_RenderedOncePerChange(t *testing.T) {
 		t.Error("a new item is not in the feed served right after it was stored")
 	}
 }
+
+// /c/{slug} is a category's newest entries for people: title linking to
+// the original, source, time in the configured zone, and subscribe links.
+func TestCategoryPage(t *testing.T) {
+	srv, db := newTestServer(t)
+	o := *srv.opts.Load()
+	o.Location, o.PageSize = time.FixedZone("CST", 8*3600), 2
+	srv.SetOptions(&o)
+	rec := get(t, srv, "/c/markets")
+	body := rec.Body.String()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	for _, want := range []string{
+		`<title>市场综合</title>`,
+		`<link rel="alternate" type="application/atom+xml" title="市场综合" href="https://relay.example.org/feeds/markets.atom">`,
+		`<a class="title" href="https://www.stcn.com/article/detail/1000001.html">A股三大指数集体高开</a>`,
+		`证券时报网 · 证券时报记者 王一 · <time datetime="2026-11-26T01:30:00Z">11-26 09:30</time>`,
+		`<a href="https://relay.example.org/feeds/markets.rss" type="application/rss+xml">rss</a>`,
+	} {
+		if !bytes.Contains([]byte(body), []byte(want)) {
+			t.Errorf("category page lacks %s", want)
+		}
+	}
+	if bytes.Contains([]byte(body), []byte("Older entries")) {
+		t.Error("an older-entries link with only 2 entries and page size 2")
+	}
+	addItems(t, db, "stcn", 0, 3, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if body := get(t, srv, "/c/markets").Body.String(); !bytes.Contains([]byte(body), []byte(`rel="next">Older entries`)) {
+		t.Error("no older-entries link with 5 entries and page size 2")
+	}
+	if rec := get(t, srv, "/c/nope"); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown category page: %d", rec.Code)
+	}
+}

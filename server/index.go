@@ -7,58 +7,108 @@ import (
 	"time"
 )
 
-var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{
-	"when": func(t time.Time) string {
+// The HTML pages share one layout: plain html/template, no JavaScript,
+// readable on a phone, with fonts that render Chinese well.
+var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
+	"when": func(loc *time.Location, t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
-		return t.Local().Format("2006-01-02 15:04:05 MST")
+		return t.In(loc).Format("2006-01-02 15:04:05 MST")
 	},
-}).Parse(`<!DOCTYPE html>
+	"short": func(loc *time.Location, t time.Time) string {
+		return t.In(loc).Format("01-02 15:04")
+	},
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// The media types are constants; as HTMLAttr their "+" is not
+	// escaped to &#43;, which naive autodiscovery would not decode.
+	"formats": func() []formatLink {
+		var out []formatLink
+		for _, f := range feedFormats {
+			out = append(out, formatLink{f.ext, template.HTMLAttr(`type="` + f.mediaType + `"`)})
+		}
+		return out
+	},
+}).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="{{.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
-<link rel="alternate" type="application/atom+xml" title="{{.Title}}" href="{{.Base}}feeds/all.atom">
-{{- range .Categories}}
-<link rel="alternate" type="application/atom+xml" title="{{.Title}}" href="{{$.Base}}feeds/{{.Slug}}.atom">
-{{- end}}
-{{- range .Sources}}
-<link rel="alternate" type="application/atom+xml" title="{{.Name}}" href="{{$.Base}}sources/{{.Slug}}.atom">
-{{- end}}
+{{- range .Feeds}}{{$f := .}}{{range formats}}
+<link rel="alternate" {{.Type}} title="{{$f.Title}}" href="{{$.Base}}{{$f.Path}}{{.Ext}}">
+{{- end}}{{end}}
 <style>
-body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;line-height:1.5}
+body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222}
+a{color:#0645ad}h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
+nav{font-size:.9rem}small,.meta{color:#666;font-size:.85rem}
+ul.entries{list-style:none;padding:0}ul.entries li{padding:.5rem 0;border-bottom:1px solid #eee}
+ul.entries a.title{font-size:1.05rem;text-decoration:none}
+.feeds a{margin-right:.5rem}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
 .failing{background:#fde8e8}.error{color:#a00}
+@media (max-width:40rem){table,tbody,tr,td{display:block}tr:first-child{display:none}td{border:0;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.4rem 0}}
 </style>
 </head>
 <body>
+<nav><a href="{{.Base}}">{{.SiteTitle}}</a></nav>
+{{end}}
+
+{{define "subscribe"}}<span class="feeds">{{$f := .}}{{range formats}}<a href="{{$f.Base}}{{$f.Path}}{{.Ext}}" {{.Type}}>{{slice .Ext 1}}</a>{{end}}</span>{{end}}
+
+{{define "index"}}{{template "head" .}}
 <h1>{{.Title}}</h1>
-<h2>Categories</h2>
+<h2>分类 Categories</h2>
 <ul>
-<li><a href="{{.Base}}feeds/all.atom">All sources</a> (Atom)</li>
-{{- range .Categories}}
-<li><a href="{{$.Base}}feeds/{{.Slug}}.atom">{{.Title}}</a> <code>{{.Slug}}</code></li>
+{{- range .Feeds}}
+<li>{{if .Page}}<a href="{{.Page}}">{{.Title}}</a>{{else}}{{.Title}}{{end}} — {{template "subscribe" .}}</li>
 {{- end}}
 </ul>
-<h2>Sources</h2>
+<p><small>All feeds as an OPML subscription list: <a href="{{.Base}}opml">{{.Base}}opml</a></small></p>
+<h2>来源 Sources</h2>
 <table>
 <tr><th>Source</th><th>Items</th><th>Last poll</th><th>Last success</th><th>Next poll</th><th>Status</th></tr>
 {{- range .Sources}}
 <tr{{if .Error}} class="failing"{{end}}>
 <td><a href="{{$.Base}}sources/{{.Slug}}.atom">{{.Name}}</a><br><small>{{.URL}}</small></td>
 <td>{{.Items}}</td>
-<td>{{when .LastPoll}}</td>
-<td>{{when .LastSuccess}}</td>
-<td>{{if .NextPoll.IsZero}}—{{else}}{{when .NextPoll}}{{end}}</td>
+<td>{{when $.Loc .LastPoll}}</td>
+<td>{{when $.Loc .LastSuccess}}</td>
+<td>{{if .NextPoll.IsZero}}—{{else}}{{when $.Loc .NextPoll}}{{end}}</td>
 <td>{{if .MovedTo}}<span class="error">moved permanently to {{.MovedTo}}: update the config</span><br>{{end}}{{if .Error}}<span class="error">{{.Error}}</span>{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}{{else if .LastPoll.IsZero}}waiting{{else}}ok{{end}}</td>
 </tr>
 {{- end}}
 </table>
 </body>
 </html>
-`))
+{{end}}
+
+{{define "category"}}{{template "head" .}}
+<h1>{{.Title}}</h1>
+<p>Subscribe: {{template "subscribe" index .Feeds 0}}</p>
+<ul class="entries">
+{{- range .Entries}}
+<li><a class="title" href="{{.Link}}">{{.Title}}</a><br>
+<span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span></li>
+{{- else}}
+<li>No entries yet.</li>
+{{- end}}
+</ul>
+{{if .Older}}<p><a href="?{{.Older}}" rel="next">Older entries →</a></p>{{end}}
+</body>
+</html>
+{{end}}`))
+
+type formatLink struct {
+	Ext  string
+	Type template.HTMLAttr
+}
+
+// feedLinks is a published feed as the HTML pages list it.
+type feedLinks struct {
+	Base, Path, Title string
+	Page              string // its HTML page, if it has one
+}
 
 type indexSource struct {
 	Slug, Name, URL string
@@ -71,6 +121,24 @@ type indexSource struct {
 	MovedTo         string
 }
 
+// pageData is what every HTML page shows.
+type pageData struct {
+	Title, SiteTitle, Lang, Base string
+	Loc                          *time.Location
+	Feeds                        []feedLinks // autodiscovery and subscribe links
+	Sources                      []indexSource
+	Entries                      []entryView
+	Older                        string // query of the page of older entries
+}
+
+func newPageData(opts *Options, title string) pageData {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return pageData{Title: title, SiteTitle: opts.Title, Lang: opts.Language, Base: opts.BaseURL, Loc: loc}
+}
+
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
 	states, err := s.store.Sources(r.Context())
@@ -78,12 +146,13 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	data := struct {
-		Title, Lang, Base string
-		Categories        []Category
-		Sources           []indexSource
-	}{Title: opts.Title, Lang: opts.Language, Base: opts.BaseURL, Categories: opts.Categories}
+	data := newPageData(opts, opts.Title)
+	data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "feeds/all", Title: "全部 All"})
+	for _, c := range opts.Categories {
+		data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: opts.BaseURL + "c/" + c.Slug})
+	}
 	for _, src := range opts.Sources {
+		data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "sources/" + src.Slug, Title: src.Name})
 		is := indexSource{Slug: src.Slug, Name: src.Name, URL: src.URL}
 		for _, st := range states {
 			if st.Slug == src.Slug {
@@ -104,8 +173,41 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Sources = append(data.Sources, is)
 	}
+	s.renderHTML(w, r, "index", data)
+}
+
+// handleCategoryPage is a category's newest entries for people, like a news
+// site's section page.
+func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
+	opts := s.opts.Load()
+	cat := findCategory(opts, r.PathValue("slug"))
+	if cat == nil {
+		http.NotFound(w, r)
+		return
+	}
+	before, _, _, err := pageQuery(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p := &page{}
+	if err := s.loadPage(r.Context(), p, cat.Sources, opts.PageSize, before, nil); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	data := newPageData(opts, cat.Title)
+	data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: "feeds/" + cat.Slug, Title: cat.Title}}
+	if data.Entries, err = views(p, opts.Attribution); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	data.Older = p.Next
+	s.renderHTML(w, r, "category", data)
+}
+
+func (s *Server) renderHTML(w http.ResponseWriter, r *http.Request, name string, data pageData) {
 	var buf bytes.Buffer
-	if err := indexTemplate.Execute(&buf, data); err != nil {
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.internalError(w, r, err)
 		return
 	}

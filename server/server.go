@@ -55,7 +55,8 @@ type Options struct {
 	Title       string
 	Language    string
 	PageSize    int
-	MaxAge      time.Duration // Cache-Control max-age of feeds; zero: none
+	MaxAge      time.Duration  // Cache-Control max-age of feeds; zero: none
+	Location    *time.Location // for times shown to people
 	Attribution *template.Template
 	Categories  []Category
 	Sources     []Source
@@ -83,6 +84,7 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /feeds/{file}", s.handleCategoryFeed)
 	s.mux.HandleFunc("GET /sources/{file}", s.handleSourceFeed)
+	s.mux.HandleFunc("GET /c/{slug}", s.handleCategoryPage)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	return s
 }

@@ -248,6 +248,8 @@ func serverOptions(cfg *config.Config) *server.Options {
 		Title:    "feedrelay",
 		Language: cfg.Language,
 		PageSize: cfg.PageSize,
+		MaxAge:   cfg.CacheMaxAge,
+		Location: cfg.Location,
 		// Validated by config.
 		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
 	}
