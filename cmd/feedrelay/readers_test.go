@@ -265,6 +265,66 @@ var feedReaders = []feedReader{
 	}},
 	{"newsboat", []string{"atom", "rss"}, false, readNewsboat},
 	{"sfeed", []string{"atom", "rss"}, false, readSfeed},
+	// No Debian feed reader reads JSON Feed: this reads it as the 1.1 spec
+	// tells a reader to, with Python's own JSON parser.
+	{"jsonfeed", []string{"json"}, true, readJSONFeed},
+}
+
+const jsonFeedScript = `
+import json, sys, urllib.request
+from datetime import datetime
+with urllib.request.urlopen(sys.argv[1]) as r:
+    status, ctype, f = r.status, r.headers.get("Content-Type", ""), json.load(r)
+problems = []
+if not ctype.startswith("application/feed+json"): problems.append("Content-Type " + ctype)
+if f.get("version") != "https://jsonfeed.org/version/1.1": problems.append("version %r" % f.get("version"))
+for k in ("title", "feed_url", "home_page_url"):
+    if not f.get(k): problems.append("no " + k)
+if not isinstance(f.get("items"), list): problems.append("no items array")
+entries = []
+for it in f.get("items", []):
+    if not isinstance(it.get("id"), str) or not it["id"]: problems.append("an item without a string id")
+    if not (it.get("content_html") or it.get("content_text")): problems.append("an item without content")
+    d = it.get("date_published") or it.get("date_modified")
+    authors = it.get("authors") or []
+    entries.append({"ID": it.get("id", ""), "Title": it.get("title", ""), "Link": it.get("url", ""),
+        "Author": authors[0].get("name", "") if authors else "",
+        "Source": (it.get("_source") or {}).get("title", ""),
+        "Date": int(datetime.fromisoformat(d.replace("Z", "+00:00")).timestamp()) if d else None})
+print(json.dumps({"Status": status, "Problems": problems, "Entries": entries}, ensure_ascii=False))
+`
+
+// readJSONFeed reads a JSON Feed 1.1 with /usr/bin/python3's json module,
+// failing the test on what the spec requires and the feed lacks.
+func readJSONFeed(t *testing.T, feedURL string) []readerEntry {
+	t.Helper()
+	out, err := exec.Command(feedparserPython, "-c", jsonFeedScript, feedURL).Output()
+	if err != nil {
+		t.Fatalf("jsonfeed %s: %v", feedURL, err)
+	}
+	var got struct {
+		Status   int
+		Problems []string
+		Entries  []struct {
+			ID, Title, Link, Author, Source string
+			Date                            *int64
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("jsonfeed output: %v\n%s", err, out)
+	}
+	if got.Status != http.StatusOK || len(got.Problems) > 0 {
+		t.Errorf("jsonfeed %s: status %d, problems %v", feedURL, got.Status, got.Problems)
+	}
+	var entries []readerEntry
+	for _, e := range got.Entries {
+		re := readerEntry{ID: e.ID, Title: e.Title, Link: e.Link, Author: e.Author, Source: e.Source}
+		if e.Date != nil {
+			re.Date = time.Unix(*e.Date, 0).UTC()
+		}
+		entries = append(entries, re)
+	}
+	return entries
 }
 
 // atomIDs maps the title of each entry of an Atom document to its <id>.
@@ -340,10 +400,11 @@ func TestReadersSeeEveryEntry(t *testing.T) {
 		titles []string // the entries the feed holds
 	}{
 		{"/feeds/markets.atom", markets},
-		// ---- add here, once the server publishes them: ----
-		// {"/feeds/markets.rss", markets},  // feedparser, newsboat and sfeed read RSS 2.0
-		// {"/feeds/markets.json", markets}, // none of the three reads JSON Feed: needs another reader
+		{"/feeds/markets.rss", markets},
+		{"/feeds/markets.json", markets},
 		{"/sources/cnstock.atom", []string{"科创板新增上市公司超百家"}},
+		{"/sources/cnstock.rss", []string{"科创板新增上市公司超百家"}},
+		{"/sources/cnstock.json", []string{"科创板新增上市公司超百家"}},
 	}
 
 	// Wait until the category holds all its entries (both sources polled).
