@@ -39,7 +39,7 @@ var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 <link rel="alternate" {{.Type}} title="{{$f.Title}}" href="{{$.Base}}{{$f.Path}}{{.Ext}}">
 {{- end}}{{end}}
 <style>
-body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222}
+body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222}
 a{color:#0645ad}h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
 nav{font-size:.9rem}small,.meta{color:#666;font-size:.85rem}
 ul.entries{list-style:none;padding:0}ul.entries li{padding:.5rem 0;border-bottom:1px solid #eee}
