@@ -19,7 +19,7 @@ var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"short": func(loc *time.Location, t time.Time) string {
 		return t.In(loc).Format("01-02 15:04")
 	},
-	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	// The media types are constants; as HTMLAttr their "+" is not
 	// escaped to &#43;, which naive autodiscovery would not decode.
 	"formats": func() []formatLink {
