@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -94,29 +95,19 @@ func Parse(r io.Reader) ([]Feed, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("opml: the document is empty")
 	}
-	var in io.Reader = bytes.NewReader(data)
-	bom := false
-	if bytes.HasPrefix(data, utf8BOM) {
-		// encoding/xml would take the BOM for text before the root.
-		in = bytes.NewReader(data[len(utf8BOM):])
-	} else if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
-		// A UTF-16 BOM outranks the declaration (RFC 7303 §3), which
-		// then no longer describes the bytes encoding/xml reads.
-		in = transform.NewReader(in, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
-		bom = true
-	}
-	d := xml.NewDecoder(in)
-	// Titles exported from HTML pages carry &nbsp; and the like.
-	d.Entity = xml.HTMLEntity
-	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
-		if bom {
-			return input, nil
-		}
-		return charsetReader(label, input)
-	}
-
 	var doc document
-	if err := d.Decode(&doc); err != nil {
+	err = decode(data, &doc)
+	var syn *xml.SyntaxError
+	if errors.As(err, &syn) && strings.Contains(syn.Msg, "entity") && !isUTF16(data) {
+		// Hand-edited lists hold bare '&' in URLs ("?a=1&b=2"), which
+		// readers accept. Escaped, the document is read again, strictly
+		// still: encoding/xml's lenient mode would also mend mismatched
+		// tags, which must be reported. Escaping adds no line, so the
+		// second reading's errors have the right line numbers.
+		doc = document{}
+		err = decode(bareAmpersand.ReplaceAllFunc(data, escapeBare), &doc)
+	}
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("opml: not an OPML document: no XML element in it")
 		}
@@ -132,6 +123,52 @@ func Parse(r io.Reader) ([]Feed, error) {
 	p := parser{index: map[string]int{}}
 	p.walk(doc.Body.Outlines, nil)
 	return p.feeds, nil
+}
+
+// bareAmpersand matches every '&', with the reference it starts if any.
+// In the encodings read through a CharsetReader (ASCII-compatible ones: no
+// GBK or GB18030 byte after the first of a character is below 0x30) the
+// byte '&' is only ever that character; in UTF-16 it is not, and UTF-16
+// files are not rewritten.
+var bareAmpersand = regexp.MustCompile(`&(?:#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z_][A-Za-z0-9._-]*;)?`)
+
+func escapeBare(m []byte) []byte {
+	if len(m) == 1 {
+		return []byte("&amp;")
+	}
+	return m
+}
+
+// isUTF16 reports whether data starts with a UTF-16 byte order mark.
+func isUTF16(data []byte) bool {
+	return bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE})
+}
+
+// decode reads the root element of data into doc. The decoder is strict:
+// encoding/xml's lenient mode would mend mismatched tags that should be
+// reported.
+func decode(data []byte, doc *document) error {
+	var in io.Reader = bytes.NewReader(data)
+	bom := false
+	if bytes.HasPrefix(data, utf8BOM) {
+		// encoding/xml would take the BOM for text before the root.
+		in = bytes.NewReader(data[len(utf8BOM):])
+	} else if isUTF16(data) {
+		// A UTF-16 BOM outranks the declaration (RFC 7303 §3), which
+		// then no longer describes the bytes encoding/xml reads.
+		in = transform.NewReader(in, unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder())
+		bom = true
+	}
+	d := xml.NewDecoder(in)
+	// Titles exported from HTML pages carry &nbsp; and the like.
+	d.Entity = xml.HTMLEntity
+	d.CharsetReader = func(label string, input io.Reader) (io.Reader, error) {
+		if bom {
+			return input, nil
+		}
+		return charsetReader(label, input)
+	}
+	return d.Decode(doc)
 }
 
 // gbLabels are the names GB 2312 and GBK go by. They are decoded as
@@ -150,7 +187,7 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	}
 	r, err := charset.NewReaderLabel(label, input)
 	if err != nil {
-		return nil, fmt.Errorf("unsupported encoding %q declared", label)
+		return nil, errors.New("unsupported encoding")
 	}
 	return r, nil
 }

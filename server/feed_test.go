@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/opml"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -257,5 +258,36 @@ func TestCategoryPage(t *testing.T) {
 	}
 	if rec := get(t, srv, "/c/nope"); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown category page: %d", rec.Code)
+	}
+}
+
+// /opml lists every published feed with absolute URLs, and reads back.
+func TestOPML(t *testing.T) {
+	srv, _ := newTestServer(t)
+	rec := get(t, srv, "/opml")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/x-opml; charset=utf-8" {
+		t.Fatalf("/opml: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	fs, err := opml.Parse(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range fs {
+		got[f.XMLURL] = f.Title
+	}
+	for url, title := range map[string]string{
+		"https://relay.example.org/feeds/all.atom":                 "feedrelay · 全部",
+		"https://relay.example.org/feeds/markets.atom":             "市场综合",
+		"https://relay.example.org/feeds/zhengquanshibaowang.atom": "证券时报网",
+		"https://relay.example.org/sources/stcn.atom":              "证券时报网",
+		"https://relay.example.org/sources/cnstock.atom":           "中国证券网",
+	} {
+		if got[url] != title {
+			t.Errorf("%s: title %q, want %q", url, got[url], title)
+		}
+	}
+	if len(fs) != 5 {
+		t.Errorf("%d feeds in the OPML, want 5", len(fs))
 	}
 }

@@ -85,6 +85,7 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	s.mux.HandleFunc("GET /feeds/{file}", s.handleCategoryFeed)
 	s.mux.HandleFunc("GET /sources/{file}", s.handleSourceFeed)
 	s.mux.HandleFunc("GET /c/{slug}", s.handleCategoryPage)
+	s.mux.HandleFunc("GET /opml", s.handleOPML)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	return s
 }

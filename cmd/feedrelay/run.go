@@ -34,6 +34,7 @@ commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
   check  [-config config.yaml]              validate the config file
+  import-opml FILE                          print config sources for an OPML subscription list
 `
 
 // Run is the whole program, minus the process: tests drive it directly.
@@ -43,6 +44,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "import-opml" {
+		return runImportOPML(args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "config.yaml", "config file")
