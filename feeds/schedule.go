@@ -18,11 +18,15 @@ type Scheduler struct {
 	// OnResult, if set, is called after every poll, with NextPoll set,
 	// from the scheduling goroutine: it must not block.
 	OnResult func(*Result)
+	// Due, if set, says when sources (by slug) are next due; the others
+	// are due at once. A config reload passes on what Run returned.
+	Due map[string]time.Time
 }
 
 // Run polls sources until ctx is done, then waits for polls in flight (which
-// see the cancelled context) and returns.
-func (s *Scheduler) Run(ctx context.Context, sources []Source) {
+// see the cancelled context) and returns when each source is next due: as
+// scheduled, or now for those whose poll was cut short.
+func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.Time {
 	n := s.Concurrency
 	if n < 1 {
 		n = 1
@@ -33,12 +37,15 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	sem := make(chan struct{}, n)
 	done := make(chan due, len(sources))
 	var wg sync.WaitGroup
-	defer wg.Wait()
 
 	q := make(queue, 0, len(sources))
 	now := time.Now()
-	for i := range sources {
-		q = append(q, due{at: now, idx: i})
+	for i, src := range sources {
+		at, ok := s.Due[src.Slug]
+		if !ok {
+			at = now
+		}
+		q = append(q, due{at: at, idx: i})
 	}
 	heap.Init(&q)
 	timer := time.NewTimer(0)
@@ -49,7 +56,16 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			wg.Wait()
+			close(done)
+			next := make(map[string]time.Time, len(sources))
+			for _, d := range q {
+				next[sources[d.idx].Slug] = d.at
+			}
+			for d := range done {
+				next[sources[d.idx].Slug] = time.Now()
+			}
+			return next
 		case d := <-done:
 			if d.result.Err != nil {
 				// The store's count carries failures over a restart.
@@ -63,13 +79,14 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 			}
 			heap.Push(&q, due{at: d.result.NextPoll, idx: d.idx})
 		case <-timer.C:
+		launch:
 			for q.Len() > 0 && !q[0].at.After(time.Now()) {
-				d := heap.Pop(&q).(due)
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
-					return
+					break launch // the outer select returns
 				}
+				d := heap.Pop(&q).(due)
 				wg.Add(1)
 				go func(src Source, idx int) {
 					defer wg.Done()

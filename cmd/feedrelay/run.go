@@ -11,7 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/feedrelay/feedrelay/config"
@@ -110,10 +113,24 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 		db.TagAuthority = u.Hostname()
 	}
 	a := &app{cfg: cfg, logger: logger, db: db}
+	if err := a.setSources(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
+	}
+	fetcher := feeds.NewFetcher(cfg.UserAgent)
+	fetcher.SetPerHostLimit(cfg.PerHost)
+	a.poller = &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}
+	return a, nil
+}
+
+// setSources makes cfg's sources the ones polled, recording them in the
+// database (a source that left the config keeps its items there).
+func (a *app) setSources(ctx context.Context, cfg *config.Config) error {
 	infos := make([]storage.SourceInfo, 0, len(cfg.Sources))
+	sources := make([]feeds.Source, 0, len(cfg.Sources))
 	for _, s := range cfg.Sources {
 		infos = append(infos, storage.SourceInfo{Slug: s.Slug, Name: s.Name, URL: s.URL})
-		a.sources = append(a.sources, feeds.Source{
+		sources = append(sources, feeds.Source{
 			Slug:        s.Slug,
 			Name:        s.Name,
 			URL:         s.URL,
@@ -128,14 +145,11 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 			Headers:     s.Headers,
 		})
 	}
-	if err := db.SyncSources(ctx, infos); err != nil {
-		db.Close()
-		return nil, err
+	if err := a.db.SyncSources(ctx, infos); err != nil {
+		return err
 	}
-	fetcher := feeds.NewFetcher(cfg.UserAgent)
-	fetcher.SetPerHostLimit(cfg.PerHost)
-	a.poller = &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}
-	return a, nil
+	a.cfg, a.sources = cfg, sources
+	return nil
 }
 
 func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stderr io.Writer) int {
@@ -215,35 +229,78 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
 		slog.String("database", cfg.Database), slog.Int("sources", len(a.sources)))
 
-	pollCtx, stopPolls := context.WithCancel(context.Background())
-	sched := &feeds.Scheduler{Poller: a.poller, Concurrency: cfg.Concurrency, OnResult: health.Record}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sched.Run(pollCtx, a.sources)
-	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 
+	// The scheduler runs until shutdown or a config reload; a reload
+	// restarts it on the new sources, each keeping when it is next due.
+	var due map[string]time.Time
 	code := exitOK
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down")
-	case err := <-serveErr:
-		logger.Error("http server stopped", slog.String("error", err.Error()))
-		code = exitFailed
+	for running := true; running; {
+		pollCtx, stopPolls := context.WithCancel(context.Background())
+		sched := &feeds.Scheduler{Poller: a.poller, Concurrency: a.cfg.Concurrency, OnResult: health.Record, Due: due}
+		stopped := make(chan map[string]time.Time, 1)
+		sources := a.sources
+		go func() { stopped <- sched.Run(pollCtx, sources) }()
+	wait:
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down")
+			running = false
+		case err := <-serveErr:
+			logger.Error("http server stopped", slog.String("error", err.Error()))
+			code, running = exitFailed, false
+		case <-hup:
+			next, err := a.reload(ctx)
+			if err != nil {
+				logger.Error("config reload failed: keeping the running config", slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
+				goto wait
+			}
+			stopPolls()
+			due = <-stopped
+			a.apply(next, srv)
+			continue
+		}
+		// Stop taking requests, cancel polls in flight (their
+		// transactions roll back: nothing half-written), then close the
+		// database.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		stopPolls()
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("http shutdown", slog.String("error", err.Error()))
+		}
+		<-stopped
+		cancel()
 	}
-	// Stop taking requests, cancel polls in flight (their transactions
-	// roll back: nothing half-written), then close the database.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	stopPolls()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("http shutdown", slog.String("error", err.Error()))
-	}
-	wg.Wait()
 	return code
+}
+
+// reload reads the config file again. Settings that need a restart (listen,
+// database) are kept as they are, with a warning.
+func (a *app) reload(ctx context.Context) (*config.Config, error) {
+	next, err := config.Load(a.cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if next.Listen != a.cfg.Listen || next.Database != a.cfg.Database {
+		a.logger.Warn("config reload: listen and database take effect at the next restart",
+			slog.String("listen", a.cfg.Listen), slog.String("database", a.cfg.Database))
+	}
+	return next, nil
+}
+
+// apply swaps in a reloaded config: sources, published feeds, logging.
+func (a *app) apply(next *config.Config, srv *server.Server) {
+	if err := a.setSources(context.Background(), next); err != nil {
+		a.logger.Error("config reload: recording sources", slog.String("error", err.Error()))
+		return
+	}
+	srv.SetOptions(serverOptions(next))
+	a.logger.Info("config reloaded", slog.String("config", next.Path), slog.Int("sources", len(next.Sources)),
+		slog.Int("categories", len(next.Categories)))
 }
 
 func serverOptions(cfg *config.Config) *server.Options {
