@@ -1,7 +1,9 @@
 # Static binary (pure-Go SQLite, no cgo) in a minimal non-root image.
 #   docker build -t feedrelay .
-#   docker run -p 8080:8080 -v feedrelay-data:/data feedrelay
-# Mount your own config at /etc/feedrelay/config.yaml; keep database: on /data.
+#   docker run -d --name feedrelay -p 8080:8080 -v feedrelay-data:/data feedrelay
+# Mount your own config at /etc/feedrelay/config.yaml (the health check reads
+# it too); keep database: on /data. A consistent backup while it runs:
+#   docker exec feedrelay feedrelay backup -config /etc/feedrelay/config.yaml /data/backup.db
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -21,5 +23,9 @@ COPY --from=build --chown=nonroot:nonroot /out/data /data
 USER nonroot
 VOLUME /data
 EXPOSE 8080
+# The image has no shell, curl or wget: the binary asks its own /healthz, on
+# the listen address of the same config (0.0.0.0 is asked on 127.0.0.1).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["/usr/local/bin/feedrelay", "healthcheck", "-config", "/etc/feedrelay/config.yaml"]
 ENTRYPOINT ["/usr/local/bin/feedrelay"]
 CMD ["serve", "-config", "/etc/feedrelay/config.yaml"]

@@ -71,6 +71,7 @@ type Server struct {
 	started time.Time
 	mux     *http.ServeMux
 	cache   renderCache
+	ready   atomic.Bool
 }
 
 // New returns a Server reading from store. history may be nil.
@@ -87,6 +88,7 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	s.mux.HandleFunc("GET /c/{slug}", s.handleCategoryPage)
 	s.mux.HandleFunc("GET /opml", s.handleOPML)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	return s
 }
 
@@ -245,6 +247,19 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprintln(w, "ok")
+}
+
+// SetReady says whether the scheduler is running, for /readyz.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// handleReady is 200 when feedrelay does its job: the database answers and
+// sources are being polled. /healthz only says the process is alive.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		http.Error(w, "scheduler not running", http.StatusServiceUnavailable)
+		return
+	}
+	s.handleHealth(w, r)
 }
 
 // internalError logs err and tells the client only that something failed.

@@ -17,8 +17,8 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 )
 
-// openCopy opens a backup read-only and checks it with integrity_check.
-func openCopy(t testing.TB, path string) *sql.DB {
+// openBackupCopy opens a backup read-only and checks it with integrity_check.
+func openBackupCopy(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	c, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Opaque: path}).String()+"?mode=ro")
 	if err != nil {
@@ -35,9 +35,9 @@ func openCopy(t testing.TB, path string) *sql.DB {
 	return c
 }
 
-// batch is poll number n of source stcn: size items and the validator
+// backupBatch is poll number n of source stcn: size items and the validator
 // "b{n}", saved in one transaction.
-func batch(n, size int, content string) *feeds.Result {
+func backupBatch(n, size int, content string) *feeds.Result {
 	pub := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC).Add(time.Duration(n) * time.Minute)
 	items := make([]feeds.Item, size)
 	for j := range items {
@@ -47,10 +47,10 @@ func batch(n, size int, content string) *feeds.Result {
 	return result("stcn", fmt.Sprintf("b%d", n), items...)
 }
 
-// checkBatches checks that every batch in the copy is whole, that they are
+// checkBackupBatches checks that every batch in the copy is whole, that they are
 // batches 0..n-1 with none missing, and that the source's validator is the
 // one saved with the last of them. It returns n.
-func checkBatches(t *testing.T, c *sql.DB, size int) int {
+func checkBackupBatches(t *testing.T, c *sql.DB, size int) int {
 	t.Helper()
 	rows, err := c.Query(`SELECT substr(identity, 1, instr(identity, '-') - 1), COUNT(*)
 		FROM items GROUP BY 1`)
@@ -100,7 +100,7 @@ func TestBackup_WhileWriting(t *testing.T) {
 	// Enough rows that a copy takes a while.
 	const seeded = 100
 	for n := range seeded {
-		if _, err := db.Save(ctx, batch(n, size, filler)); err != nil {
+		if _, err := db.Save(ctx, backupBatch(n, size, filler)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,7 +124,7 @@ func TestBackup_WhileWriting(t *testing.T) {
 			default:
 			}
 			start := time.Now()
-			if _, err := db.Save(ctx, batch(n, size, filler)); err != nil {
+			if _, err := db.Save(ctx, backupBatch(n, size, filler)); err != nil {
 				saveErr = err
 				return
 			}
@@ -152,8 +152,8 @@ func TestBackup_WhileWriting(t *testing.T) {
 		after := committed.Load()
 		during += after - before
 
-		c := openCopy(t, dst)
-		n := checkBatches(t, c, size)
+		c := openBackupCopy(t, dst)
+		n := checkBackupBatches(t, c, size)
 		if int64(n) < before || int64(n) > after+1 {
 			t.Errorf("backup %d holds %d batches; %d were committed when it started, %d when it ended", i, n, before, after)
 		}
@@ -203,7 +203,7 @@ func TestBackup_OpenWriteTransaction(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := mustOpen(t, filepath.Join(dir, "feedrelay.db"))
-	if _, err := db.Save(ctx, batch(0, 3, "")); err != nil {
+	if _, err := db.Save(ctx, backupBatch(0, 3, "")); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -220,7 +220,7 @@ func TestBackup_OpenWriteTransaction(t *testing.T) {
 	if err := db.Backup(bctx, dst); err != nil {
 		t.Fatalf("backup while a write transaction is open: %v", err)
 	}
-	if n := checkBatches(t, openCopy(t, dst), 3); n != 1 {
+	if n := checkBackupBatches(t, openBackupCopy(t, dst), 3); n != 1 {
 		t.Errorf("backup holds %d batches, want the committed one", n)
 	}
 }
@@ -230,7 +230,7 @@ func TestBackup_Refusals(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "feedrelay.db")
 	db := mustOpen(t, live)
-	if _, err := db.Save(ctx, batch(0, 3, "")); err != nil {
+	if _, err := db.Save(ctx, backupBatch(0, 3, "")); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(live)
@@ -248,7 +248,7 @@ func TestBackup_Refusals(t *testing.T) {
 	if after, _ := os.ReadFile(live); string(after) != string(before) {
 		t.Error("the database changed")
 	}
-	if n := checkBatches(t, openCopy(t, live), 3); n != 1 {
+	if n := checkBackupBatches(t, openBackupCopy(t, live), 3); n != 1 {
 		t.Errorf("database holds %d batches after refused backups", n)
 	}
 
@@ -287,7 +287,7 @@ func TestBackup_Refusals(t *testing.T) {
 	if err := db.Backup(ctx, dst); err != nil {
 		t.Fatal(err)
 	}
-	if n := checkBatches(t, openCopy(t, dst), 3); n != 1 {
+	if n := checkBackupBatches(t, openBackupCopy(t, dst), 3); n != 1 {
 		t.Errorf("backup holds %d batches", n)
 	}
 }
@@ -301,7 +301,7 @@ func BenchmarkBackup(b *testing.B) {
 	filler := strings.Repeat("<p>两市成交额放量，北向资金净流入。</p>", 20)
 	const batches, size = 200, 100
 	for n := range batches {
-		if _, err := db.Save(ctx, batch(n, size, filler)); err != nil {
+		if _, err := db.Save(ctx, backupBatch(n, size, filler)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,9 +6,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"time"
 
@@ -94,6 +96,22 @@ func (db *DB) Close() error {
 		return err
 	}
 	return rerr
+}
+
+// Size is the size of the database files in bytes, write-ahead log included.
+func (db *DB) Size() (int64, error) {
+	var total int64
+	for _, suffix := range []string{"", "-wal"} {
+		st, err := os.Stat(db.path + suffix)
+		if err != nil {
+			if suffix != "" && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return 0, err
+		}
+		total += st.Size()
+	}
+	return total, nil
 }
 
 // Ping checks that the database answers a query.

@@ -323,6 +323,30 @@ print(json.dumps({
 		t.Errorf("logs lack the failing source's name and URL")
 	}
 
+	// Ready, and metrics an operator can graph.
+	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %v %v", resp, err)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics bytes.Buffer
+	metrics.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`feedrelay_polls_total{result="ok",source="cnstock"}`,
+		`feedrelay_polls_total{result="error",source="broken"}`,
+		`feedrelay_http_requests_total{code="200",route="GET /feeds/{file}"}`,
+		`feedrelay_http_requests_total{code="304",route="GET /feeds/{file}"} 1`,
+		`feedrelay_sources_failing 1`,
+		`feedrelay_database_bytes `,
+		`feedrelay_poll_duration_seconds_bucket`,
+	} {
+		if !strings.Contains(metrics.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	d.stop(t, 5*time.Second)
 }
 

@@ -13,14 +13,17 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/metrics"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Exit codes.
@@ -38,6 +41,8 @@ commands:
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
   check  [-config config.yaml]              validate the config file
   import-opml FILE                          print config sources for an OPML subscription list
+  backup [-config config.yaml] FILE         write a consistent copy of the database, even while serving
+  healthcheck [-config config.yaml]         exit 0 if the running serve answers /healthz (for Docker)
 `
 
 // Run is the whole program, minus the process: tests drive it directly.
@@ -47,8 +52,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, args := args[0], args[1:]
-	if cmd == "import-opml" {
+	switch cmd {
+	case "import-opml":
 		return runImportOPML(args, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -216,13 +226,17 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 
 	health := &feeds.Health{}
 	srv := server.New(a.db, health, logger, serverOptions(cfg))
+	m := metrics.New(prometheus.NewRegistry(), a.db.Size)
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", m.Handler())
+	root.Handle("/", srv)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		logger.Error("listen", slog.String("addr", cfg.Listen), slog.String("error", err.Error()))
 		return exitFailed
 	}
 	httpSrv := &http.Server{
-		Handler:           srv,
+		Handler:           m.Middleware(root),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -241,10 +255,12 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	code := exitOK
 	for running := true; running; {
 		pollCtx, stopPolls := context.WithCancel(context.Background())
-		sched := &feeds.Scheduler{Poller: a.poller, Concurrency: a.cfg.Concurrency, OnResult: health.Record, Due: due}
+		sched := &feeds.Scheduler{Poller: a.poller, Concurrency: a.cfg.Concurrency, Due: due,
+			OnResult: func(r *feeds.Result) { health.Record(r); m.Poll(r) }}
 		stopped := make(chan map[string]time.Time, 1)
 		sources := a.sources
 		go func() { stopped <- sched.Run(pollCtx, sources) }()
+		srv.SetReady(true)
 	wait:
 		select {
 		case <-ctx.Done():
@@ -255,19 +271,25 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 			code, running = exitFailed, false
 		case <-hup:
 			next, err := a.reload(ctx)
+			m.Reload(err)
 			if err != nil {
 				logger.Error("config reload failed: keeping the running config", slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
 				goto wait
 			}
+			srv.SetReady(false)
 			stopPolls()
 			due = <-stopped
 			a.apply(next, srv)
+			m.Forget(func(slug string) bool {
+				return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
+			})
 			continue
 		}
 		// Stop taking requests, cancel polls in flight (their
 		// transactions roll back: nothing half-written), then close the
 		// database.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		srv.SetReady(false)
 		stopPolls()
 		if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Warn("http shutdown", slog.String("error", err.Error()))

@@ -1,0 +1,163 @@
+// Package metrics exposes what an operator graphs and alerts on, in the
+// Prometheus text format: polls and their outcomes, items stored, failing
+// sources, HTTP requests, config reloads and the database size. Metrics are
+// registered on a registry the caller gives, never the global one.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/feedrelay/feedrelay/feeds"
+)
+
+// Metrics records feedrelay's metrics. It is safe for concurrent use.
+type Metrics struct {
+	reg          *prometheus.Registry
+	polls        *prometheus.CounterVec
+	pollDuration prometheus.Histogram
+	items        *prometheus.CounterVec
+	failing      prometheus.Gauge
+	requests     *prometheus.CounterVec
+	reloads      *prometheus.CounterVec
+
+	mu       sync.Mutex
+	failures map[string]bool // sources whose last poll failed
+}
+
+// New registers feedrelay's metrics on reg. dbSize, if not nil, is called at
+// each scrape for the database size in bytes.
+func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedrelay_polls_total",
+			Help: "Polls of sources, by source and result (ok, not_modified, error).",
+		}, []string{"source", "result"}),
+		pollDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "feedrelay_poll_duration_seconds",
+			Help:    "Time to fetch, parse and store one source.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedrelay_items_total",
+			Help: "Items stored, by kind (new, updated).",
+		}, []string{"kind"}),
+		failing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "feedrelay_sources_failing",
+			Help: "Sources whose last poll failed.",
+		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedrelay_http_requests_total",
+			Help: "HTTP requests served, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedrelay_config_reloads_total",
+			Help: "Config reloads (SIGHUP), by result (success, failure).",
+		}, []string{"result"}),
+		failures: map[string]bool{},
+	}
+	reg.MustRegister(m.polls, m.pollDuration, m.items, m.failing, m.requests, m.reloads)
+	if dbSize != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "feedrelay_database_bytes",
+			Help: "Size of the SQLite database, write-ahead log included.",
+		}, func() float64 {
+			n, err := dbSize()
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		}))
+	}
+	return m
+}
+
+// Poll records the outcome of one poll.
+func (m *Metrics) Poll(r *feeds.Result) {
+	result := "ok"
+	switch {
+	case r.Err != nil:
+		result = "error"
+	case r.NotModified:
+		result = "not_modified"
+	}
+	m.polls.WithLabelValues(r.Source, result).Inc()
+	m.pollDuration.Observe(r.Duration.Seconds())
+	m.items.WithLabelValues("new").Add(float64(r.Counts.New))
+	m.items.WithLabelValues("updated").Add(float64(r.Counts.Updated))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r.Err != nil {
+		m.failures[r.Source] = true
+	} else {
+		delete(m.failures, r.Source)
+	}
+	m.failing.Set(float64(len(m.failures)))
+}
+
+// Forget drops sources no longer configured from the failing count.
+func (m *Metrics) Forget(keep func(slug string) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := range m.failures {
+		if !keep(s) {
+			delete(m.failures, s)
+		}
+	}
+	m.failing.Set(float64(len(m.failures)))
+}
+
+// Reload records a config reload.
+func (m *Metrics) Reload(err error) {
+	if err != nil {
+		m.reloads.WithLabelValues("failure").Inc()
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+}
+
+// Handler serves the metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Middleware counts the requests next serves, by the route pattern the
+// ServeMux matched (so that /feeds/{file} is one series, not one per feed).
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
