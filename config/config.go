@@ -25,14 +25,16 @@ type Config struct {
 	UserAgent   string        `yaml:"user_agent"`
 	PageSize    int           `yaml:"page_size"`
 	CacheMaxAge time.Duration `yaml:"cache_max_age"`
-	Concurrency int           `yaml:"concurrency"`
-	PerHost     int           `yaml:"per_host_concurrency"`
-	Attribution string        `yaml:"attribution"`
-	Language    string        `yaml:"language"`
-	Log         Log           `yaml:"log"`
-	Defaults    Defaults      `yaml:"defaults"`
-	Categories  []Category    `yaml:"categories"`
-	Sources     []Source      `yaml:"sources"`
+	// ShutdownTimeout bounds a graceful stop (SIGTERM, SIGINT).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Concurrency     int           `yaml:"concurrency"`
+	PerHost         int           `yaml:"per_host_concurrency"`
+	Attribution     string        `yaml:"attribution"`
+	Language        string        `yaml:"language"`
+	Log             Log           `yaml:"log"`
+	Defaults        Defaults      `yaml:"defaults"`
+	Categories      []Category    `yaml:"categories"`
+	Sources         []Source      `yaml:"sources"`
 
 	// Path is the file the config was read from; relative paths in it
 	// (database, file: sources) are resolved against its directory.

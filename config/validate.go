@@ -29,8 +29,11 @@ const (
 	// DefaultCacheMaxAge lets proxies and readers reuse a feed briefly;
 	// conditional GETs make anything longer unnecessary.
 	DefaultCacheMaxAge = 5 * time.Minute
-	DefaultConcurrency = 8
-	DefaultPerHost     = 2
+	// DefaultShutdownTimeout is how long a stop waits for requests and
+	// polls in flight.
+	DefaultShutdownTimeout = 5 * time.Second
+	DefaultConcurrency     = 8
+	DefaultPerHost         = 2
 	// DefaultAttribution ends every republished entry: a visible line naming
 	// the source and linking to the original, for readers that hide
 	// <source>. It is an html/template with .Source, .Link and .Author.
@@ -84,6 +87,7 @@ func (v *validator) validate(c *Config) {
 	}
 	v.count("page_size", &c.PageSize, DefaultPageSize, 1000)
 	v.duration("cache_max_age", &c.CacheMaxAge, DefaultCacheMaxAge, 0)
+	v.duration("shutdown_timeout", &c.ShutdownTimeout, DefaultShutdownTimeout, 100*time.Millisecond)
 	v.count("concurrency", &c.Concurrency, DefaultConcurrency, 0)
 	v.count("per_host_concurrency", &c.PerHost, DefaultPerHost, 0)
 	if c.Attribution == "" {

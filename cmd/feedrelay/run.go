@@ -28,10 +28,9 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // a poll failed, or serve stopped on an error
-	exitUsage   = 2 // bad flags or a bad config file
-	stopTimeout = 5 * time.Second
+	exitOK     = 0
+	exitFailed = 1 // a poll failed, or serve stopped on an error
+	exitUsage  = 2 // bad flags or a bad config file
 )
 
 const usage = `usage: feedrelay <command> [flags]
@@ -191,6 +190,7 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	results := make([]*feeds.Result, len(sources))
 	sem := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
+	prog := newProgress(stderr, len(sources))
 	for i, src := range sources {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -198,9 +198,11 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 			defer wg.Done()
 			defer func() { <-sem }()
 			results[i] = a.poller.Poll(ctx, src)
+			prog.done(results[i].Err != nil)
 		}()
 	}
 	wg.Wait()
+	prog.finish()
 	code := exitOK
 	for i, r := range results {
 		if r.Err != nil {
@@ -288,7 +290,7 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 		// Stop taking requests, cancel polls in flight (their
 		// transactions roll back: nothing half-written), then close the
 		// database.
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 		srv.SetReady(false)
 		stopPolls()
 		if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -351,4 +353,44 @@ func serverOptions(cfg *config.Config) *server.Options {
 		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL})
 	}
 	return opts
+}
+
+// progress shows a one-shot poll's progress on a terminal (sources done of
+// total, failures so far) and stays quiet in a pipe or a log.
+type progress struct {
+	mu           sync.Mutex
+	w            io.Writer // nil when not a terminal
+	n, total     int
+	failed       int
+	lastRendered time.Time
+}
+
+func newProgress(w io.Writer, total int) *progress {
+	p := &progress{total: total}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.w = w
+		}
+	}
+	return p
+}
+
+func (p *progress) done(failed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if failed {
+		p.failed++
+	}
+	if p.w != nil && (p.n == p.total || time.Since(p.lastRendered) > 100*time.Millisecond) {
+		p.lastRendered = time.Now()
+		fmt.Fprintf(p.w, "\rpolled %d/%d sources, %d failed", p.n, p.total, p.failed)
+	}
+}
+
+// finish clears the progress line before the summary is printed.
+func (p *progress) finish() {
+	if p.w != nil {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }
