@@ -21,6 +21,9 @@ type Source struct {
 	Charset     string         // operator's override; empty means detect
 	UserAgent   string         // empty means the fetcher's default
 	Headers     map[string]string
+	// TrackingParams are dropped from links to compare them across
+	// sources (story.URLKey); nil means story.DefaultTrackingParams.
+	TrackingParams []string
 	// MaxInterval caps how far a feed's own hints (Cache-Control, Expires,
 	// <ttl>, sy:updatePeriod) may stretch Interval.
 	MaxInterval time.Duration
@@ -56,6 +59,10 @@ type Item struct {
 	Categories []string
 	// Hash changes whenever anything a reader would see changes.
 	Hash string
+
+	// Keys that copies of one story share across sources (package story),
+	// and the original publisher the content names, if any.
+	URLKey, TitleKey, Origin string
 }
 
 // Counts says what a poll did to the stored items.

@@ -48,16 +48,26 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	default:
 		f.ID = feedURL
 	}
-	seen := make(map[string]bool, len(gf.Items))
+	seen := make(map[string]*Item, len(gf.Items))
 	f.Items = make([]Item, 0, len(gf.Items))
 	for _, gi := range gf.Items {
 		it := normalizeItem(gi, base, loc)
-		// A feed that repeats an identity keeps its first (newest) copy.
-		if seen[it.Identity] {
-			continue
+		if first := seen[it.Identity]; first != nil {
+			// The same entry listed twice: keep the first (newest) copy.
+			if it.GUID == "" || (first.Title == it.Title && first.Link == it.Link) {
+				continue
+			}
+			// A feed that reuses one guid for a different post (it
+			// happens): the later post gets an identity of its own, the
+			// same on every poll while the feed lists it.
+			sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Link))
+			it.Identity += "#" + hex.EncodeToString(sum[:8])
+			if seen[it.Identity] != nil {
+				continue
+			}
 		}
-		seen[it.Identity] = true
 		f.Items = append(f.Items, it)
+		seen[it.Identity] = &f.Items[len(f.Items)-1]
 	}
 	return f
 }

@@ -618,3 +618,30 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A feed that reuses one guid for two different posts (feedvalidator's
+// guid_duplicate_value case) keeps both, each with an identity that stays
+// the same from poll to poll; the same entry listed twice is kept once.
+func TestParseIdentity_ReusedGUID(t *testing.T) {
+	body, err := os.ReadFile("testdata/corpus/edge/feedvalidator__rss20__element-channel-item-guid__guid_duplicate_value.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustParse(t, body, "", "", "https://example.com/feed.xml", time.UTC)
+	if len(f.Items) != 2 || f.Items[0].Title != "foo" || f.Items[1].Title != "bar" {
+		t.Fatalf("items %+v, want foo and bar", f.Items)
+	}
+	if f.Items[0].Identity != "http://example.com/weblog/123" || f.Items[1].Identity == f.Items[0].Identity {
+		t.Errorf("identities %q and %q", f.Items[0].Identity, f.Items[1].Identity)
+	}
+	again := mustParse(t, body, "", "", "https://example.com/feed.xml", time.UTC)
+	if again.Items[1].Identity != f.Items[1].Identity {
+		t.Error("the second post's identity changes from poll to poll")
+	}
+	twice := `<rss version="2.0"><channel><title>t</title>
+<item><guid>g1</guid><title>一</title><link>https://example.com/1</link></item>
+<item><guid>g1</guid><title>一</title><link>https://example.com/1</link></item></channel></rss>`
+	if f := mustParse(t, []byte(twice), "", "", "https://example.com/feed.xml", time.UTC); len(f.Items) != 1 {
+		t.Errorf("the same entry listed twice: %d items, want 1", len(f.Items))
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/feedrelay/feedrelay/story"
 )
 
 // Result is the outcome of one poll of one source.
@@ -103,6 +105,15 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	feed, err := Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
 	if err != nil {
 		return err
+	}
+	tracking := src.TrackingParams
+	if tracking == nil {
+		tracking = story.DefaultTrackingParams
+	}
+	for i := range feed.Items {
+		it := &feed.Items[i]
+		it.URLKey, it.TitleKey = story.URLKey(it.Link, tracking), story.TitleKey(it.Title)
+		it.Origin = story.Origin(it.Content)
 	}
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)

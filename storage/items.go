@@ -156,14 +156,16 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	}
 	defer sel.Close()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO items (source_id, identity, entry_id, link, title,
-		author, content, summary, categories, published, updated, first_seen, content_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		author, content, summary, categories, published, updated, first_seen, content_hash,
+		url_key, title_key, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return counts, err
 	}
 	defer ins.Close()
 	upd, err := tx.PrepareContext(ctx, `UPDATE items SET link = ?, title = ?, author = ?, content = ?,
-		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ? WHERE id = ?`)
+		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
+		url_key = ?, title_key = ?, origin = ? WHERE id = ?`)
 	if err != nil {
 		return counts, err
 	}
@@ -183,7 +185,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 			pub := unixOr(it.Published, now) // undated: first seen, once
 			_, err = ins.ExecContext(ctx, srcID, it.Identity, db.entryID(r.Source, it, now), it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
-				pub, unixOr(it.Updated, pub), now, it.Hash)
+				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -200,7 +202,8 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 				newUpdated = max(now, updated+1)
 			}
 			_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
-				categoriesJSON(it.Categories), unixOr(it.Published, published), newUpdated, it.Hash, id)
+				categoriesJSON(it.Categories), unixOr(it.Published, published), newUpdated, it.Hash,
+				it.URLKey, it.TitleKey, it.Origin, id)
 			if err != nil {
 				return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
 			}

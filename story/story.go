@@ -1,0 +1,131 @@
+// Package story decides when two items are the same story told twice, as
+// Chinese financial news is syndicated everywhere: the same article under
+// links that differ only in tracking parameters, or under the same title.
+// It also finds the original publisher that relays name at an article's end.
+package story
+
+import (
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// DefaultTrackingParams are query parameters that say who shared a link,
+// not what it points to. A trailing * matches any suffix.
+var DefaultTrackingParams = []string{
+	"utm_*", "spm", "from", "share*", "fbclid", "gclid", "yclid", "igshid",
+	"mc_cid", "mc_eid", "_hsenc", "_hsmi", "isappinstalled", "scene",
+	"clicktime", "enterid", "wfr", "ref", "ref_src",
+}
+
+// URLKey is link in the form two copies of one story share: scheme and host
+// lower-cased, no "www.", no default port, no fragment, no trailing slash,
+// tracking parameters (see DefaultTrackingParams) dropped and the others
+// sorted. It is empty for a link that is not an absolute http(s) URL.
+func URLKey(link string, tracking []string) string {
+	u, err := url.Parse(strings.TrimSpace(link))
+	if err != nil || !u.IsAbs() || u.Host == "" {
+		return ""
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return ""
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	u.Host, u.User = host, nil
+	u.Fragment, u.RawFragment = "", ""
+	u.Path = strings.TrimSuffix(path.Clean("/"+u.Path), "/")
+	u.RawPath = ""
+	q := u.Query()
+	for k := range q {
+		if isTracking(k, tracking) {
+			delete(q, k)
+		}
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		vs := q[k]
+		sort.Strings(vs)
+		for _, v := range vs {
+			if b.Len() > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
+		}
+	}
+	u.RawQuery, u.ForceQuery = b.String(), false
+	return u.String()
+}
+
+func isTracking(param string, tracking []string) bool {
+	p := strings.ToLower(param)
+	for _, t := range tracking {
+		if prefix, ok := strings.CutSuffix(t, "*"); ok {
+			if strings.HasPrefix(p, prefix) {
+				return true
+			}
+		} else if p == t {
+			return true
+		}
+	}
+	return false
+}
+
+// MinTitleKey is the shortest title fingerprint, in characters, that may
+// fold two items: shorter titles ("快讯", "早盘") say too little.
+const MinTitleKey = 8
+
+// TitleKey is a fingerprint of a title: full-width forms folded to
+// half-width (NFKC), letters lower-cased, punctuation, symbols and spaces
+// dropped. Traditional and simplified characters are left as they are. It
+// is empty for titles too short to tell stories apart.
+func TitleKey(title string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range norm.NFKC.String(title) {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) {
+			b.WriteRune(unicode.ToLower(r))
+			n++
+		}
+	}
+	if n < MinTitleKey {
+		return ""
+	}
+	return b.String()
+}
+
+var (
+	tags = regexp.MustCompile(`<[^>]*>`)
+	// "（文章来源：上海证券报）", "来源：新华社", "稿件来源: 中证网", at or
+	// near an article's end.
+	originRe = regexp.MustCompile(`(?:文章|稿件|新闻|内容)?来源\s*[：:]\s*([^（）()\[\]【】<>\s，,。；;|]{2,30})`)
+)
+
+// Origin is the original publisher an article names at its end, or "".
+func Origin(contentHTML string) string {
+	text := tags.ReplaceAllString(contentHTML, " ")
+	text = strings.NewReplacer("&nbsp;", " ", "&amp;", "&").Replace(text)
+	// Only the last few hundred characters: the start of an article may
+	// quote other sources.
+	if r := []rune(text); len(r) > 300 {
+		text = string(r[len(r)-300:])
+	}
+	m := originRe.FindAllStringSubmatch(text, -1)
+	if len(m) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(m[len(m)-1][1])
+}
