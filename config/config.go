@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/feedrelay/feedrelay/filter"
 )
 
 // Config is the whole YAML file after defaults and validation.
@@ -32,6 +34,7 @@ type Config struct {
 	Attribution     string        `yaml:"attribution"`
 	Language        string        `yaml:"language"`
 	Log             Log           `yaml:"log"`
+	Dedup           Dedup         `yaml:"dedup"`
 	Defaults        Defaults      `yaml:"defaults"`
 	Categories      []Category    `yaml:"categories"`
 	Sources         []Source      `yaml:"sources"`
@@ -49,6 +52,33 @@ type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 }
 
+// Dedup says when items of different sources are one story.
+type Dedup struct {
+	// TrackingParams are dropped from links before comparing them; a
+	// trailing * matches any suffix. Default: story.DefaultTrackingParams.
+	TrackingParams []string `yaml:"tracking_params"`
+	// TitleWindow: items with the same title fingerprint published this
+	// close together are one story. 0s turns title matching off.
+	TitleWindow time.Duration `yaml:"title_window"`
+}
+
+// Filters are regular expressions on an item's title and content: with
+// include rules, an item must match one; it must match no exclude rule.
+type Filters struct {
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+
+	Rules *filter.Rules `yaml:"-"`
+}
+
+// Retention says which items to prune: those older than Days (by first
+// seen), keeping at least the newest MinItems of each source. Days 0 keeps
+// everything.
+type Retention struct {
+	Days     int `yaml:"days"`
+	MinItems int `yaml:"min_items"`
+}
+
 // Defaults apply to every source that does not set its own value.
 type Defaults struct {
 	Interval    time.Duration `yaml:"interval"`
@@ -56,12 +86,17 @@ type Defaults struct {
 	Timeout     time.Duration `yaml:"timeout"`
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	MaxBodySize ByteSize      `yaml:"max_body_size"`
+	Retention   Retention     `yaml:"retention"`
 }
 
 // Category is one published feed grouping several sources.
 type Category struct {
-	Slug  string `yaml:"slug"`
-	Title string `yaml:"title"`
+	Slug    string  `yaml:"slug"`
+	Title   string  `yaml:"title"`
+	Filters Filters `yaml:"filters"`
+	// DedupTitles folds items with the same title into one story (see
+	// Dedup.TitleWindow); default true.
+	DedupTitles bool `yaml:"dedup_titles"`
 }
 
 // Source is one feed we poll.
@@ -80,6 +115,8 @@ type Source struct {
 	MaxBodySize ByteSize          `yaml:"max_body_size"`
 	UserAgent   string            `yaml:"user_agent"`
 	Headers     map[string]string `yaml:"headers"`
+	Filters     Filters           `yaml:"filters"`
+	Retention   Retention         `yaml:"retention"`
 
 	// Location is Timezone loaded, else the global one.
 	Location *time.Location `yaml:"-"`

@@ -49,11 +49,11 @@ func TestLoadValid(t *testing.T) {
 		{"UserAgent", c.UserAgent, "feedrelay-test/1.0"},
 		{"Attribution (default)", c.Attribution, DefaultAttribution},
 		{"Log (flow mapping)", c.Log, Log{Format: "json", Level: "debug"}},
-		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20}},
+		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50}}},
 		{"Categories", c.Categories, []Category{
-			{Slug: "zhengquanshibaowang", Title: "证券时报网"}, // slug is the title in pinyin
-			{Slug: "caijing", Title: "财经要闻"},
-			{Slug: "hongguan", Title: "宏观与政策"},
+			{Slug: "zhengquanshibaowang", Title: "证券时报网", DedupTitles: true}, // slug is the title in pinyin
+			{Slug: "caijing", Title: "财经要闻", DedupTitles: true},
+			{Slug: "hongguan", Title: "宏观与政策", DedupTitles: true},
 		}},
 	} {
 		if !reflect.DeepEqual(tc.got, tc.want) {
@@ -66,25 +66,25 @@ func TestLoadValid(t *testing.T) {
 		Name: "证券时报网", Slug: "stcn",
 		URL: "https://rsshub.app/stcn/yw", SiteURL: "https://www.stcn.com/",
 		Categories: []string{"zhengquanshibaowang", "caijing"},
-		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
+		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "中国新闻网财经", Slug: "zhongguoxinwenwangcaijing",
 		URL:        "https://www.chinanews.com.cn/rss/finance.xml",
 		Categories: []string{"caijing"}, Charset: "gb18030",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10,
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10, Retention: Retention{Days: 90, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "FT中文网", Slug: "ftzhongwenwang",
 		URL:        "https://www.ftchinese.com/rss/news",
 		Categories: []string{"caijing", "hongguan"},
-		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
+		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
 		UserAgent: "Mozilla/5.0",
 	}, {
 		Name: "华尔街见闻", Slug: "wallstreetcn",
 		URL:        "https://rsshub.app/wallstreetcn/news/global",
 		Categories: []string{"caijing"}, Timezone: "America/New_York",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20,
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 		Headers:   map[string]string{"Referer": "https://wallstreetcn.com/"},
 	}}
@@ -124,7 +124,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"Defaults.Interval", c.Defaults.Interval, 15 * time.Minute},
 		{"Defaults.Timeout", c.Defaults.Timeout, 30 * time.Second},
 		{"Defaults.MaxBodySize", c.Defaults.MaxBodySize, ByteSize(16 * 1024 * 1024)},
-		{"Categories", c.Categories, []Category{{Slug: "zhengquanshibaowang", Title: "证券时报网"}}},
+		{"Categories", c.Categories, []Category{{Slug: "zhengquanshibaowang", Title: "证券时报网", DedupTitles: true}}},
 		{"Source.Slug", c.Sources[0].Slug, "zhengquanshibaowang"},
 		{"Source.Interval", c.Sources[0].Interval, 15 * time.Minute},
 		{"Source.Timeout", c.Sources[0].Timeout, 30 * time.Second},
@@ -186,13 +186,22 @@ func TestParseDefaults(t *testing.T) {
 				s := c.Sources[0]
 				return []any{s.Interval, s.Timeout, s.IdleTimeout, s.MaxBodySize}, []any{2 * time.Minute, 5 * time.Second, 2 * time.Second, ByteSize(1000000)}
 			}},
+		{"source retention overrides the default, field by field",
+			"defaults: {retention: {days: 30, min_items: 10}}\nsources:\n  - {name: a, url: 'https://a.example/', retention: {days: 7}}\n  - {name: b, url: 'https://b.example/'}\n",
+			func(c *Config) (any, any) {
+				return []Retention{c.Sources[0].Retention, c.Sources[1].Retention}, []Retention{{7, 10}, {30, 10}}
+			}},
+		{"title matching off", "dedup: {title_window: 0s}\ncategories:\n  - {slug: a, dedup_titles: false}\n",
+			func(c *Config) (any, any) {
+				return []any{c.Dedup.TitleWindow, c.Categories[0].DedupTitles}, []any{time.Duration(0), false}
+			}},
 		{"interval at the minimum", "defaults: {interval: 1s}\n",
 			func(c *Config) (any, any) { return c.Defaults.Interval, time.Second }},
 		{"source user_agent from the global one",
 			"user_agent: ua/1\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
 			func(c *Config) (any, any) { return c.Sources[0].UserAgent, "ua/1" }},
 		{"category title defaults to its slug", "categories:\n  - slug: caijing\n",
-			func(c *Config) (any, any) { return c.Categories[0], Category{Slug: "caijing", Title: "caijing"} }},
+			func(c *Config) (any, any) { return c.Categories[0], Category{Slug: "caijing", Title: "caijing", DedupTitles: true} }},
 		{"document marker only", "---\n",
 			func(c *Config) (any, any) { return c.PageSize, 50 }},
 	} {
@@ -214,6 +223,11 @@ var invalidTests = []struct {
 	file string
 	want []string
 }{
+	{"invalid-filters.yaml", []string{
+		":4: categories[0].filters.include[1]: bad regular expression: error parsing regexp: missing closing ): `(港股`",
+		":9: sources[0].filters.exclude[0]: bad regular expression: error parsing regexp: missing closing ]: `[`",
+		":10: sources[0].retention.days: must not be negative (0 keeps everything)",
+	}},
 	{"invalid-unknown-key.yaml", []string{
 		`:8: sources[0].categroy: unknown key "categroy"`,
 	}},

@@ -6,10 +6,13 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds/charset"
+	"github.com/feedrelay/feedrelay/filter"
+	"github.com/feedrelay/feedrelay/story"
 )
 
 // Defaults for keys the file leaves out.
@@ -29,6 +32,12 @@ const (
 	// DefaultCacheMaxAge lets proxies and readers reuse a feed briefly;
 	// conditional GETs make anything longer unnecessary.
 	DefaultCacheMaxAge = 5 * time.Minute
+	// Retention: items older than 90 days are pruned, but each source
+	// keeps at least its newest 50.
+	DefaultRetentionDays     = 90
+	DefaultRetentionMinItems = 50
+	// DefaultTitleWindow: the same title within 48 hours is one story.
+	DefaultTitleWindow = 48 * time.Hour
 	// DefaultShutdownTimeout is how long a stop waits for requests and
 	// polls in flight.
 	DefaultShutdownTimeout = 5 * time.Second
@@ -36,8 +45,10 @@ const (
 	DefaultPerHost         = 2
 	// DefaultAttribution ends every republished entry: a visible line naming
 	// the source and linking to the original, for readers that hide
-	// <source>. It is an html/template with .Source, .Link and .Author.
-	DefaultAttribution = `<p>（文章来源：{{.Source}}）<br>原文链接：<a href="{{.Link}}">{{.Link}}</a></p>`
+	// <source>. It is an html/template with .Source (the source we fetched),
+	// .Origin (the original publisher the article names, if any), .Link and
+	// .Author.
+	DefaultAttribution = `<p>（文章来源：{{if .Origin}}{{.Origin}} · 经 {{end}}{{.Source}}）<br>原文链接：<a href="{{.Link}}">{{.Link}}</a></p>`
 	MinInterval        = time.Second
 )
 
@@ -120,6 +131,16 @@ func (v *validator) validate(c *Config) {
 	v.duration("defaults.timeout", &d.Timeout, DefaultTimeout, time.Millisecond)
 	v.duration("defaults.idle_timeout", &d.IdleTimeout, DefaultIdleTimeout, time.Millisecond)
 	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
+	v.retention("defaults.retention", &d.Retention, Retention{Days: DefaultRetentionDays, MinItems: DefaultRetentionMinItems})
+	if c.Dedup.TrackingParams == nil {
+		c.Dedup.TrackingParams = story.DefaultTrackingParams
+	}
+	if c.Dedup.TitleWindow == 0 && !v.idx.has("dedup.title_window") {
+		c.Dedup.TitleWindow = DefaultTitleWindow
+	}
+	if c.Dedup.TitleWindow < 0 {
+		v.errorf("dedup.title_window", "must not be negative")
+	}
 
 	catSeen := map[string]string{}
 	for i := range c.Categories {
@@ -147,6 +168,10 @@ func (v *validator) validate(c *Config) {
 			v.errorf(p+".slug", "duplicate category slug %q (also %s)", cat.Slug, catSeen[cat.Slug])
 		default:
 			catSeen[cat.Slug] = p
+		}
+		v.filters(p+".filters", "category "+cat.Slug, &cat.Filters)
+		if !v.idx.has(p + ".dedup_titles") {
+			cat.DedupTitles = true
 		}
 	}
 
@@ -206,6 +231,41 @@ func (v *validator) validate(c *Config) {
 		if s.UserAgent == "" {
 			s.UserAgent = c.UserAgent
 		}
+		v.filters(p+".filters", "source "+s.Slug, &s.Filters)
+		v.retention(p+".retention", &s.Retention, d.Retention)
+	}
+}
+
+// filters compiles a filters: block; each bad pattern is an error at its
+// own line.
+func (v *validator) filters(path, name string, f *Filters) {
+	ok := true
+	for kind, pats := range map[string][]string{"include": f.Include, "exclude": f.Exclude} {
+		for j, pat := range pats {
+			if _, err := regexp.Compile(pat); err != nil {
+				v.errorf(fmt.Sprintf("%s.%s[%d]", path, kind, j), "bad regular expression: %v", err)
+				ok = false
+			}
+		}
+	}
+	if ok && len(f.Include)+len(f.Exclude) > 0 {
+		f.Rules, _ = filter.Compile(name, f.Include, f.Exclude)
+	}
+}
+
+// retention defaults the unwritten fields of a retention: block.
+func (v *validator) retention(path string, r *Retention, def Retention) {
+	if r.Days == 0 && !v.idx.has(path+".days") {
+		r.Days = def.Days
+	}
+	if r.MinItems == 0 && !v.idx.has(path+".min_items") {
+		r.MinItems = def.MinItems
+	}
+	if r.Days < 0 {
+		v.errorf(path+".days", "must not be negative (0 keeps everything)")
+	}
+	if r.MinItems < 0 {
+		v.errorf(path+".min_items", "must not be negative")
 	}
 }
 

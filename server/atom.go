@@ -73,8 +73,15 @@ const (
 type entryView struct {
 	*storage.Entry
 	Author string // the entry's, else its source's name
-	HTML   string // content (else summary) and the attribution line
+	HTML   string // content (else summary), the attribution line, other copies
 	Source sourceView
+	Also   []copyView // later copies of the story, from other sources
+}
+
+// copyView is another source's copy of an entry's story.
+type copyView struct {
+	Source string // its source's name
+	Link   string
 }
 
 // sourceView is the feed an entry came from.
@@ -90,9 +97,14 @@ type sourceView struct {
 
 type attribution struct {
 	Source string
+	Origin string // the original publisher the article names, if not Source
 	Link   string
 	Author string
 }
+
+// alsoLine names the other sources of a story, each linked to its copy.
+var alsoLine = template.Must(template.New("also").Parse(
+	`<p>另见 (also reported by)：{{range $i, $c := .}}{{if $i}}、{{end}}<a href="{{$c.Link}}">{{$c.Source}}</a>{{end}}</p>`))
 
 // views prepares the entries of p for rendering. Entries with an id already
 // seen are dropped: the same original id can reach us through two sources.
@@ -106,8 +118,17 @@ func views(p *page, attr *template.Template) ([]entryView, error) {
 		}
 		seen[e.EntryID] = true
 		src := sourceOf(&e.Source)
+		origin := e.Origin
+		if origin == src.Name || origin == src.Title {
+			origin = ""
+		}
 		author := e.Author
-		if author == "" {
+		switch {
+		case origin != "" && author == "":
+			author = origin + " · 经 " + src.Name
+		case origin != "":
+			author += "（" + origin + " · 经 " + src.Name + "）"
+		case author == "":
 			author = src.Name
 		}
 		body := e.Content
@@ -115,10 +136,24 @@ func views(p *page, attr *template.Template) ([]entryView, error) {
 			body = e.Summary
 		}
 		var line bytes.Buffer
-		if err := attr.Execute(&line, attribution{Source: src.Name, Link: e.Link, Author: author}); err != nil {
+		if err := attr.Execute(&line, attribution{Source: src.Name, Origin: origin, Link: e.Link, Author: author}); err != nil {
 			return nil, err
 		}
-		out = append(out, entryView{Entry: e, Author: author, HTML: joinHTML(body, line.String()), Source: src})
+		v := entryView{Entry: &e.Entry, Author: author, Source: src}
+		for _, c := range e.Also {
+			name := c.Source.Name
+			if name == "" {
+				name = c.Source.Title
+			}
+			v.Also = append(v.Also, copyView{Source: name, Link: c.Link})
+		}
+		if len(v.Also) > 0 {
+			if err := alsoLine.Execute(&line, v.Also); err != nil {
+				return nil, err
+			}
+		}
+		v.HTML = joinHTML(body, line.String())
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -181,6 +216,11 @@ func atomEntryOf(v *entryView) *atomEntry {
 	}
 	if e.Link != "" {
 		ae.Links = []feeds.AtomLink{{Href: e.Link, Rel: "alternate", Type: "text/html"}}
+	}
+	for _, c := range v.Also {
+		if c.Link != "" {
+			ae.Links = append(ae.Links, feeds.AtomLink{Href: c.Link, Rel: "related", Type: "text/html"})
+		}
 	}
 	if e.Summary != "" && e.Content != "" {
 		ae.Summary = &feeds.AtomSummary{Type: "html", Content: e.Summary}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/filter"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -20,7 +21,7 @@ type page struct {
 	Path     string // under base_url, without extension: "feeds/markets"
 	HTMLURL  string // a page for people: the category page, or the index
 	Updated  time.Time
-	Entries  []storage.Entry
+	Entries  []shownEntry
 	Query    string // this page's query ("before=…"), empty on the first page
 	Next     string // the query of the page of older entries, if any
 	Previous string // the query of the page of newer entries, if any
@@ -93,44 +94,172 @@ func pageQuery(q url.Values) (before, after *storage.Cursor, canonical string, e
 	return before, after, canonical, nil
 }
 
-// loadPage fills p with the page of entries of sources that the request
-// asks for: the newest, or those around a cursor.
-func (s *Server) loadPage(ctx context.Context, p *page, sources []string, size int, before, after *storage.Cursor) error {
-	entries, err := s.store.Entries(ctx, storage.EntryQuery{
-		Sources: sources, Limit: size + 1, Before: before, After: after})
-	if err != nil {
-		return err
+// selection is what one feed publishes: the entries of some sources that
+// their filters keep, each story once.
+type selection struct {
+	sources     []string
+	rules       map[string][]*filter.Rules // by source slug: its own, then its category's
+	titleWindow time.Duration              // zero: only the same link folds
+}
+
+func (opts *Options) sourceRules(slug string) *filter.Rules {
+	if src := findSource(opts, slug); src != nil {
+		return src.Rules
 	}
-	more := len(entries) > size
-	switch {
-	case after != nil:
-		// The size+1 entries just newer than the cursor, newest first:
-		// keep the oldest size; one more means an even newer page.
-		if more {
+	return nil
+}
+
+func (opts *Options) categorySelection(cat *Category) selection {
+	sel := selection{sources: cat.Sources, rules: map[string][]*filter.Rules{}}
+	for _, slug := range cat.Sources {
+		sel.rules[slug] = []*filter.Rules{opts.sourceRules(slug), cat.Rules}
+	}
+	if cat.DedupTitles {
+		sel.titleWindow = opts.TitleWindow
+	}
+	return sel
+}
+
+func (opts *Options) allSelection() selection {
+	sel := selection{rules: map[string][]*filter.Rules{}, titleWindow: opts.TitleWindow}
+	for _, src := range opts.Sources {
+		sel.sources = append(sel.sources, src.Slug)
+		sel.rules[src.Slug] = []*filter.Rules{src.Rules}
+	}
+	return sel
+}
+
+func (opts *Options) sourceSelection(src *Source) selection {
+	return selection{sources: []string{src.Slug}, rules: map[string][]*filter.Rules{src.Slug: {src.Rules}}}
+}
+
+// shownEntry is an entry a feed shows, with the later copies of its story.
+type shownEntry struct {
+	storage.Entry
+	Also []storage.Entry
+}
+
+// verdict says whether sel shows e, and why not.
+type verdict struct {
+	shown    bool
+	decision filter.Decision
+	firstOf  *storage.Entry // set when e is a later copy of this entry's story
+	also     []storage.Entry
+}
+
+func (s *Server) judge(ctx context.Context, sel selection, e *storage.Entry) (verdict, error) {
+	v := verdict{decision: filter.Decide(e.Title, e.Content, sel.rules[e.Source.Slug]...)}
+	if !v.decision.Keep {
+		return v, nil
+	}
+	copies, err := s.store.Copies(ctx, sel.sources, e, sel.titleWindow)
+	if err != nil {
+		return v, err
+	}
+	for i := range copies {
+		c := &copies[i]
+		if !filter.Decide(c.Title, c.Content, sel.rules[c.Source.Slug]...).Keep {
+			continue // a copy the feed does not show cannot stand for e
+		}
+		if c.Before(e) {
+			v.firstOf = c
+			return v, nil
+		}
+		v.also = append(v.also, *c)
+	}
+	v.shown = true
+	return v, nil
+}
+
+// maxScan bounds how many stored entries one page looks at to find
+// page_size shown ones, when filters or folding hide many.
+const maxScanPages = 20
+
+// loadPage fills p with the page of entries sel shows that the request asks
+// for: the newest, or those around a cursor.
+func (s *Server) loadPage(ctx context.Context, p *page, sel selection, size int, before, after *storage.Cursor) error {
+	var (
+		shown   []shownEntry
+		last    *storage.Entry // the oldest entry looked at
+		more    bool           // older entries remain beyond last
+		scanned int
+	)
+	if after != nil {
+		// A previous page: the size entries just newer than the cursor,
+		// of which those shown (the page may be short).
+		entries, err := s.store.Entries(ctx, storage.EntryQuery{Sources: sel.sources, Limit: size + 1, After: after})
+		if err != nil {
+			return err
+		}
+		if len(entries) > size {
 			entries = entries[1:]
 			p.Previous = "after=" + cursorParam(storage.CursorOf(&entries[0]))
+		}
+		for i := range entries {
+			if err := s.consider(ctx, sel, &entries[i], &shown); err != nil {
+				return err
+			}
 		}
 		if len(entries) > 0 {
 			p.Next = "before=" + cursorParam(storage.CursorOf(&entries[len(entries)-1]))
 		}
-	default:
-		if more {
-			entries = entries[:size]
-			p.Next = "before=" + cursorParam(storage.CursorOf(&entries[size-1]))
+	} else {
+		cursor := before
+	scan:
+		for scanned < maxScanPages*size {
+			entries, err := s.store.Entries(ctx, storage.EntryQuery{Sources: sel.sources, Limit: size + 1, Before: cursor})
+			if err != nil {
+				return err
+			}
+			more = len(entries) > size
+			if more {
+				entries = entries[:size]
+			}
+			for i := range entries {
+				scanned++
+				last = &entries[i]
+				if err := s.consider(ctx, sel, last, &shown); err != nil {
+					return err
+				}
+				if len(shown) == size {
+					more = more || i < len(entries)-1
+					break scan
+				}
+			}
+			if !more || last == nil {
+				break
+			}
+			c := storage.CursorOf(last)
+			cursor = &c
 		}
-		if before != nil && len(entries) > 0 {
-			p.Previous = "after=" + cursorParam(storage.CursorOf(&entries[0]))
+		if more && last != nil {
+			p.Next = "before=" + cursorParam(storage.CursorOf(last))
+		}
+		if before != nil && len(shown) > 0 {
+			p.Previous = "after=" + cursorParam(storage.CursorOf(&shown[0].Entry))
 		}
 	}
-	p.Entries = entries
+	p.Entries = shown
 	p.Updated = s.started
-	if len(entries) > 0 {
-		p.Updated = entries[0].Updated
-		for _, e := range entries[1:] {
+	if len(shown) > 0 {
+		p.Updated = shown[0].Updated
+		for _, e := range shown[1:] {
 			if e.Updated.After(p.Updated) {
 				p.Updated = e.Updated
 			}
 		}
+	}
+	return nil
+}
+
+// consider appends e to shown if sel shows it.
+func (s *Server) consider(ctx context.Context, sel selection, e *storage.Entry, shown *[]shownEntry) error {
+	v, err := s.judge(ctx, sel, e)
+	if err != nil {
+		return err
+	}
+	if v.shown {
+		*shown = append(*shown, shownEntry{Entry: *e, Also: v.also})
 	}
 	return nil
 }

@@ -191,7 +191,7 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{}
-	if err := s.loadPage(r.Context(), p, cat.Sources, opts.PageSize, before, nil); err != nil {
+	if err := s.loadPage(r.Context(), p, opts.categorySelection(cat), opts.PageSize, before, nil); err != nil {
 		s.internalError(w, r, err)
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/filter"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -27,6 +28,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Version changes whenever what Entries returns may have changed.
 	Version(ctx context.Context) uint64
+	Copies(ctx context.Context, sources []string, e *storage.Entry, titleWindow time.Duration) ([]storage.Entry, error)
 }
 
 // PollHistory tells the last poll of a source since the process started.
@@ -38,14 +40,20 @@ type PollHistory interface {
 type Category struct {
 	Slug    string
 	Title   string
-	Sources []string // slugs
+	Sources []string      // slugs
+	Rules   *filter.Rules // nil: publish everything
+	// DedupTitles folds items of the same title (within
+	// Options.TitleWindow) into one story, as well as those of the same
+	// link.
+	DedupTitles bool
 }
 
 // Source is a published source.
 type Source struct {
-	Slug string
-	Name string
-	URL  string
+	Slug  string
+	Name  string
+	URL   string
+	Rules *filter.Rules // nil: publish everything
 }
 
 // Options is the part of the config the server publishes. It can be swapped
@@ -57,6 +65,7 @@ type Options struct {
 	PageSize    int
 	MaxAge      time.Duration  // Cache-Control max-age of feeds; zero: none
 	Location    *time.Location // for times shown to people
+	TitleWindow time.Duration  // see Category.DedupTitles; zero: links only
 	Attribution *template.Template
 	Categories  []Category
 	Sources     []Source
@@ -128,12 +137,10 @@ func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{Lang: opts.Language, Path: "feeds/" + slug, base: opts.BaseURL, ID: tagURI(opts.BaseURL, "feeds/"+slug)}
-	var sources []string
+	var sel selection
 	if slug == "all" {
 		p.Title, p.HTMLURL = opts.Title, opts.BaseURL
-		for _, src := range opts.Sources {
-			sources = append(sources, src.Slug)
-		}
+		sel = opts.allSelection()
 	} else {
 		cat := findCategory(opts, slug)
 		if cat == nil {
@@ -141,9 +148,9 @@ func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.Title, p.HTMLURL = cat.Title, opts.BaseURL+"c/"+slug
-		sources = cat.Sources
+		sel = opts.categorySelection(cat)
 	}
-	s.serveFeed(w, r, opts, p, f, sources)
+	s.serveFeed(w, r, opts, p, f, sel)
 }
 
 func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
@@ -162,14 +169,14 @@ func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 		HTMLURL: opts.BaseURL,
 		base:    opts.BaseURL,
 	}
-	s.serveFeed(w, r, opts, p, f, []string{slug})
+	s.serveFeed(w, r, opts, p, f, opts.sourceSelection(src))
 }
 
 // renderTimeout bounds one rendering, which may serve several requests and
 // so does not end with the request that started it.
 const renderTimeout = 30 * time.Second
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, p *page, f *feedFormat, sources []string) {
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, p *page, f *feedFormat, sel selection) {
 	before, after, query, err := pageQuery(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -180,7 +187,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
-		if err := s.loadPage(ctx, p, sources, opts.PageSize, before, after); err != nil {
+		if err := s.loadPage(ctx, p, sel, opts.PageSize, before, after); err != nil {
 			return nil, err
 		}
 		vs, err := views(p, opts.Attribution)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -34,7 +35,10 @@ type Entry struct {
 	Categories []string
 	Published  time.Time
 	Updated    time.Time
+	FirstSeen  time.Time
 	Source     SourceFeed
+	// Keys copies of one story share, and the original publisher.
+	URLKey, TitleKey, Origin string
 }
 
 // Cursor is a position in the newest-first order of entries: (updated, id).
@@ -80,9 +84,7 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 	// This query walks items_updated (or items_source_updated for one
 	// source) and stops after Limit rows.
 	rows, err := db.r.QueryContext(ctx, `
-		SELECT i.id, i.entry_id, i.link, i.title, i.author, i.content, i.summary, i.categories,
-		       i.published, i.updated,
-		       s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated
+		SELECT `+entryColumns+`
 		FROM items i JOIN sources s ON s.id = i.source_id
 		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`) `+where+`
 		ORDER BY i.updated `+order+`, i.id `+order+`
@@ -91,30 +93,46 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 		return nil, fmt.Errorf("query entries: %w", err)
 	}
 	defer rows.Close()
+	out, err := scanEntries(rows)
+	if err != nil {
+		return nil, err
+	}
+	if q.After != nil {
+		slices.Reverse(out)
+	}
+	return out, nil
+}
+
+// entryColumns are the columns scanEntries reads, from items i joined with
+// sources s.
+const entryColumns = `i.id, i.entry_id, i.link, i.title, i.author, i.content, i.summary, i.categories,
+	i.published, i.updated, i.first_seen, i.url_key, i.title_key, i.origin,
+	s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated`
+
+// scanEntries reads rows of entryColumns.
+func scanEntries(rows *sql.Rows) ([]Entry, error) {
 	var out []Entry
 	for rows.Next() {
 		var (
-			e                    Entry
-			cats                 string
-			pub, upd, srcUpdated int64
+			e                          Entry
+			cats                       string
+			pub, upd, seen, srcUpdated int64
 		)
 		if err := rows.Scan(&e.ID, &e.EntryID, &e.Link, &e.Title, &e.Author, &e.Content, &e.Summary,
-			&cats, &pub, &upd, &e.Source.Slug, &e.Source.Name, &e.Source.URL, &e.Source.FeedID,
+			&cats, &pub, &upd, &seen, &e.URLKey, &e.TitleKey, &e.Origin,
+			&e.Source.Slug, &e.Source.Name, &e.Source.URL, &e.Source.FeedID,
 			&e.Source.Title, &e.Source.SiteURL, &e.Source.Language, &srcUpdated); err != nil {
 			return nil, fmt.Errorf("scan entry: %w", err)
 		}
 		if err := json.Unmarshal([]byte(cats), &e.Categories); err != nil {
 			return nil, fmt.Errorf("entry %d categories: %w", e.ID, err)
 		}
-		e.Published, e.Updated = unixTime(pub), unixTime(upd)
+		e.Published, e.Updated, e.FirstSeen = unixTime(pub), unixTime(upd), unixTime(seen)
 		e.Source.Updated = unixTime(srcUpdated)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query entries: %w", err)
-	}
-	if q.After != nil {
-		slices.Reverse(out)
 	}
 	return out, nil
 }

@@ -152,6 +152,8 @@ func (a *app) setSources(ctx context.Context, cfg *config.Config) error {
 			Charset:     s.Charset,
 			UserAgent:   s.UserAgent,
 			Headers:     s.Headers,
+
+			TrackingParams: cfg.Dedup.TrackingParams,
 		})
 	}
 	if err := a.db.SyncSources(ctx, infos); err != nil {
@@ -329,17 +331,18 @@ func (a *app) apply(next *config.Config, srv *server.Server) {
 
 func serverOptions(cfg *config.Config) *server.Options {
 	opts := &server.Options{
-		BaseURL:  cfg.BaseURL,
-		Title:    "feedrelay",
-		Language: cfg.Language,
-		PageSize: cfg.PageSize,
-		MaxAge:   cfg.CacheMaxAge,
-		Location: cfg.Location,
+		BaseURL:     cfg.BaseURL,
+		Title:       "feedrelay",
+		Language:    cfg.Language,
+		PageSize:    cfg.PageSize,
+		MaxAge:      cfg.CacheMaxAge,
+		TitleWindow: cfg.Dedup.TitleWindow,
+		Location:    cfg.Location,
 		// Validated by config.
 		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
 	}
 	for _, c := range cfg.Categories {
-		sc := server.Category{Slug: c.Slug, Title: c.Title}
+		sc := server.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
 		for _, s := range cfg.Sources {
 			for _, sc2 := range s.Categories {
 				if sc2 == c.Slug {
@@ -350,7 +353,7 @@ func serverOptions(cfg *config.Config) *server.Options {
 		opts.Categories = append(opts.Categories, sc)
 	}
 	for _, s := range cfg.Sources {
-		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL})
+		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Rules: s.Filters.Rules})
 	}
 	return opts
 }
