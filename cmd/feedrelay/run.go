@@ -39,6 +39,7 @@ commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
   check  [-config config.yaml]              validate the config file
+  explain [-config config.yaml] -source S   why each of a source's newest items is shown, dropped or folded
   import-opml FILE                          print config sources for an OPML subscription list
   backup [-config config.yaml] FILE         write a consistent copy of the database, even while serving
   healthcheck [-config config.yaml]         exit 0 if the running serve answers /healthz (for Docker)
@@ -58,6 +59,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runBackup(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr)
+	case "explain":
+		return runExplain(ctx, args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
