@@ -109,6 +109,7 @@ func newLogger(format, levelName string, w io.Writer) *slog.Logger {
 
 // app is everything a command needs, wired from one config.
 type app struct {
+	mu      sync.Mutex // guards cfg: a reload swaps it while pruning reads it
 	cfg     *config.Config
 	logger  *slog.Logger
 	db      *storage.DB
@@ -162,7 +163,9 @@ func (a *app) setSources(ctx context.Context, cfg *config.Config) error {
 	if err := a.db.SyncSources(ctx, infos); err != nil {
 		return err
 	}
+	a.mu.Lock()
 	a.cfg, a.sources = cfg, sources
+	a.mu.Unlock()
 	return nil
 }
 
@@ -208,6 +211,7 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	}
 	wg.Wait()
 	prog.finish()
+	a.prune(ctx)
 	code := exitOK
 	for i, r := range results {
 		if r.Err != nil {
@@ -252,6 +256,9 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	pruneCtx, stopPruning := context.WithCancel(context.Background())
+	defer stopPruning()
+	go a.pruneEvery(pruneCtx, pruneInterval)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -398,5 +405,44 @@ func (p *progress) done(failed bool) {
 func (p *progress) finish() {
 	if p.w != nil {
 		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+// pruneInterval is how often serve applies retention.
+const pruneInterval = time.Hour
+
+// pruneEvery applies retention now and then every interval until ctx ends.
+func (a *app) pruneEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		a.prune(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// prune applies each source's retention: items first seen more than days
+// ago go, except the source's newest min_items.
+func (a *app) prune(ctx context.Context) {
+	a.mu.Lock()
+	cfg := a.cfg
+	a.mu.Unlock()
+	for _, s := range cfg.Sources {
+		if s.Retention.Days == 0 || ctx.Err() != nil {
+			continue
+		}
+		cutoff := time.Now().AddDate(0, 0, -s.Retention.Days)
+		n, err := a.db.Prune(ctx, s.Slug, cutoff, s.Retention.MinItems)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.logger.Warn("retention", slog.String("source", s.Slug), slog.String("error", err.Error()))
+		case n > 0:
+			a.logger.Info("retention", slog.String("source", s.Slug), slog.Int("pruned", n),
+				slog.Int("days", s.Retention.Days), slog.Int("min_items", s.Retention.MinItems))
+		}
 	}
 }

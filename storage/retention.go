@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// pruneBatch is how many items one pruning transaction deletes: small, so
+// that polls waiting for the writer never wait long.
+const pruneBatch = 500
+
+// forgetPrunedAfter is how long a pruned identity is remembered: a source
+// that still lists an item a year after it was pruned is rare.
+const forgetPrunedAfter = 365 * 24 * time.Hour
+
+// Prune deletes the items of source first seen before olderThan, except its
+// newest keep items (by updated), in small transactions. Their identities
+// are remembered so that a source still listing them does not bring them
+// back as new. It returns how many items it deleted.
+func (db *DB) Prune(ctx context.Context, source string, olderThan time.Time, keep int) (int, error) {
+	total := 0
+	for {
+		n, err := db.pruneBatch(ctx, source, olderThan.Unix(), keep)
+		total += n
+		if err != nil || n < pruneBatch {
+			if err != nil {
+				err = fmt.Errorf("prune %s: %w", source, err)
+			}
+			if n > 0 || total > 0 {
+				db.changed()
+			}
+			return total, err
+		}
+	}
+}
+
+func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, keep int) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var srcID int64
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, source).Scan(&srcID); err != nil {
+		return 0, err
+	}
+	// The newest keep items stay whatever their age; of the others, the
+	// oldest first seen go first.
+	_, err = tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)`)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.doomed`); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO temp.doomed (id)
+		SELECT id FROM items WHERE source_id = ? AND first_seen < ?
+		  AND id NOT IN (SELECT id FROM items WHERE source_id = ? ORDER BY updated DESC, id DESC LIMIT ?)
+		ORDER BY first_seen LIMIT ?`, srcID, olderThan, srcID, keep, pruneBatch)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return 0, nil
+	}
+	now := db.Now().Unix()
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO pruned (source_id, identity, pruned_at)
+		SELECT source_id, identity, ? FROM items WHERE id IN (SELECT id FROM temp.doomed)`, now); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE id IN (SELECT id FROM temp.doomed)`); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM pruned WHERE source_id = ? AND pruned_at < ?`,
+		srcID, now-int64(forgetPrunedAfter/time.Second)); err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
+}
+
+// wasPruned reports whether retention pruned this identity of the source.
+func (db *DB) wasPruned(ctx context.Context, tx *sql.Tx, srcID int64, identity string) bool {
+	var one int
+	return tx.QueryRowContext(ctx, `SELECT 1 FROM pruned WHERE source_id = ? AND identity = ?`, srcID, identity).Scan(&one) == nil
+}
