@@ -275,28 +275,34 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 		sources := a.sources
 		go func() { stopped <- sched.Run(pollCtx, sources) }()
 		srv.SetReady(true)
-	wait:
-		select {
-		case <-ctx.Done():
-			logger.Info("shutting down")
-			running = false
-		case err := <-serveErr:
-			logger.Error("http server stopped", slog.String("error", err.Error()))
-			code, running = exitFailed, false
-		case <-hup:
-			next, err := a.reload(ctx)
-			m.Reload(err)
-			if err != nil {
-				logger.Error("config reload failed: keeping the running config", slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
-				goto wait
+		reloaded := false
+		for running && !reloaded {
+			select {
+			case <-ctx.Done():
+				logger.Info("shutting down")
+				running = false
+			case err := <-serveErr:
+				logger.Error("http server stopped", slog.String("error", err.Error()))
+				code, running = exitFailed, false
+			case <-hup:
+				next, err := a.reload(ctx)
+				m.Reload(err)
+				if err != nil {
+					logger.Error("config reload failed: keeping the running config",
+						slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
+					continue
+				}
+				srv.SetReady(false)
+				stopPolls()
+				due = <-stopped
+				a.apply(next, srv)
+				m.Forget(func(slug string) bool {
+					return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
+				})
+				reloaded = true
 			}
-			srv.SetReady(false)
-			stopPolls()
-			due = <-stopped
-			a.apply(next, srv)
-			m.Forget(func(slug string) bool {
-				return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
-			})
+		}
+		if reloaded {
 			continue
 		}
 		// Stop taking requests, cancel polls in flight (their
