@@ -275,8 +275,8 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 		sources := a.sources
 		go func() { stopped <- sched.Run(pollCtx, sources) }()
 		srv.SetReady(true)
-		reloaded := false
-		for running && !reloaded {
+		var next *config.Config // a reloaded config, once valid
+		for running && next == nil {
 			select {
 			case <-ctx.Done():
 				logger.Info("shutting down")
@@ -285,37 +285,33 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 				logger.Error("http server stopped", slog.String("error", err.Error()))
 				code, running = exitFailed, false
 			case <-hup:
-				next, err := a.reload(ctx)
+				var err error
+				next, err = a.reload(ctx)
 				m.Reload(err)
 				if err != nil {
 					logger.Error("config reload failed: keeping the running config",
 						slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
-					continue
 				}
-				srv.SetReady(false)
-				stopPolls()
-				due = <-stopped
-				a.apply(next, srv)
-				m.Forget(func(slug string) bool {
-					return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
-				})
-				reloaded = true
 			}
 		}
-		if reloaded {
-			continue
-		}
-		// Stop taking requests, cancel polls in flight (their
-		// transactions roll back: nothing half-written), then close the
-		// database.
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		// Cancel polls in flight: their transactions roll back, nothing
+		// is half-written, and each source is due again at once.
 		srv.SetReady(false)
 		stopPolls()
-		if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Warn("http shutdown", slog.String("error", err.Error()))
+		due = <-stopped
+		if next != nil {
+			a.apply(next, srv)
+			m.Forget(func(slug string) bool {
+				return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
+			})
 		}
-		<-stopped
-		cancel()
+	}
+	// Stop taking requests and let those in flight finish; the database
+	// closes after.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("http shutdown", slog.String("error", err.Error()))
 	}
 	return code
 }
