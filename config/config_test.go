@@ -201,7 +201,9 @@ func TestParseDefaults(t *testing.T) {
 			"user_agent: ua/1\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
 			func(c *Config) (any, any) { return c.Sources[0].UserAgent, "ua/1" }},
 		{"category title defaults to its slug", "categories:\n  - slug: caijing\n",
-			func(c *Config) (any, any) { return c.Categories[0], Category{Slug: "caijing", Title: "caijing", DedupTitles: true} }},
+			func(c *Config) (any, any) {
+				return c.Categories[0], Category{Slug: "caijing", Title: "caijing", DedupTitles: true}
+			}},
 		{"document marker only", "---\n",
 			func(c *Config) (any, any) { return c.PageSize, 50 }},
 	} {

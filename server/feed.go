@@ -26,6 +26,9 @@ type page struct {
 	Next     string // the query of the page of older entries, if any
 	Previous string // the query of the page of newer entries, if any
 	base     string
+	// search is the query every page of a search carries ("q=…"); a
+	// search's path takes no format extension.
+	search string
 }
 
 // link is one feed-level link (RFC 4287 §4.2.7, RFC 5005 §3).
@@ -34,6 +37,10 @@ type link struct{ Rel, Href, Type string }
 // url is the address of this feed in the format with extension ext, at the
 // page given by query.
 func (p *page) url(ext, query string) string {
+	if p.search != "" {
+		ext = ""
+		query = strings.TrimSuffix(p.search+"&"+query, "&")
+	}
 	u := p.base + p.Path + ext
 	if query != "" {
 		u += "?" + query
@@ -175,9 +182,20 @@ func (s *Server) judge(ctx context.Context, sel selection, e *storage.Entry) (ve
 // page_size shown ones, when filters or folding hide many.
 const maxScanPages = 20
 
+// finder returns stored entries newest first: the limit just older than
+// before, or (for feeds) just newer than after.
+type finder func(ctx context.Context, limit int, before, after *storage.Cursor) ([]storage.Entry, error)
+
+// entriesOf finds the entries of sel's sources.
+func (s *Server) entriesOf(sel selection) finder {
+	return func(ctx context.Context, limit int, before, after *storage.Cursor) ([]storage.Entry, error) {
+		return s.store.Entries(ctx, storage.EntryQuery{Sources: sel.sources, Limit: limit, Before: before, After: after})
+	}
+}
+
 // loadPage fills p with the page of entries sel shows that the request asks
 // for: the newest, or those around a cursor.
-func (s *Server) loadPage(ctx context.Context, p *page, sel selection, size int, before, after *storage.Cursor) error {
+func (s *Server) loadPage(ctx context.Context, p *page, sel selection, find finder, size int, before, after *storage.Cursor) error {
 	var (
 		shown   []shownEntry
 		last    *storage.Entry // the oldest entry looked at
@@ -187,7 +205,7 @@ func (s *Server) loadPage(ctx context.Context, p *page, sel selection, size int,
 	if after != nil {
 		// A previous page: the size entries just newer than the cursor,
 		// of which those shown (the page may be short).
-		entries, err := s.store.Entries(ctx, storage.EntryQuery{Sources: sel.sources, Limit: size + 1, After: after})
+		entries, err := find(ctx, size+1, nil, after)
 		if err != nil {
 			return err
 		}
@@ -207,7 +225,7 @@ func (s *Server) loadPage(ctx context.Context, p *page, sel selection, size int,
 		cursor := before
 	scan:
 		for scanned < maxScanPages*size {
-			entries, err := s.store.Entries(ctx, storage.EntryQuery{Sources: sel.sources, Limit: size + 1, Before: cursor})
+			entries, err := find(ctx, size+1, cursor, nil)
 			if err != nil {
 				return err
 			}

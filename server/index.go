@@ -191,7 +191,8 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{}
-	if err := s.loadPage(r.Context(), p, opts.categorySelection(cat), opts.PageSize, before, nil); err != nil {
+	sel := opts.categorySelection(cat)
+	if err := s.loadPage(r.Context(), p, sel, s.entriesOf(sel), opts.PageSize, before, nil); err != nil {
 		s.internalError(w, r, err)
 		return
 	}

@@ -24,6 +24,7 @@ import (
 // Store is what the server reads.
 type Store interface {
 	Entries(ctx context.Context, q storage.EntryQuery) ([]storage.Entry, error)
+	Search(ctx context.Context, q storage.SearchQuery) ([]storage.Entry, error)
 	Sources(ctx context.Context) ([]storage.SourceState, error)
 	Ping(ctx context.Context) error
 	// Version changes whenever what Entries returns may have changed.
@@ -96,6 +97,7 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	s.mux.HandleFunc("GET /sources/{file}", s.handleSourceFeed)
 	s.mux.HandleFunc("GET /c/{slug}", s.handleCategoryPage)
 	s.mux.HandleFunc("GET /opml", s.handleOPML)
+	s.mux.HandleFunc("GET /search", s.handleSearch)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
 	return s
@@ -187,7 +189,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
-		if err := s.loadPage(ctx, p, sel, opts.PageSize, before, after); err != nil {
+		if err := s.loadPage(ctx, p, sel, s.entriesOf(sel), opts.PageSize, before, after); err != nil {
 			return nil, err
 		}
 		vs, err := views(p, opts.Attribution)

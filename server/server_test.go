@@ -84,6 +84,10 @@ func newTestServer(t *testing.T) (*Server, *storage.DB) {
 			{Slug: "cnstock", Name: "中国证券网", URL: "https://news.cnstock.example/feed.atom"},
 		},
 	}
+	// As the daemon's indexer does after polls.
+	if _, err := db.IndexAll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return New(db, nil, nil, opts), db
 }
 

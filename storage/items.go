@@ -142,6 +142,10 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 	}
 	if published {
 		db.changed()
+		select {
+		case db.queued <- struct{}{}:
+		default: // the indexer is already awake
+		}
 	}
 	return counts, nil
 }
@@ -172,6 +176,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	defer upd.Close()
 
 	now := db.Now().Unix()
+	var changed []int64 // inserted or updated: (re)indexed for search below
 	for i := range r.Feed.Items {
 		it := &r.Feed.Items[i]
 		var (
@@ -181,14 +186,21 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 		)
 		err := sel.QueryRowContext(ctx, srcID, it.Identity).Scan(&id, &hash, &published, &updated)
 		switch {
+		case errors.Is(err, sql.ErrNoRows) && db.wasPruned(ctx, tx, srcID, it.Identity):
+			// Pruned by retention: not new again while the source lists it.
+			counts.Unchanged++
 		case errors.Is(err, sql.ErrNoRows):
 			pub := unixOr(it.Published, now) // undated: first seen, once
-			_, err = ins.ExecContext(ctx, srcID, it.Identity, db.entryID(r.Source, it, now), it.Link,
+			res, err := ins.ExecContext(ctx, srcID, it.Identity, db.entryID(r.Source, it, now), it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
 				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
+			if err == nil {
+				id, err = res.LastInsertId()
+			}
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
+			changed = append(changed, id)
 			counts.New++
 		case err != nil:
 			return counts, err
@@ -207,8 +219,12 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 			if err != nil {
 				return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
 			}
+			changed = append(changed, id)
 			counts.Updated++
 		}
+	}
+	if err := db.indexItems(ctx, tx, changed); err != nil {
+		return counts, fmt.Errorf("index items for search: %w", err)
 	}
 	return counts, nil
 }

@@ -34,6 +34,8 @@ type DB struct {
 	Now func() time.Time
 
 	version version
+	// queued wakes RunIndexer when a poll queued items for the search index.
+	queued chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -55,7 +57,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{w: w, r: r, path: path, TagAuthority: "feedrelay.invalid", Now: time.Now}
+	db := &DB{w: w, r: r, path: path, TagAuthority: "feedrelay.invalid", Now: time.Now, queued: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)

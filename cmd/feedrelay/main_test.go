@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,6 +322,13 @@ print(json.dumps({
 	// Structured logs name the source and URL of each poll.
 	if !strings.Contains(logs.String(), `"source":"broken"`) || !strings.Contains(logs.String(), `"url":"`+ts.URL+`/broken.xml"`) {
 		t.Errorf("logs lack the failing source's name and URL")
+	}
+
+	// Search finds Chinese words of any length, once indexed after the poll.
+	for _, q := range []string{"高开", "逆回购操作", "科创板"} {
+		waitFor(t, d, base+"/search?q="+url.QueryEscape(q), "search "+q, func(code int, body string) bool {
+			return code == 200 && strings.Count(body, "<entry>") == 1
+		})
 	}
 
 	// Ready, and metrics an operator can graph.

@@ -212,6 +212,9 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	wg.Wait()
 	prog.finish()
 	a.prune(ctx)
+	if _, err := a.db.IndexAll(ctx); err != nil {
+		fmt.Fprintln(stderr, "feedrelay: search index:", err)
+	}
 	code := exitOK
 	for i, r := range results {
 		if r.Err != nil {
@@ -256,9 +259,17 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
-	pruneCtx, stopPruning := context.WithCancel(context.Background())
-	defer stopPruning()
-	go a.pruneEvery(pruneCtx, pruneInterval)
+	// Housekeeping beside the polls: retention, and the search index of
+	// what the polls stored.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() { defer bg.Done(); a.pruneEvery(bgCtx, pruneInterval) }()
+	go func() {
+		defer bg.Done()
+		a.db.RunIndexer(bgCtx, func(err error) { logger.Warn("search index", slog.String("error", err.Error())) })
+	}()
+	defer func() { stopBackground(); bg.Wait() }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
