@@ -94,6 +94,7 @@ func (f *Fetcher) SetPerHostLimit(n int) {
 	defer f.mu.Unlock()
 	f.perHost = max(n, 1)
 	f.client.Transport.(*http.Transport).MaxConnsPerHost = f.perHost
+	f.client.Transport.(*http.Transport).MaxIdleConnsPerHost = max(f.perHost, 4)
 }
 
 // acquire waits for a free slot for host; release it with the returned func.

@@ -1,7 +1,6 @@
 package feeds
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"html"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
-	xhtml "golang.org/x/net/html"
-	"golang.org/x/net/html/atom"
 )
 
 // Policies are built once: building one costs about half a millisecond, and
@@ -220,37 +217,68 @@ func sanitize(fragment string, base *url.URL) string {
 	if fragment == "" {
 		return ""
 	}
-	if base != nil && base.Scheme != "file" && strings.Contains(fragment, "=") {
-		fragment = resolveHTML(fragment, base)
+	out := strings.TrimSpace(contentPolicy.Sanitize(fragment))
+	if base != nil && base.Scheme != "file" {
+		out = resolveSanitized(out, base)
 	}
-	return strings.TrimSpace(contentPolicy.Sanitize(fragment))
+	return out
 }
 
-func resolveHTML(fragment string, base *url.URL) string {
-	ctx := &xhtml.Node{Type: xhtml.ElementNode, Data: "div", DataAtom: atom.Div}
-	nodes, err := xhtml.ParseFragment(strings.NewReader(fragment), ctx)
-	if err != nil {
-		return fragment
-	}
-	var walk func(*xhtml.Node)
-	walk = func(n *xhtml.Node) {
-		if n.Type == xhtml.ElementNode {
-			for i, a := range n.Attr {
-				if urlAttrs[a.Key] {
-					n.Attr[i].Val = resolve(base, strings.TrimSpace(a.Val))
-				}
-			}
+// resolveSanitized makes the URL attributes of bluemonday's output
+// absolute. In that output every attribute value is double-quoted and a
+// '"' in text or values is escaped, so `name="` only starts an attribute.
+func resolveSanitized(s string, base *url.URL) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; ; {
+		k := strings.Index(s[i:], `="`)
+		if k < 0 {
+			break
 		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
+		k += i
+		start := k + 2
+		end := strings.IndexByte(s[start:], '"')
+		if end < 0 {
+			break
+		}
+		end += start
+		i = end + 1
+		n := k
+		for n > 0 && s[n-1] >= 'a' && s[n-1] <= 'z' {
+			n--
+		}
+		if n == 0 || s[n-1] != ' ' || !urlAttrs[s[n:k]] {
+			continue
+		}
+		v := s[start:end]
+		if hasScheme(v) {
+			continue
+		}
+		abs := html.EscapeString(resolve(base, html.UnescapeString(v)))
+		if abs == v {
+			continue
+		}
+		b.WriteString(s[last:start])
+		b.WriteString(abs)
+		last = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func hasScheme(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == ':':
+			return i > 0
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
 		}
 	}
-	var buf bytes.Buffer
-	for _, n := range nodes {
-		walk(n)
-		if err := xhtml.Render(&buf, n); err != nil {
-			return fragment
-		}
-	}
-	return buf.String()
+	return false
 }

@@ -48,6 +48,20 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.T
 		q = append(q, due{at: at, idx: i})
 	}
 	heap.Init(&q)
+	// finished schedules a source's next poll after its result d.
+	finished := func(d due) {
+		if d.result.Err != nil {
+			// The store's count carries failures over a restart.
+			failures[d.idx] = max(failures[d.idx]+1, d.result.Failures)
+		} else {
+			failures[d.idx] = 0
+		}
+		d.result.NextPoll = NextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
+		if s.OnResult != nil {
+			s.OnResult(d.result)
+		}
+		heap.Push(&q, due{at: d.result.NextPoll, idx: d.idx})
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -67,22 +81,18 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.T
 			}
 			return next
 		case d := <-done:
-			if d.result.Err != nil {
-				// The store's count carries failures over a restart.
-				failures[d.idx] = max(failures[d.idx]+1, d.result.Failures)
-			} else {
-				failures[d.idx] = 0
-			}
-			d.result.NextPoll = NextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
-			if s.OnResult != nil {
-				s.OnResult(d.result)
-			}
-			heap.Push(&q, due{at: d.result.NextPoll, idx: d.idx})
+			finished(d)
 		case <-timer.C:
 		launch:
 			for q.Len() > 0 && !q[0].at.After(time.Now()) {
+				// Results are taken in while waiting for a slot: with
+				// thousands of sources due at once (a start), they would
+				// otherwise pile up until the last one is launched.
 				select {
 				case sem <- struct{}{}:
+				case d := <-done:
+					finished(d)
+					continue
 				case <-ctx.Done():
 					break launch // the outer select returns
 				}
@@ -92,6 +102,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.T
 					defer wg.Done()
 					defer func() { <-sem }()
 					r := s.Poller.Poll(ctx, src)
+					r.Feed = nil // stored already: a result waiting in done must not hold its items
 					done <- due{idx: idx, result: r}
 				}(sources[d.idx], d.idx)
 			}

@@ -176,6 +176,11 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	defer upd.Close()
 
 	now := db.Now().Unix()
+	// Most sources have had nothing pruned: then no per-item lookup.
+	var anyPruned bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`, srcID).Scan(&anyPruned); err != nil {
+		return counts, err
+	}
 	var changed []int64 // inserted or updated: (re)indexed for search below
 	for i := range r.Feed.Items {
 		it := &r.Feed.Items[i]
@@ -186,7 +191,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 		)
 		err := sel.QueryRowContext(ctx, srcID, it.Identity).Scan(&id, &hash, &published, &updated)
 		switch {
-		case errors.Is(err, sql.ErrNoRows) && db.wasPruned(ctx, tx, srcID, it.Identity):
+		case errors.Is(err, sql.ErrNoRows) && anyPruned && db.wasPruned(ctx, tx, srcID, it.Identity):
 			// Pruned by retention: not new again while the source lists it.
 			counts.Unchanged++
 		case errors.Is(err, sql.ErrNoRows):

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -116,6 +117,18 @@ var (
 
 // Origin is the original publisher an article names at its end, or "".
 func Origin(contentHTML string) string {
+	if !strings.Contains(contentHTML, "来源") {
+		return "" // originRe needs it: skip the tag stripping and the regexp
+	}
+	// Only the end of an article names its source; the start may quote
+	// others.
+	if len(contentHTML) > 2000 {
+		cut := len(contentHTML) - 2000
+		for cut < len(contentHTML) && !utf8.RuneStart(contentHTML[cut]) {
+			cut++
+		}
+		contentHTML = contentHTML[cut:]
+	}
 	text := tags.ReplaceAllString(contentHTML, " ")
 	text = strings.NewReplacer("&nbsp;", " ", "&amp;", "&").Replace(text)
 	// Only the last few hundred characters: the start of an article may

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/internal/setup"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
 )
@@ -41,7 +42,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFailed
 	}
 	defer db.Close()
-	srv := server.New(db, nil, slog.New(slog.DiscardHandler), serverOptions(cfg))
+	srv := server.New(db, nil, slog.New(slog.DiscardHandler), setup.ServerOptions(cfg))
 	items, err := srv.Explain(ctx, *source, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "feedrelay: %s: %v\n", cfg.Path, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/setup"
 	"github.com/feedrelay/feedrelay/metrics"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
@@ -139,27 +139,7 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 // setSources makes cfg's sources the ones polled, recording them in the
 // database (a source that left the config keeps its items there).
 func (a *app) setSources(ctx context.Context, cfg *config.Config) error {
-	infos := make([]storage.SourceInfo, 0, len(cfg.Sources))
-	sources := make([]feeds.Source, 0, len(cfg.Sources))
-	for _, s := range cfg.Sources {
-		infos = append(infos, storage.SourceInfo{Slug: s.Slug, Name: s.Name, URL: s.URL})
-		sources = append(sources, feeds.Source{
-			Slug:        s.Slug,
-			Name:        s.Name,
-			URL:         s.URL,
-			Interval:    s.Interval,
-			MaxInterval: s.MaxInterval,
-			Timeout:     s.Timeout,
-			IdleTimeout: s.IdleTimeout,
-			MaxBodySize: int64(s.MaxBodySize),
-			Location:    s.Location,
-			Charset:     s.Charset,
-			UserAgent:   s.UserAgent,
-			Headers:     s.Headers,
-
-			TrackingParams: cfg.Dedup.TrackingParams,
-		})
-	}
+	sources, infos := setup.Sources(cfg)
 	if err := a.db.SyncSources(ctx, infos); err != nil {
 		return err
 	}
@@ -239,7 +219,7 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	defer a.db.Close()
 
 	health := &feeds.Health{}
-	srv := server.New(a.db, health, logger, serverOptions(cfg))
+	srv := server.New(a.db, health, logger, setup.ServerOptions(cfg))
 	m := metrics.New(prometheus.NewRegistry(), a.db.Size)
 	root := http.NewServeMux()
 	root.Handle("GET /metrics", m.Handler())
@@ -347,38 +327,9 @@ func (a *app) apply(next *config.Config, srv *server.Server) {
 		a.logger.Error("config reload: recording sources", slog.String("error", err.Error()))
 		return
 	}
-	srv.SetOptions(serverOptions(next))
+	srv.SetOptions(setup.ServerOptions(next))
 	a.logger.Info("config reloaded", slog.String("config", next.Path), slog.Int("sources", len(next.Sources)),
 		slog.Int("categories", len(next.Categories)))
-}
-
-func serverOptions(cfg *config.Config) *server.Options {
-	opts := &server.Options{
-		BaseURL:     cfg.BaseURL,
-		Title:       "feedrelay",
-		Language:    cfg.Language,
-		PageSize:    cfg.PageSize,
-		MaxAge:      cfg.CacheMaxAge,
-		TitleWindow: cfg.Dedup.TitleWindow,
-		Location:    cfg.Location,
-		// Validated by config.
-		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
-	}
-	for _, c := range cfg.Categories {
-		sc := server.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
-		for _, s := range cfg.Sources {
-			for _, sc2 := range s.Categories {
-				if sc2 == c.Slug {
-					sc.Sources = append(sc.Sources, s.Slug)
-				}
-			}
-		}
-		opts.Categories = append(opts.Categories, sc)
-	}
-	for _, s := range cfg.Sources {
-		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Rules: s.Filters.Rules})
-	}
-	return opts
 }
 
 // progress shows a one-shot poll's progress on a terminal (sources done of

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/metrics"
+	"github.com/feedrelay/feedrelay/server"
+)
+
+// daemon is what runServe in cmd/feedrelay runs, in this process: the
+// scheduler over every source (recording health and metrics), the search
+// indexer, the server and /metrics behind the metrics middleware.
+// Retention and SIGHUP are left out.
+type daemon struct {
+	in     *instance
+	polled atomic.Int64
+	stop   func()
+}
+
+// startDaemon starts cfg's daemon, listening on ln.
+func startDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, ln net.Listener) (*daemon, error) {
+	in, err := openInstance(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{in: in}
+	health := &feeds.Health{}
+	srv := server.New(in.db, health, logger, setup.ServerOptions(cfg))
+	m := metrics.New(prometheus.NewRegistry(), in.db.Size)
+	root := http.NewServeMux()
+	root.Handle("GET /metrics", m.Handler())
+	root.Handle("/", srv)
+	hs := &http.Server{Handler: m.Middleware(root), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go hs.Serve(ln)
+	sched := &feeds.Scheduler{Poller: in.poller, Concurrency: cfg.Concurrency,
+		OnResult: func(r *feeds.Result) { health.Record(r); m.Poll(r); d.polled.Add(1) }}
+	pollCtx, stopPolls := context.WithCancel(context.Background())
+	stopped := make(chan struct{}, 2)
+	go func() { sched.Run(pollCtx, in.sources); stopped <- struct{}{} }()
+	go func() {
+		in.db.RunIndexer(pollCtx, func(err error) { logger.Warn("search index", slog.String("error", err.Error())) })
+		stopped <- struct{}{}
+	}()
+	srv.SetReady(true)
+	d.stop = func() {
+		srv.SetReady(false)
+		stopPolls()
+		hs.Close()
+		<-stopped
+		<-stopped
+		in.db.Close()
+	}
+	return d, nil
+}
+
+// heapProfile runs the daemon in this process on p.RSSSources sources and,
+// once every source has been polled, writes a heap profile to path: the
+// binary cannot be profiled from outside, and its RSS is mostly Go heap.
+// The profile also holds the synthetic origin's feeds (main.genFeed,
+// compress/gzip): ignore those.
+func heapProfile(ctx context.Context, p params, dir, path string, logf func(string, ...any)) error {
+	logf("heap profile: generating %d sources × %d items", p.RSSSources, p.RSSItems)
+	o, err := newOrigin(p.RSSSources, p.RSSItems, p.ItemSize, p.Gzip)
+	if err != nil {
+		return err
+	}
+	defer o.close()
+	cfg, _, err := writeConfig(dir, "heap.yaml", benchConfig{
+		database: "heap.db",
+		perHost:  config.DefaultConcurrency,
+		interval: "1h",
+		sources:  p.RSSSources,
+		url:      o.feedURL,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d, err := startDaemon(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln)
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	start := time.Now()
+	for d.polled.Load() < int64(p.RSSSources) {
+		if ctx.Err() != nil || time.Since(start) > p.RSSTimeout {
+			return fmt.Errorf("heap profile: %d of %d sources polled", d.polled.Load(), p.RSSSources)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logf("heap profile: every source polled in %v", time.Since(start).Round(time.Millisecond))
+	runtime.GC()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.WriteHeapProfile(f)
+}
+
+// fakeServe stands in for `feedrelay serve -config FILE` (bench_test.go
+// runs the RSS measurement on its own test binary this way, without
+// building feedrelay): the daemon in this process until SIGTERM.
+func fakeServe(args []string) error {
+	if len(args) != 3 || args[0] != "serve" || args[1] != "-config" {
+		return fmt.Errorf("usage: serve -config FILE, not %q", args)
+	}
+	cfg, err := config.Load(args[2])
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	d, err := startDaemon(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)), ln)
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	<-ctx.Done()
+	d.stop()
+	return nil
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/story"
+)
+
+// floor parses every body with gofeed on GOMAXPROCS goroutines, and
+// nothing else: no fetch, no normalize, no store. scan says whether gofeed's
+// RSS image scan runs (gofeed.NewParser's default) or not (as feedrelay
+// parses).
+func floor(bodies [][]byte, scan bool) (time.Duration, int, error) {
+	var (
+		next  atomic.Int64
+		items atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	start := time.Now()
+	for range procs() {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) {
+					return
+				}
+				p := gofeed.NewParser()
+				if !scan {
+					p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+				}
+				f, err := p.Parse(bytes.NewReader(bodies[i]))
+				if err != nil {
+					mu.Lock()
+					first = err
+					mu.Unlock()
+					return
+				}
+				items.Add(int64(len(f.Items)))
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), int(items.Load()), first
+}
+
+// instance is feedrelay wired as `feedrelay poll` wires it (newApp in
+// cmd/feedrelay): the config's database, sources and fetcher.
+type instance struct {
+	cfg     *config.Config
+	db      *storage.DB
+	poller  *feeds.Poller
+	sources []feeds.Source
+}
+
+func openInstance(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*instance, error) {
+	db, err := storage.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := url.Parse(cfg.BaseURL); err == nil {
+		db.TagAuthority = u.Hostname()
+	}
+	sources, infos := setup.Sources(cfg)
+	if err := db.SyncSources(ctx, infos); err != nil {
+		db.Close()
+		return nil, err
+	}
+	fetcher := feeds.NewFetcher(cfg.UserAgent)
+	fetcher.SetPerHostLimit(cfg.PerHost)
+	return &instance{cfg: cfg, db: db, sources: sources,
+		poller: &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}}, nil
+}
+
+// round is one poll of every source, as `feedrelay poll` does it.
+type round struct {
+	results []*feeds.Result
+	poll    time.Duration // fetch, parse, normalize, store
+	index   time.Duration // the search index of what the polls stored
+	indexed int
+}
+
+func (r round) total() time.Duration { return r.poll + r.index }
+
+// pollOnce polls every source once, cfg.Concurrency at a time, then
+// indexes what it stored for search, as runPoll in cmd/feedrelay does
+// (its retention pass is measured apart: see prune).
+func (in *instance) pollOnce(ctx context.Context) (round, error) {
+	var r round
+	r.results = make([]*feeds.Result, len(in.sources))
+	sem := make(chan struct{}, in.cfg.Concurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, src := range in.sources {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r.results[i] = in.poller.Poll(ctx, src)
+		}()
+	}
+	wg.Wait()
+	r.poll = time.Since(start)
+	start = time.Now()
+	n, err := in.db.IndexAll(ctx)
+	r.index, r.indexed = time.Since(start), n
+	if err != nil {
+		return r, fmt.Errorf("search index: %w", err)
+	}
+	return r, nil
+}
+
+// prune applies every source's retention, as runPoll does after polling
+// and serve does hourly.
+func (in *instance) prune(ctx context.Context) (time.Duration, int, error) {
+	start := time.Now()
+	total := 0
+	for _, s := range in.cfg.Sources {
+		if s.Retention.Days == 0 {
+			continue
+		}
+		n, err := in.db.Prune(ctx, s.Slug, time.Now().AddDate(0, 0, -s.Retention.Days), s.Retention.MinItems)
+		if err != nil {
+			return 0, 0, err
+		}
+		total += n
+	}
+	return time.Since(start), total, nil
+}
+
+// pollStats sums what a round of polls did.
+type pollStats struct {
+	ok, notModified, failed int
+	feeds.Counts
+	firstErr error
+}
+
+func statsOf(results []*feeds.Result) pollStats {
+	var s pollStats
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			s.failed++
+			if s.firstErr == nil {
+				s.firstErr = fmt.Errorf("%s: %w", r.Source, r.Err)
+			}
+		case r.NotModified:
+			s.notModified++
+		default:
+			s.ok++
+		}
+		s.New += r.Counts.New
+		s.Updated += r.Counts.Updated
+		s.Unchanged += r.Counts.Unchanged
+	}
+	return s
+}
+
+func (s pollStats) String() string {
+	return fmt.Sprintf("%d ok, %d not modified, %d failed; items new %d, updated %d, unchanged %d",
+		s.ok, s.notModified, s.failed, s.New, s.Updated, s.Unchanged)
+}
+
+// parseAll parses and normalizes every body the way the poller does (story
+// keys included), on GOMAXPROCS goroutines, into results ready to store.
+func parseAll(bodies [][]byte, sources []feeds.Source) ([]*feeds.Result, error) {
+	results := make([]*feeds.Result, len(bodies))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs error
+	)
+	for range procs() {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) {
+					return
+				}
+				src := sources[i]
+				f, err := feeds.Parse(bodies[i], "application/rss+xml; charset=utf-8", src.Charset, src.URL, src.Location)
+				if err != nil {
+					mu.Lock()
+					errs = fmt.Errorf("%s: %w", src.Slug, err)
+					mu.Unlock()
+					return
+				}
+				for k := range f.Items {
+					it := &f.Items[k]
+					it.URLKey, it.TitleKey = story.URLKey(it.Link, src.TrackingParams), story.TitleKey(it.Title)
+					it.Origin = story.Origin(it.Content)
+				}
+				results[i] = &feeds.Result{Source: src.Slug, URL: src.URL, Attempted: time.Now(),
+					StatusCode: 200, ETag: fmt.Sprintf(`"ingest-%d"`, i), Feed: f}
+			}
+		})
+	}
+	wg.Wait()
+	return results, errs
+}

@@ -1,0 +1,69 @@
+// Package setup turns a loaded config into the settings of each part of
+// feedrelay: the sources the poller polls, the rows storage keeps for them,
+// and what the server publishes. The command and the benchmark harness wire
+// feedrelay the same way through it.
+package setup
+
+import (
+	"html/template"
+
+	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/server"
+	"github.com/feedrelay/feedrelay/storage"
+)
+
+// Sources are cfg's sources as the poller and storage know them.
+func Sources(cfg *config.Config) ([]feeds.Source, []storage.SourceInfo) {
+	sources := make([]feeds.Source, 0, len(cfg.Sources))
+	infos := make([]storage.SourceInfo, 0, len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		infos = append(infos, storage.SourceInfo{Slug: s.Slug, Name: s.Name, URL: s.URL})
+		sources = append(sources, feeds.Source{
+			Slug:           s.Slug,
+			Name:           s.Name,
+			URL:            s.URL,
+			Interval:       s.Interval,
+			MaxInterval:    s.MaxInterval,
+			Timeout:        s.Timeout,
+			IdleTimeout:    s.IdleTimeout,
+			MaxBodySize:    int64(s.MaxBodySize),
+			Location:       s.Location,
+			Charset:        s.Charset,
+			UserAgent:      s.UserAgent,
+			Headers:        s.Headers,
+			TrackingParams: cfg.Dedup.TrackingParams,
+		})
+	}
+	return sources, infos
+}
+
+// ServerOptions is what cfg publishes.
+func ServerOptions(cfg *config.Config) *server.Options {
+	opts := &server.Options{
+		BaseURL:     cfg.BaseURL,
+		Title:       "feedrelay",
+		Language:    cfg.Language,
+		PageSize:    cfg.PageSize,
+		MaxAge:      cfg.CacheMaxAge,
+		TitleWindow: cfg.Dedup.TitleWindow,
+		Location:    cfg.Location,
+		// Validated by config.
+		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
+	}
+	for _, c := range cfg.Categories {
+		sc := server.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
+		for _, s := range cfg.Sources {
+			for _, in := range s.Categories {
+				if in == c.Slug {
+					sc.Sources = append(sc.Sources, s.Slug)
+				}
+			}
+		}
+		opts.Categories = append(opts.Categories, sc)
+	}
+	for _, s := range cfg.Sources {
+		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Rules: s.Filters.Rules})
+	}
+	return opts
+}
