@@ -55,7 +55,7 @@ func TestRunTiny(t *testing.T) {
 	for _, want := range []string{
 		"| figure", "machine: ", "command: go test",
 		"gofeed floor: parse 6 × 3", "cold poll: 6 sources × 3 items", "search index of its items",
-		"cold poll, stored and indexed ÷ gofeed floor", "retention pass over 6 sources",
+		"cold poll ÷ gofeed floor", "cold poll and search index together ÷ gofeed floor", "retention pass over 6 sources",
 		"warm poll: 6 sources, all 304", "churn poll: 6 sources, 1 changed", "ingest: 18 parsed items",
 		"ingest: saved and indexed",
 		"serve GET /feeds/c0.atom (identity", "serve GET /feeds/c0.atom (gzip", "Go load generator",

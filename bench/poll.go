@@ -97,8 +97,8 @@ type round struct {
 func (r round) total() time.Duration { return r.poll + r.index }
 
 // pollOnce polls every source once, cfg.Concurrency at a time, then
-// indexes what it stored for search, as runPoll in cmd/feedrelay does
-// (its retention pass is measured apart: see prune).
+// then indexes what it stored for search, as serve's background indexer
+// does (timed apart; the retention pass too: see prune).
 func (in *instance) pollOnce(ctx context.Context) (round, error) {
 	var r round
 	r.results = make([]*feeds.Result, len(in.sources))

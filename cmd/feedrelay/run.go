@@ -191,10 +191,9 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	}
 	wg.Wait()
 	prog.finish()
+	// The search index of what was stored is left to serve, which builds
+	// it in the background (it alone answers /search).
 	a.prune(ctx)
-	if _, err := a.db.IndexAll(ctx); err != nil {
-		fmt.Fprintln(stderr, "feedrelay: search index:", err)
-	}
 	code := exitOK
 	for i, r := range results {
 		if r.Err != nil {
