@@ -75,7 +75,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, l
 // heapProfile runs the daemon in this process on p.RSSSources sources and,
 // once every source has been polled, writes a heap profile to path: the
 // binary cannot be profiled from outside, and its RSS is mostly Go heap.
-// The profile also holds the synthetic origin's feeds (main.genFeed,
+// The profile also holds the synthetic origin's feeds (synth.Feed,
 // compress/gzip): ignore those.
 func heapProfile(ctx context.Context, p params, dir, path string, logf func(string, ...any)) error {
 	logf("heap profile: generating %d sources × %d items", p.RSSSources, p.RSSItems)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/feedrelay/feedrelay/bench/synth"
 )
 
 // origin serves the synthetic sources on 127.0.0.1, as a well-behaved web
@@ -77,11 +79,11 @@ func newOrigin(n, items, size int, gz bool) (*origin, error) {
 
 // version builds source i's feed whose newest item is number last.
 func (o *origin) version(i, last int) *feedVersion {
-	body := genFeed(i, max(1, last-o.items+1), last, o.size)
+	body := synth.Feed(i, max(1, last-o.items+1), last, o.size)
 	sum := sha256.Sum256(body)
 	// Sources change at most once a second in real life; a version number
 	// in the date keeps the validators distinct however fast we churn.
-	mod := genStart.Add(time.Duration(last) * time.Minute).UTC()
+	mod := synth.Start.Add(time.Duration(last) * time.Minute).UTC()
 	v := &feedVersion{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`,
 		modified: mod, lastMod: mod.Format(http.TimeFormat), last: last}
 	if o.gzip {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -171,6 +172,16 @@ func TestFeed_HTTP(t *testing.T) {
 	srv.SetOptions(func() *Options { o := *srv.opts.Load(); o.MaxAge = 5 * time.Minute; return &o }())
 	plain := get(t, srv, "/feeds/markets.rss")
 	zipped := get(t, srv, "/feeds/markets.rss", "Accept-Encoding", "gzip, deflate, br")
+	// Whole bodies go in one piece with their length, gzipped ones too
+	// (not chunked), and ranges are still served.
+	for _, rec := range []*httptest.ResponseRecorder{plain, zipped} {
+		if rec.Header().Get("Content-Length") != strconv.Itoa(rec.Body.Len()) || rec.Header().Get("Last-Modified") == "" {
+			t.Errorf("Content-Length %q for %d bytes, Last-Modified %q", rec.Header().Get("Content-Length"), rec.Body.Len(), rec.Header().Get("Last-Modified"))
+		}
+	}
+	if rec := get(t, srv, "/feeds/markets.rss", "Range", "bytes=0-9"); rec.Code != http.StatusPartialContent || rec.Body.Len() != 10 {
+		t.Errorf("Range: %d, %d bytes", rec.Code, rec.Body.Len())
+	}
 	if zipped.Header().Get("Content-Encoding") != "gzip" {
 		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", zipped.Header().Get("Content-Encoding"))
 	}

@@ -19,15 +19,15 @@ package main
 import (
 	"flag"
 	"fmt"
-	"html"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/feedrelay/feedrelay/bench/synth"
 )
 
 func main() {
@@ -58,124 +58,17 @@ func usage() {
 	os.Exit(2)
 }
 
-// Words the generated articles are made of: the kind of financial news the
-// Chinese sources feedrelay republishes carry, with English names, tickers
-// and figures mixed in.
-var (
-	zhSentences = []string{
-		"沪深两市今日早盘低开高走，创业板指盘中一度翻红，两市成交额较上一交易日有所放大。",
-		"北向资金全天净买入超过50亿元，主要流入电子、医药生物和食品饮料等板块。",
-		"央行今日开展2000亿元7天期逆回购操作，中标利率持平于1.80%，实现净投放。",
-		"多家券商认为，随着稳增长政策持续发力，市场风险偏好有望逐步修复。",
-		"半导体板块午后集体走强，多只个股涨停，行业景气度回升预期升温。",
-		"分析人士指出，短期市场仍将以结构性行情为主，建议关注业绩确定性较高的龙头公司。",
-		"公司公告称，前三季度实现营业收入同比增长12.3%，归母净利润同比增长8.6%。",
-		"新能源汽车产业链表现活跃，锂电池、充电桩等细分领域涨幅居前。",
-		"国家统计局数据显示，11月份全国居民消费价格同比上涨0.2%，环比持平。",
-		"证监会表示，将进一步完善上市公司监管制度，切实保护中小投资者合法权益。",
-		"人民币兑美元中间价报7.1860，较上一交易日调升32个基点。",
-		"银行板块估值处于历史低位，机构建议逢低配置高股息品种。",
-	}
-	enPhrases = []string{
-		"The Shanghai Composite Index closed up 0.35% at 3,287.41 points.",
-		"Analysts at CICC expect Q4 earnings to beat consensus estimates.",
-		"Northbound inflows via Stock Connect reached CNY 5.2 billion.",
-		"The PBOC kept the one-year Loan Prime Rate (LPR) unchanged at 3.10%.",
-		"Shares of BYD (002594.SZ) rose 4.2% on strong November deliveries.",
-		"Bond yields edged lower as investors priced in further easing.",
-		"CATL said its new sodium-ion battery will enter mass production next year.",
-		"Trading volume on the STAR Market hit a three-month high.",
-	}
-	tickers = []string{"贵州茅台（600519）", "宁德时代（300750）", "招商银行（600036）", "中国平安（601318）", "比亚迪（002594）", "中芯国际（688981）"}
-	titles  = []func(r *rand.Rand) string{
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("A股三大指数集体收涨 创业板指涨%d.%02d%%", r.IntN(3), r.IntN(100))
-		},
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("央行开展%d亿元逆回购操作 维护流动性合理充裕", 100*(r.IntN(30)+1))
-		},
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("北向资金净买入%d.%d亿元 电子板块获加仓", r.IntN(120), r.IntN(10))
-		},
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("券商观点：结构性行情延续 关注科技成长主线（第%d期）", r.IntN(200)+1)
-		},
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("Stock Connect 周报：外资本周净流入%d亿元，增持%d只个股", r.IntN(300)+1, r.IntN(500)+1)
-		},
-		func(r *rand.Rand) string {
-			return fmt.Sprintf("%d家上市公司披露三季报 逾%d成业绩预喜", r.IntN(3000)+100, r.IntN(8)+1)
-		},
-	}
-	authors = []string{"证券时报记者 王一", "证券时报记者 李明", "本报记者 张华", "Reuters", "财经频道 陈晨"}
-)
-
-// feedCmd writes an RSS 2.0 feed of realistic items: ~1.5 KB of HTML each,
-// paragraphs of Chinese with English sentences, tickers, a list, a table
-// and links, deterministic for a given seed.
+// feedCmd writes an RSS 2.0 feed of realistic items (package synth): ~1.5
+// KB of HTML each, paragraphs of Chinese with English sentences, tickers, a
+// list, a table and links, deterministic for a given seed.
 func feedCmd(args []string) error {
 	fs := flag.NewFlagSet("feed", flag.ExitOnError)
 	items := fs.Int("items", 60, "number of items")
-	seed := fs.Uint64("seed", 1, "random seed")
+	seed := fs.Int("seed", 1, "random seed (the synthetic source's number)")
 	size := fs.Int("size", 1500, "approximate size of each item's HTML in bytes")
 	fs.Parse(args)
-
-	rng := rand.New(rand.NewPCG(*seed, *seed))
-	pick := func(s []string) string { return s[rng.IntN(len(s))] }
-	w := &strings.Builder{}
-	w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">
-<channel>
-<title>基准财经新闻 Bench Financial News</title>
-<link>https://news.example.com/finance/</link>
-<description>feedrelay 基准测试用的财经新闻源（生成）</description>
-<language>zh-cn</language>
-`)
-	zone := time.FixedZone("CST", 8*3600)
-	start := time.Date(2026, 11, 26, 15, 0, 0, 0, zone)
-	for i := range *items {
-		id := 2000000 + *items - i
-		link := fmt.Sprintf("https://news.example.com/finance/%d/%d.html", 2026, id)
-		title := titles[rng.IntN(len(titles))](rng)
-		body := article(rng, pick, id, *size)
-		fmt.Fprintf(w, `<item>
-<title>%s</title>
-<link>%s</link>
-<guid isPermaLink="false">bench-%d</guid>
-<dc:creator>%s</dc:creator>
-<pubDate>%s</pubDate>
-<description><![CDATA[%s]]></description>
-</item>
-`, html.EscapeString(title), link, id, html.EscapeString(pick(authors)),
-			start.Add(-time.Duration(i)*17*time.Minute).Format(time.RFC1123Z), body)
-	}
-	w.WriteString("</channel>\n</rss>\n")
-	_, err := io.WriteString(os.Stdout, w.String())
+	_, err := os.Stdout.Write(synth.Feed(*seed, 1, *items, *size))
 	return err
-}
-
-// article returns about size bytes of HTML.
-func article(rng *rand.Rand, pick func([]string) string, id, size int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `<p><strong>证券时报网讯</strong>（记者 %s）%s</p>`, pick([]string{"王一", "李明", "张华"}), pick(zhSentences))
-	fmt.Fprintf(&b, `<p>%s %s <a href="https://news.example.com/finance/2026/%d.html">相关阅读</a></p>`,
-		pick(zhSentences), pick(enPhrases), id-1-rng.IntN(20))
-	b.WriteString("<ul>")
-	for range 3 {
-		fmt.Fprintf(&b, "<li>%s：收盘价%d.%02d元，涨跌幅%+.2f%%</li>", pick(tickers), rng.IntN(2000)+5, rng.IntN(100), rng.Float64()*10-5)
-	}
-	b.WriteString("</ul>")
-	fmt.Fprintf(&b, `<table><tr><th>指数 Index</th><th>收盘 Close</th></tr><tr><td>上证指数</td><td>%d.%02d</td></tr><tr><td>深证成指</td><td>%d.%02d</td></tr></table>`,
-		3000+rng.IntN(500), rng.IntN(100), 10000+rng.IntN(1500), rng.IntN(100))
-	for b.Len() < size-120 {
-		if rng.IntN(3) == 0 {
-			fmt.Fprintf(&b, "<p>%s</p>", pick(enPhrases))
-		} else {
-			fmt.Fprintf(&b, "<p>%s%s</p>", pick(zhSentences), pick(zhSentences))
-		}
-	}
-	fmt.Fprintf(&b, `<p><em>风险提示：本文不构成投资建议。</em> <img src="https://img.example.com/chart/%d.png" alt="走势图"></p>`, id)
-	return b.String()
 }
 
 // portsCmd prints n distinct free ports on 127.0.0.1.

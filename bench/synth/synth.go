@@ -1,4 +1,7 @@
-package main
+// Package synth generates the synthetic sources feedrelay's benchmarks poll
+// and serve: RSS 2.0 feeds of Chinese financial news with English names,
+// tickers and figures mixed in, each item about 1.5 KB of HTML.
+package synth
 
 import (
 	"fmt"
@@ -94,13 +97,13 @@ func article(r *rand.Rand, src, id, size int) string {
 	return b.String()
 }
 
-// genStart is the date of the newest item of a source that has never
+// Start is the date of the newest item of a source that has never
 // changed; each newer item is 17 minutes later.
-var genStart = time.Date(2026, 11, 26, 15, 0, 0, 0, time.FixedZone("CST", 8*3600))
+var Start = time.Date(2026, 11, 26, 15, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
-// genFeed returns the RSS of source src listing items first..last (newest
+// Feed returns the RSS of source src listing items first..last (newest
 // first), each of about size bytes of HTML.
-func genFeed(src, first, last, size int) []byte {
+func Feed(src, first, last, size int) []byte {
 	var w strings.Builder
 	w.Grow((last - first + 1) * (size + 600))
 	fmt.Fprintf(&w, `<?xml version="1.0" encoding="UTF-8"?>
@@ -112,7 +115,7 @@ func genFeed(src, first, last, size int) []byte {
 <description>feedrelay 基准测试用的财经新闻源（生成）</description>
 <language>zh-cn</language>
 <lastBuildDate>%s</lastBuildDate>
-`, src, src, src, itemDate(last).Format(time.RFC1123Z))
+`, src, src, src, ItemDate(last).Format(time.RFC1123Z))
 	for id := last; id >= first; id-- {
 		r := rand.New(rand.NewPCG(uint64(src), uint64(id)))
 		fmt.Fprintf(&w, `<item>
@@ -125,12 +128,13 @@ func genFeed(src, first, last, size int) []byte {
 <description><![CDATA[%s]]></description>
 </item>
 `, title(r, id), src, id, src, id, html.EscapeString(authors[r.IntN(len(authors))]), tags[r.IntN(len(tags))],
-			itemDate(id).Format(time.RFC1123Z), article(r, src, id, size))
+			ItemDate(id).Format(time.RFC1123Z), article(r, src, id, size))
 	}
 	w.WriteString("</channel>\n</rss>\n")
 	return []byte(w.String())
 }
 
-func itemDate(id int) time.Time {
-	return genStart.Add(time.Duration(id) * 17 * time.Minute)
+// ItemDate is when item id of any source was published.
+func ItemDate(id int) time.Time {
+	return Start.Add(time.Duration(id) * 17 * time.Minute)
 }
