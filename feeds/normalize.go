@@ -24,7 +24,7 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	if base != nil && base.Scheme == "file" {
 		// A scraper's output on disk has no web address; its own site
 		// link is the best base for its relative links.
-		if site, err := url.Parse(strings.TrimSpace(gf.Link)); err == nil && site.IsAbs() {
+		if site, err := url.Parse(strings.TrimSpace(gf.Link)); err == nil && isWebURL(site.String()) {
 			base = site
 		}
 	}
@@ -218,7 +218,10 @@ func sanitize(fragment string, base *url.URL) string {
 		return ""
 	}
 	out := strings.TrimSpace(contentPolicy.Sanitize(fragment))
-	if base != nil && base.Scheme != "file" {
+	// Only a web page's address resolves relative links: any other base
+	// (javascript:, data:, a file) could turn them into what bluemonday
+	// just removed.
+	if base != nil && (base.Scheme == "http" || base.Scheme == "https") {
 		out = resolveSanitized(out, base)
 	}
 	return out

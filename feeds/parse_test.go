@@ -645,3 +645,19 @@ func TestParseIdentity_ReusedGUID(t *testing.T) {
 		t.Errorf("the same entry listed twice: %d items, want 1", len(f.Items))
 	}
 }
+
+// A relative link is never resolved against a base that is not a web page:
+// a local file's feed naming a javascript: site link must not turn
+// <a href="#notes"> into a script.
+func TestParse_NoScriptBase(t *testing.T) {
+	doc := `<rss version="2.0"><channel><title>t</title><link>javascript:alert(document.domain)//</link>
+<item><guid>1</guid><title>x</title><description>&lt;a href="#notes"&gt;see notes&lt;/a&gt; &lt;a href="x"&gt;x&lt;/a&gt;</description></item></channel></rss>`
+	f := mustParse(t, []byte(doc), "", "", "file:///var/lib/scraper/out.xml", time.UTC)
+	if c := f.Items[0].Content; strings.Contains(c, "javascript") {
+		t.Errorf("content %q holds a javascript: URL", c)
+	}
+	f = mustParse(t, []byte(doc), "", "", "https://example.org/feed.xml", time.UTC)
+	if c := f.Items[0].Content; strings.Contains(c, "javascript") || !strings.Contains(c, `href="https://example.org/x"`) {
+		t.Errorf("content %q: want links resolved against the feed's own URL", c)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"time"
 )
@@ -21,6 +22,7 @@ type rendered struct {
 	opts    *Options // the options it was rendered with
 	ready   chan struct{}
 	err     error
+	counted int // bytes counted in renderCache.bytes; guarded by its mu
 }
 
 // maxCacheBytes bounds the rendered pages kept in memory; past it the cache
@@ -49,20 +51,24 @@ func (c *renderCache) get(key string, version uint64, opts *Options, render func
 		return r, r.err
 	}
 	if r != nil {
-		c.bytes -= len(r.body) + len(r.gz)
+		c.bytes -= r.counted
 	}
 	r = &rendered{version: version, opts: opts, ready: make(chan struct{})}
 	c.pages[key] = r
 	c.mu.Unlock()
 
-	out, err := render()
-	if err == nil {
-		out.finish()
-		r.body, r.gz, r.etag, r.gzETag = out.body, out.gz, out.etag, out.gzETag
-		r.modified, r.contentType = out.modified, out.contentType
-	}
-	r.err = err
-	close(r.ready)
+	err := func() (err error) {
+		defer close(r.ready) // waiters never block, even if render panics
+		r.err = errors.New("render failed")
+		out, err := render()
+		if err == nil {
+			out.finish()
+			r.body, r.gz, r.etag, r.gzETag = out.body, out.gz, out.etag, out.gzETag
+			r.modified, r.contentType = out.modified, out.contentType
+		}
+		r.err = err
+		return err
+	}()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -73,10 +79,15 @@ func (c *renderCache) get(key string, version uint64, opts *Options, render func
 		return nil, err
 	}
 	if c.pages[key] == r {
-		c.bytes += len(r.body) + len(r.gz)
+		r.counted = len(r.body) + len(r.gz)
+		c.bytes += r.counted
 		if c.bytes > maxCacheBytes {
-			c.pages = map[string]*rendered{key: r}
-			c.bytes = len(r.body) + len(r.gz)
+			for k, old := range c.pages {
+				if old != r {
+					c.bytes -= old.counted
+					delete(c.pages, k)
+				}
+			}
 		}
 	}
 	return r, nil
