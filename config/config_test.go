@@ -49,7 +49,7 @@ func TestLoadValid(t *testing.T) {
 		{"UserAgent", c.UserAgent, "feedrelay-test/1.0"},
 		{"Attribution (default)", c.Attribution, DefaultAttribution},
 		{"Log (flow mapping)", c.Log, Log{Format: "json", Level: "debug"}},
-		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50}}},
+		{"Defaults", c.Defaults, Defaults{Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50}}},
 		{"Categories", c.Categories, []Category{
 			{Slug: "zhengquanshibaowang", Title: "证券时报网", DedupTitles: true}, // slug is the title in pinyin
 			{Slug: "caijing", Title: "财经要闻", DedupTitles: true},
@@ -66,25 +66,25 @@ func TestLoadValid(t *testing.T) {
 		Name: "证券时报网", Slug: "stcn",
 		URL: "https://rsshub.app/stcn/yw", SiteURL: "https://www.stcn.com/",
 		Categories: []string{"zhengquanshibaowang", "caijing"},
-		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
+		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "中国新闻网财经", Slug: "zhongguoxinwenwangcaijing",
 		URL:        "https://www.chinanews.com.cn/rss/finance.xml",
 		Categories: []string{"caijing"}, Charset: "gb18030",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10, Retention: Retention{Days: 90, MinItems: 50},
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10, Retention: Retention{Days: 0, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "FT中文网", Slug: "ftzhongwenwang",
 		URL:        "https://www.ftchinese.com/rss/news",
 		Categories: []string{"caijing", "hongguan"},
-		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
+		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
 		UserAgent: "Mozilla/5.0",
 	}, {
 		Name: "华尔街见闻", Slug: "wallstreetcn",
 		URL:        "https://rsshub.app/wallstreetcn/news/global",
 		Categories: []string{"caijing"}, Timezone: "America/New_York",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 90, MinItems: 50},
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
 		UserAgent: "feedrelay-test/1.0",
 		Headers:   map[string]string{"Referer": "https://wallstreetcn.com/"},
 	}}

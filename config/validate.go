@@ -32,9 +32,9 @@ const (
 	// DefaultCacheMaxAge lets proxies and readers reuse a feed briefly;
 	// conditional GETs make anything longer unnecessary.
 	DefaultCacheMaxAge = 5 * time.Minute
-	// Retention: items older than 90 days are pruned, but each source
-	// keeps at least its newest 50.
-	DefaultRetentionDays     = 90
+	// Retention: every item is kept (the archive stays whole) unless the
+	// config sets days; then each source keeps at least its newest 50.
+	DefaultRetentionDays     = 0
 	DefaultRetentionMinItems = 50
 	// DefaultTitleWindow: the same title within 48 hours is one story.
 	DefaultTitleWindow = 48 * time.Hour

@@ -77,7 +77,12 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.T
 				next[sources[d.idx].Slug] = d.at
 			}
 			for d := range done {
-				next[sources[d.idx].Slug] = time.Now()
+				if ctx.Err() != nil && errors.Is(d.result.Err, context.Canceled) {
+					next[sources[d.idx].Slug] = time.Now() // cut short: due again at once
+					continue
+				}
+				finished(d)
+				next[sources[d.idx].Slug] = d.result.NextPoll
 			}
 			return next
 		case d := <-done:

@@ -302,3 +302,24 @@ func TestOPML(t *testing.T) {
 		t.Errorf("%d feeds in the OPML, want 5", len(fs))
 	}
 }
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"":                     false,
+		"gzip":                 true,
+		"gzip, deflate, br":    true,
+		"br;q=1.0, gzip;q=0.8": true,
+		"gzip;q=0":             false,
+		"gzip;Q=0":             false,
+		"gzip;level=1;q=0":     false,
+		"*":                    true,
+		"*, gzip;q=0":          false,
+		"*;q=0, gzip":          true,
+		"*;q=0":                false,
+		"identity":             false,
+	} {
+		if got := acceptsGzip(header); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}

@@ -252,22 +252,34 @@ func isPlainGet(r *http.Request) bool {
 	return true
 }
 
-// acceptsGzip reads an Accept-Encoding header (RFC 9110 §12.5.3).
+// acceptsGzip reads an Accept-Encoding header (RFC 9110 §12.5.3): gzip is
+// acceptable when listed with a non-zero weight, or when "*" is and gzip is
+// not listed.
 func acceptsGzip(header string) bool {
+	gzip, star := -1.0, -1.0
 	for _, part := range strings.Split(header, ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.TrimSpace(coding) != "*" {
-			continue
-		}
-		k, v, _ := strings.Cut(strings.TrimSpace(params), "=")
-		if strings.TrimSpace(k) == "q" {
-			if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
-				return false
+		params := strings.Split(part, ";")
+		coding := strings.ToLower(strings.TrimSpace(params[0]))
+		q := 1.0
+		for _, p := range params[1:] {
+			k, v, _ := strings.Cut(p, "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
 			}
 		}
-		return true
+		switch coding {
+		case "gzip", "x-gzip":
+			gzip = q
+		case "*":
+			star = q
+		}
 	}
-	return false
+	if gzip >= 0 {
+		return gzip > 0
+	}
+	return star > 0
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

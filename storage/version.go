@@ -34,11 +34,19 @@ func (db *DB) Version(ctx context.Context) uint64 {
 				v.conn, _ = db.r.Conn(ctx)
 			}
 			var data int64
-			if v.conn != nil && v.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&data) == nil {
+			switch {
+			case v.conn == nil:
+			case v.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&data) == nil:
 				if v.data != 0 && data != v.data {
 					v.n.Add(1)
 				}
 				v.data = data
+			default:
+				// A broken connection stays broken: take a new one next
+				// time (its data_version starts afresh, so count a change).
+				v.conn.Close()
+				v.conn, v.data = nil, 0
+				v.n.Add(1)
 			}
 		}
 		v.mu.Unlock()

@@ -24,10 +24,11 @@ var DefaultTrackingParams = []string{
 	"clicktime", "enterid", "wfr", "ref", "ref_src",
 }
 
-// URLKey is link in the form two copies of one story share: scheme and host
-// lower-cased, no "www.", no default port, no fragment, no trailing slash,
-// tracking parameters (see DefaultTrackingParams) dropped and the others
-// sorted. It is empty for a link that is not an absolute http(s) URL.
+// URLKey is link in the form two copies of one story share: no scheme
+// (http and https copies are one story), host lower-cased, no "www.", no
+// default port, no fragment, no trailing slash, tracking parameters (see
+// DefaultTrackingParams) dropped and the others sorted. It is empty for a
+// link that is not an absolute http(s) URL.
 func URLKey(link string, tracking []string) string {
 	u, err := url.Parse(strings.TrimSpace(link))
 	if err != nil || !u.IsAbs() || u.Host == "" {
@@ -45,29 +46,19 @@ func URLKey(link string, tracking []string) string {
 	u.Fragment, u.RawFragment = "", ""
 	u.Path = strings.TrimSuffix(path.Clean("/"+u.Path), "/")
 	u.RawPath = ""
-	q := u.Query()
-	for k := range q {
-		if isTracking(k, tracking) {
-			delete(q, k)
+	// Pairs are kept as written (url.Query would drop those it cannot
+	// parse, such as id=1;p=2, and fold different articles together).
+	var pairs []string
+	for _, pair := range strings.Split(u.RawQuery, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if name, err := url.QueryUnescape(name); pair == "" || (err == nil && isTracking(name, tracking)) {
+			continue
 		}
+		pairs = append(pairs, pair)
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		vs := q[k]
-		sort.Strings(vs)
-		for _, v := range vs {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(url.QueryEscape(k) + "=" + url.QueryEscape(v))
-		}
-	}
-	u.RawQuery, u.ForceQuery = b.String(), false
+	sort.Strings(pairs)
+	u.RawQuery, u.ForceQuery = strings.Join(pairs, "&"), false
+	u.Scheme = ""
 	return u.String()
 }
 

@@ -9,9 +9,10 @@ func TestURLKey(t *testing.T) {
 		"https://stcn.com/article/detail/1000001.html?utm_source=wechat&utm_medium=share",
 		"https://stcn.com/article/detail/1000001.html?spm=a2c4g.11186623&from=timeline&share_token=abc#comments",
 		"https://stcn.com/article/detail/./1000001.html?isappinstalled=0",
+		"http://stcn.com/article/detail/1000001.html",
 	}
 	want := URLKey(same[0], DefaultTrackingParams)
-	if want != "https://stcn.com/article/detail/1000001.html" {
+	if want != "//stcn.com/article/detail/1000001.html" {
 		t.Fatalf("URLKey = %q", want)
 	}
 	for _, u := range same[1:] {
@@ -22,11 +23,16 @@ func TestURLKey(t *testing.T) {
 	// Parameters that select the article stay, in a stable order.
 	a := URLKey("http://finance.eastmoney.com/a/news.html?id=2&page=1", DefaultTrackingParams)
 	b := URLKey("http://finance.eastmoney.com/a/news.html?page=1&id=2&utm_campaign=x", DefaultTrackingParams)
-	if a != b || a != "http://finance.eastmoney.com/a/news.html?id=2&page=1" {
+	if a != b || a != "//finance.eastmoney.com/a/news.html?id=2&page=1" {
 		t.Errorf("sorted query: %q vs %q", a, b)
 	}
-	if URLKey("http://a.example/news?id=1", nil) == URLKey("http://a.example/news?id=2", nil) {
-		t.Error("different articles share a key")
+	for _, pair := range [][2]string{
+		{"http://a.example/news?id=1", "http://a.example/news?id=2"},
+		{"http://x.com/show.asp?id=1;p=2", "http://x.com/show.asp?id=7;p=2"},
+	} {
+		if URLKey(pair[0], DefaultTrackingParams) == URLKey(pair[1], DefaultTrackingParams) {
+			t.Errorf("different articles %s and %s share a key", pair[0], pair[1])
+		}
 	}
 	for _, bad := range []string{"", "/relative/path", "mailto:x@example.org", "ftp://example.org/x"} {
 		if got := URLKey(bad, DefaultTrackingParams); got != "" {
