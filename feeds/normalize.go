@@ -45,26 +45,31 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	default:
 		f.ID = feedURL
 	}
-	seen := make(map[string]*Item, len(gf.Items))
-	f.Items = make([]Item, 0, len(gf.Items))
+	items := make([]Item, 0, len(gf.Items))
+	posts := map[string]map[[2]string]bool{} // identity → its distinct (title, link)
 	for _, gi := range gf.Items {
 		it := normalizeItem(gi, base, loc)
-		if first := seen[it.Identity]; first != nil {
-			// The same entry listed twice: keep the first (newest) copy.
-			if it.GUID == "" || (first.Title == it.Title && first.Link == it.Link) {
-				continue
-			}
-			// A feed that reuses one guid for a different post (it
-			// happens): the later post gets an identity of its own, the
-			// same on every poll while the feed lists it.
-			sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Link))
-			it.Identity += "#" + hex.EncodeToString(sum[:8])
-			if seen[it.Identity] != nil {
-				continue
-			}
+		if posts[it.Identity] == nil {
+			posts[it.Identity] = map[[2]string]bool{}
 		}
+		posts[it.Identity][[2]string{it.Title, it.Link}] = true
+		items = append(items, it)
+	}
+	seen := make(map[string]bool, len(items))
+	f.Items = items[:0]
+	for _, it := range items {
+		// A feed that reuses one guid for different posts (it happens):
+		// each gets an identity of its own (storage still finds a post
+		// stored under the plain guid before the reuse began).
+		if it.GUID != "" && len(posts[it.Identity]) > 1 {
+			it.Identity = ReusedGUIDIdentity(it.GUID, it.Title, it.Link)
+		}
+		// The same entry listed twice: keep the first (newest) copy.
+		if seen[it.Identity] {
+			continue
+		}
+		seen[it.Identity] = true
 		f.Items = append(f.Items, it)
-		seen[it.Identity] = &f.Items[len(f.Items)-1]
 	}
 	return f
 }
@@ -115,6 +120,13 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	it.Identity = identity(it)
 	it.Hash = contentHash(it)
 	return it
+}
+
+// ReusedGUIDIdentity is the identity of a post whose guid its feed also
+// gives other posts: the guid and a hash of the post's title and link.
+func ReusedGUIDIdentity(guid, title, link string) string {
+	sum := sha256.Sum256([]byte(title + "\x00" + link))
+	return guid + "#" + hex.EncodeToString(sum[:8])
 }
 
 // identity is the item's key within its source: guid, else normalized link,

@@ -153,7 +153,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.Result) (feeds.Counts, error) {
 	var counts feeds.Counts
 	// This lookup uses the UNIQUE (source_id, identity) index.
-	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated FROM items
+	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link FROM items
 		WHERE source_id = ? AND identity = ?`)
 	if err != nil {
 		return counts, err
@@ -184,12 +184,8 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	var changed []int64 // inserted or updated: (re)indexed for search below
 	for i := range r.Feed.Items {
 		it := &r.Feed.Items[i]
-		var (
-			id                 int64
-			hash               string
-			published, updated int64
-		)
-		err := sel.QueryRowContext(ctx, srcID, it.Identity).Scan(&id, &hash, &published, &updated)
+		row, err := findItem(ctx, sel, srcID, it)
+		id, hash, published, updated := row.id, row.hash, row.published, row.updated
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && anyPruned && db.wasPruned(ctx, tx, srcID, it.Identity):
 			// Pruned by retention: not new again while the source lists it.
@@ -272,4 +268,42 @@ func categoriesJSON(c []string) string {
 	}
 	b, _ := json.Marshal(c)
 	return string(b)
+}
+
+// storedItem is what saveItems needs of a stored item.
+type storedItem struct {
+	id                 int64
+	hash               string
+	published, updated int64
+	title, link        string
+}
+
+// findItem finds the stored item it is, by identity. A feed that reuses a
+// guid for several posts gives each an identity of its own
+// (feeds.ReusedGUIDIdentity); a post stored under the plain guid before the
+// reuse began, or stored with its own identity while the feed lists it
+// alone again, is found under the other form, when title and link agree.
+func findItem(ctx context.Context, sel *sql.Stmt, srcID int64, it *feeds.Item) (storedItem, error) {
+	find := func(identity string) (storedItem, error) {
+		var s storedItem
+		err := sel.QueryRowContext(ctx, srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated, &s.title, &s.link)
+		return s, err
+	}
+	row, err := find(it.Identity)
+	if it.GUID == "" || (err != nil && !errors.Is(err, sql.ErrNoRows)) {
+		return row, err
+	}
+	same := func(s storedItem) bool { return s.title == it.Title && s.link == it.Link }
+	reused := feeds.ReusedGUIDIdentity(it.GUID, it.Title, it.Link)
+	switch {
+	case it.Identity == reused && errors.Is(err, sql.ErrNoRows):
+		if plain, err := find(it.GUID); err == nil && same(plain) {
+			return plain, nil
+		}
+	case it.Identity == it.GUID && err == nil && !same(row):
+		if own, err := find(reused); err == nil {
+			return own, nil
+		}
+	}
+	return row, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -65,28 +64,5 @@ func TestPrune(t *testing.T) {
 	es, _ = db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 5000})
 	if n != 850 || len(es) != 50 || es[0].Title != "item-1199" {
 		t.Errorf("pruning everything old: pruned %d, %d left (newest %q); want 850 and the newest 50", n, len(es), es[0].Title)
-	}
-}
-
-// Copies looks items up by their keys' indexes, not by reading every item
-// of the feed's sources (which made cold renders of big archives slow).
-func TestCopies_UsesKeyIndexes(t *testing.T) {
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	query, args := copiesQuery([]string{"a", "b"}, &Entry{ID: 1, URLKey: "k", TitleKey: "t"}, time.Hour)
-	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var a, b, c int
-		var d string
-		rows.Scan(&a, &b, &c, &d)
-		plan = append(plan, d)
-	}
-	all := strings.Join(plan, "\n")
-	if !strings.Contains(all, "items_url_key") || !strings.Contains(all, "items_title_key") || strings.Contains(all, "SCAN i") {
-		t.Errorf("plan:\n%s", all)
 	}
 }

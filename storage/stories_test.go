@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+)
+
+// Copies looks items up by their keys' indexes, not by reading every item
+// of the feed's sources (which made cold renders of big archives slow).
+func TestCopies_UsesKeyIndexes(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	query, args := copiesQuery([]string{"a", "b"}, &Entry{ID: 1, URLKey: "k", TitleKey: "t"}, time.Hour)
+	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var a, b, c int
+		var d string
+		rows.Scan(&a, &b, &c, &d)
+		plan = append(plan, d)
+	}
+	all := strings.Join(plan, "\n")
+	if !strings.Contains(all, "items_url_key") || !strings.Contains(all, "items_title_key") || strings.Contains(all, "SCAN i") {
+		t.Errorf("plan:\n%s", all)
+	}
+}
+
+// A feed that starts reusing a post's guid for another post, then lists the
+// new one alone: neither post is overwritten or stored twice.
+func TestSave_ReusedGUID(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	a := feeds.Item{GUID: "g", Title: "旧文章", Link: "https://example.org/a", Published: t0}
+	b := feeds.Item{GUID: "g", Title: "新文章", Link: "https://example.org/b", Published: t0.Add(time.Hour)}
+	poll := func(items ...feeds.Item) feeds.Counts {
+		t.Helper()
+		for i := range items {
+			items[i].Identity, items[i].Hash = items[i].GUID, items[i].Title
+		}
+		if len(items) > 1 { // as feeds.Parse does when a guid is reused
+			for i := range items {
+				items[i].Identity = feeds.ReusedGUIDIdentity(items[i].GUID, items[i].Title, items[i].Link)
+			}
+		}
+		c, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: t0, StatusCode: 200, Feed: &feeds.Feed{Items: items}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := poll(a); c.New != 1 {
+		t.Fatalf("first poll: %+v", c)
+	}
+	es, _ := db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 10})
+	idA := es[0].EntryID
+	if c := poll(b, a); c.New != 1 || c.Unchanged != 1 || c.Updated != 0 {
+		t.Errorf("the guid reused: %+v, want b new and a unchanged", c)
+	}
+	if c := poll(b); c.New != 0 || c.Updated != 0 || c.Unchanged != 1 {
+		t.Errorf("the new post alone again: %+v, want it unchanged", c)
+	}
+	es, _ = db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 10})
+	titles := map[string]string{}
+	for _, e := range es {
+		titles[e.Title] = e.EntryID
+	}
+	if len(es) != 2 || titles["旧文章"] != idA || titles["新文章"] == "" {
+		t.Errorf("stored %d items %v; want both posts, the old one under its first id %s", len(es), titles, idA)
+	}
+}
