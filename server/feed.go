@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,24 +204,46 @@ func (s *Server) loadPage(ctx context.Context, p *page, sel selection, find find
 		scanned int
 	)
 	if after != nil {
-		// A previous page: the size entries just newer than the cursor,
-		// of which those shown (the page may be short).
-		entries, err := find(ctx, size+1, nil, after)
-		if err != nil {
-			return err
-		}
-		if len(entries) > size {
-			entries = entries[1:]
-			p.Previous = "after=" + cursorParam(storage.CursorOf(&entries[0]))
-		}
-		for i := range entries {
-			if err := s.consider(ctx, sel, &entries[i], &shown); err != nil {
+		// A previous page: the size shown entries just newer than the
+		// cursor, found walking up from it as the other pages walk down,
+		// and one more to know whether a newer page shows anything.
+		cursor := after
+	up:
+		for scanned < maxScanPages*size {
+			entries, err := find(ctx, size+1, nil, cursor)
+			if err != nil {
 				return err
 			}
+			more = len(entries) > size
+			for i := len(entries) - 1; i >= 0; i-- { // oldest first
+				scanned++
+				last = &entries[i]
+				if err := s.consider(ctx, sel, last, &shown); err != nil {
+					return err
+				}
+				if len(shown) > size {
+					break up
+				}
+			}
+			if !more || last == nil {
+				break
+			}
+			c := storage.CursorOf(last)
+			cursor = &c
 		}
-		if len(entries) > 0 {
-			p.Next = "before=" + cursorParam(storage.CursorOf(&entries[len(entries)-1]))
+		switch {
+		case len(shown) > size:
+			shown = shown[:size]
+			p.Previous = "after=" + cursorParam(storage.CursorOf(&shown[size-1].Entry))
+		case more && last != nil: // the scan stopped early: go on from there
+			p.Previous = "after=" + cursorParam(storage.CursorOf(last))
 		}
+		slices.Reverse(shown) // newest first, as every page
+		next := *after
+		if len(shown) > 0 {
+			next = storage.CursorOf(&shown[len(shown)-1].Entry)
+		}
+		p.Next = "before=" + cursorParam(next)
 	} else {
 		cursor := before
 	scan:

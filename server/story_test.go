@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"html/template"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -190,9 +191,17 @@ func TestFeed_FilteredPaging(t *testing.T) {
 
 	seen := map[string]bool{}
 	next, pages := "https://relay.example.org/feeds/markets.atom", 0
+	var forward [][]string // the ids of each page
+	var last atomPage
 	for next != "" && pages < 50 {
 		p := getAtomPage(t, srv, next)
+		last = p
 		pages++
+		var ids []string
+		for _, e := range p.Entries {
+			ids = append(ids, e.ID)
+		}
+		forward = append(forward, ids)
 		if next = p.link("next"); next != "" && len(p.Entries) != 10 {
 			t.Errorf("page %d: %d entries, want a full page of 10", pages, len(p.Entries))
 		}
@@ -205,5 +214,24 @@ func TestFeed_FilteredPaging(t *testing.T) {
 	}
 	if len(seen) != 100 {
 		t.Errorf("walked %d pages, %d entries; want the 100 the filter keeps", pages, len(seen))
+	}
+	// Back through rel="previous": the same pages, in reverse.
+	p := last
+	for i := len(forward) - 2; i >= 0; i-- {
+		prev := p.link("previous")
+		if prev == "" {
+			t.Fatalf("page %d has no previous link", i+2)
+		}
+		p = getAtomPage(t, srv, prev)
+		var ids []string
+		for _, e := range p.Entries {
+			ids = append(ids, e.ID)
+		}
+		if !slices.Equal(ids, forward[i]) {
+			t.Errorf("previous of page %d: %d entries, not page %d's %d", i+2, len(ids), i+1, len(forward[i]))
+		}
+	}
+	if p.link("previous") != "" {
+		t.Error("the first page, reached back, still has a previous link")
 	}
 }

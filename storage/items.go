@@ -153,8 +153,8 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.Result) (feeds.Counts, error) {
 	var counts feeds.Counts
 	// This lookup uses the UNIQUE (source_id, identity) index.
-	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link FROM items
-		WHERE source_id = ? AND identity = ?`)
+	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link, url_key, title_key
+		FROM items WHERE source_id = ? AND identity = ?`)
 	if err != nil {
 		return counts, err
 	}
@@ -185,6 +185,14 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	for i := range r.Feed.Items {
 		it := &r.Feed.Items[i]
 		row, err := findItem(ctx, sel, srcID, it)
+		if err == nil && row.hash == it.Hash && row.urlKey == "" && row.titleKey == "" && it.URLKey+it.TitleKey != "" {
+			// Stored before items had story keys (migration 0002): add
+			// them, so that copies of it are folded from now on.
+			if _, err := tx.ExecContext(ctx, `UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`,
+				it.URLKey, it.TitleKey, it.Origin, row.id); err != nil {
+				return counts, err
+			}
+		}
 		id, hash, published, updated := row.id, row.hash, row.published, row.updated
 		switch {
 		case errors.Is(err, sql.ErrNoRows) && anyPruned && db.wasPruned(ctx, tx, srcID, it.Identity):
@@ -276,6 +284,7 @@ type storedItem struct {
 	hash               string
 	published, updated int64
 	title, link        string
+	urlKey, titleKey   string
 }
 
 // findItem finds the stored item it is, by identity. A feed that reuses a
@@ -286,7 +295,8 @@ type storedItem struct {
 func findItem(ctx context.Context, sel *sql.Stmt, srcID int64, it *feeds.Item) (storedItem, error) {
 	find := func(identity string) (storedItem, error) {
 		var s storedItem
-		err := sel.QueryRowContext(ctx, srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated, &s.title, &s.link)
+		err := sel.QueryRowContext(ctx, srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated,
+			&s.title, &s.link, &s.urlKey, &s.titleKey)
 		return s, err
 	}
 	row, err := find(it.Identity)

@@ -77,3 +77,21 @@ func TestSave_ReusedGUID(t *testing.T) {
 		t.Errorf("stored %d items %v; want both posts, the old one under its first id %s", len(es), titles, idA)
 	}
 }
+
+// Items stored before story keys existed get them on their next poll.
+func TestSave_BackfillsStoryKeys(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	it := item("g1", "A股三大指数集体高开", time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC))
+	if _, err := db.Save(ctx, result("stcn", "", it)); err != nil {
+		t.Fatal(err)
+	}
+	it.URLKey, it.TitleKey = "//example.org/g1", "a股三大指数集体高开"
+	if _, err := db.Save(ctx, result("stcn", "", it)); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 1})
+	if len(es) != 1 || es[0].URLKey != it.URLKey || es[0].TitleKey != it.TitleKey {
+		t.Errorf("keys after the second poll: %+v", es)
+	}
+}
