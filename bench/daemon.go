@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
@@ -16,13 +15,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/metrics"
-	"github.com/feedrelay/feedrelay/server"
 )
 
 // daemon is what runServe in cmd/feedrelay runs, in this process: the
@@ -42,17 +37,11 @@ func startDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, l
 		return nil, err
 	}
 	d := &daemon{in: in}
-	health := &feeds.Health{}
-	srv := server.New(in.db, health, logger, setup.ServerOptions(cfg))
-	m := metrics.New(prometheus.NewRegistry(), in.db.Size)
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", m.Handler())
-	root.Handle("/", srv)
-	hs := &http.Server{Handler: m.Middleware(root), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	web := setup.NewWeb(in.db, logger, cfg)
+	srv, hs := web.Server, web.HTTP
 	go hs.Serve(ln)
 	sched := &feeds.Scheduler{Poller: in.poller, Concurrency: cfg.Concurrency,
-		OnResult: func(r *feeds.Result) { health.Record(r); m.Poll(r); d.polled.Add(1) }}
+		OnResult: func(r *feeds.Result) { web.Polled(r); d.polled.Add(1) }}
 	pollCtx, stopPolls := context.WithCancel(context.Background())
 	stopped := make(chan struct{}, 2)
 	go func() { sched.Run(pollCtx, in.sources); stopped <- struct{}{} }()

@@ -16,31 +16,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/metrics"
-	"github.com/feedrelay/feedrelay/server"
 )
 
 // startServer serves in's database the way runServe in cmd/feedrelay does
 // (server, /metrics, metrics middleware) on a free port of 127.0.0.1, and
 // returns its base URL.
 func startServer(in *instance, logger *slog.Logger) (string, func(), error) {
-	srv := server.New(in.db, &feeds.Health{}, logger, setup.ServerOptions(in.cfg))
-	m := metrics.New(prometheus.NewRegistry(), in.db.Size)
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", m.Handler())
-	root.Handle("/", srv)
+	web := setup.NewWeb(in.db, logger, in.cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	hs := &http.Server{Handler: m.Middleware(root), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	hs := web.HTTP
 	go hs.Serve(ln)
-	srv.SetReady(true)
+	web.Server.SetReady(true)
 	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
 }
 
@@ -51,7 +41,6 @@ type loadResult struct {
 	rps      float64
 	p50, p99 string
 	errors   int64
-	size     int // bytes of one response body
 }
 
 // checkFeed fetches u once (rendering it, so that the load measures the

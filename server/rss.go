@@ -58,7 +58,7 @@ func renderRSS(p *page, vs []entryView) ([]byte, error) {
 	}}
 	for _, l := range p.links(".rss", rssType) {
 		if l.Rel != "alternate" { // the channel <link> says it
-			ch.AtomLinks = append(ch.AtomLinks, rssAtomLink{Rel: l.Rel, Href: l.Href, Type: l.Type})
+			ch.AtomLinks = append(ch.AtomLinks, rssAtomLink(l))
 		}
 	}
 	for i := range vs {

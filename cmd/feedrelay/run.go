@@ -20,10 +20,8 @@ import (
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/metrics"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Exit codes.
@@ -217,21 +215,12 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	}
 	defer a.db.Close()
 
-	health := &feeds.Health{}
-	srv := server.New(a.db, health, logger, setup.ServerOptions(cfg))
-	m := metrics.New(prometheus.NewRegistry(), a.db.Size)
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", m.Handler())
-	root.Handle("/", srv)
+	web := setup.NewWeb(a.db, logger, cfg)
+	srv, m, httpSrv := web.Server, web.Metrics, web.HTTP
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		logger.Error("listen", slog.String("addr", cfg.Listen), slog.String("error", err.Error()))
 		return exitFailed
-	}
-	httpSrv := &http.Server{
-		Handler:           m.Middleware(root),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
 		slog.String("database", cfg.Database), slog.Int("sources", len(a.sources)))
@@ -260,7 +249,7 @@ func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
 	for running := true; running; {
 		pollCtx, stopPolls := context.WithCancel(context.Background())
 		sched := &feeds.Scheduler{Poller: a.poller, Concurrency: a.cfg.Concurrency, Due: due,
-			OnResult: func(r *feeds.Result) { health.Record(r); m.Poll(r) }}
+			OnResult: web.Polled}
 		stopped := make(chan map[string]time.Time, 1)
 		sources := a.sources
 		go func() { stopped <- sched.Run(pollCtx, sources) }()
