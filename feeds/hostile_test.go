@@ -2,7 +2,6 @@ package feeds_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -28,15 +27,7 @@ func TestHostileSources(t *testing.T) {
 	p, db := newPoller(t, slugs...)
 
 	var goodPolls atomic.Int32
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		goodPolls.Add(1)
-		w.Header().Set("ETag", `"good"`)
-		if r.Header.Get("If-None-Match") == `"good"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Write(feedstest.RSS(2, "好"))
-	}))
+	good := httptest.NewServer(feedstest.Good(&goodPolls))
 	defer good.Close()
 	srcs := []feeds.Source{{Slug: "good", URL: good.URL, Interval: 250 * time.Millisecond, Timeout: time.Second, MaxBodySize: 16 << 20}}
 	for _, h := range sources {

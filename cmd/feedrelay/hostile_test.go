@@ -26,15 +26,7 @@ func TestServeHostileSources(t *testing.T) {
 	addr := freeAddr(t)
 
 	var goodPolls atomic.Int32
-	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		goodPolls.Add(1)
-		w.Header().Set("ETag", `"good"`)
-		if r.Header.Get("If-None-Match") == `"good"` {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		w.Write(feedstest.RSS(2, "好"))
-	}))
+	good := httptest.NewServer(feedstest.Good(&goodPolls))
 	defer good.Close()
 
 	hostile := feedstest.HostileSources()

@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,5 +103,20 @@ func HostileSources() []Hostile {
 		{"twentythousand", func(w http.ResponseWriter, r *http.Request) {
 			w.Write(big)
 		}, "new 20000,", 20000},
+	}
+}
+
+// Good is the well-behaved source beside the hostile ones: a small feed
+// with an ETag, answered 304 when the poller sends it back. It counts the
+// requests it serves in polls.
+func Good(polls *atomic.Int32) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		w.Header().Set("ETag", `"good"`)
+		if r.Header.Get("If-None-Match") == `"good"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write(RSS(2, "好"))
 	}
 }
