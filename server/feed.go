@@ -197,47 +197,22 @@ func (s *Server) entriesOf(sel selection) finder {
 // loadPage fills p with the page of entries sel shows that the request asks
 // for: the newest, or those around a cursor.
 func (s *Server) loadPage(ctx context.Context, p *page, sel selection, find finder, size int, before, after *storage.Cursor) error {
-	var (
-		shown   []shownEntry
-		last    *storage.Entry // the oldest entry looked at
-		more    bool           // older entries remain beyond last
-		scanned int
-	)
+	var shown []shownEntry
 	if after != nil {
 		// A previous page: the size shown entries just newer than the
-		// cursor, found walking up from it as the other pages walk down,
-		// and one more to know whether a newer page shows anything.
-		cursor := after
-	up:
-		for scanned < maxScanPages*size {
-			entries, err := find(ctx, size+1, nil, cursor)
-			if err != nil {
-				return err
-			}
-			more = len(entries) > size
-			for i := len(entries) - 1; i >= 0; i-- { // oldest first
-				scanned++
-				last = &entries[i]
-				if err := s.consider(ctx, sel, last, &shown); err != nil {
-					return err
-				}
-				if len(shown) > size {
-					break up
-				}
-			}
-			if !more || last == nil {
-				break
-			}
-			c := storage.CursorOf(last)
-			cursor = &c
+		// cursor, and one more to know whether a newer page shows any.
+		found, last, more, err := s.scan(ctx, sel, find, after, true, size+1)
+		if err != nil {
+			return err
 		}
 		switch {
-		case len(shown) > size:
-			shown = shown[:size]
-			p.Previous = "after=" + cursorParam(storage.CursorOf(&shown[size-1].Entry))
-		case more && last != nil: // the scan stopped early: go on from there
+		case len(found) > size:
+			found = found[:size]
+			p.Previous = "after=" + cursorParam(storage.CursorOf(&found[size-1].Entry))
+		case more: // the scan stopped early: go on from there
 			p.Previous = "after=" + cursorParam(storage.CursorOf(last))
 		}
+		shown = found
 		slices.Reverse(shown) // newest first, as every page
 		next := *after
 		if len(shown) > 0 {
@@ -245,35 +220,12 @@ func (s *Server) loadPage(ctx context.Context, p *page, sel selection, find find
 		}
 		p.Next = "before=" + cursorParam(next)
 	} else {
-		cursor := before
-	scan:
-		for scanned < maxScanPages*size {
-			entries, err := find(ctx, size+1, cursor, nil)
-			if err != nil {
-				return err
-			}
-			more = len(entries) > size
-			if more {
-				entries = entries[:size]
-			}
-			for i := range entries {
-				scanned++
-				last = &entries[i]
-				if err := s.consider(ctx, sel, last, &shown); err != nil {
-					return err
-				}
-				if len(shown) == size {
-					more = more || i < len(entries)-1
-					break scan
-				}
-			}
-			if !more || last == nil {
-				break
-			}
-			c := storage.CursorOf(last)
-			cursor = &c
+		found, last, more, err := s.scan(ctx, sel, find, before, false, size)
+		if err != nil {
+			return err
 		}
-		if more && last != nil {
+		shown = found
+		if more {
 			p.Next = "before=" + cursorParam(storage.CursorOf(last))
 		}
 		if before != nil && len(shown) > 0 {
@@ -291,6 +243,46 @@ func (s *Server) loadPage(ctx context.Context, p *page, sel selection, find find
 		}
 	}
 	return nil
+}
+
+// scan walks the stored entries away from cursor (nil: the newest), older
+// ones or, with up, newer ones, and returns the first want entries sel
+// shows, in walk order; last is the last entry looked at, and more says
+// that entries remain beyond it. It looks at most maxScanPages pages.
+func (s *Server) scan(ctx context.Context, sel selection, find finder, cursor *storage.Cursor, up bool, want int) (shown []shownEntry, last *storage.Entry, more bool, err error) {
+	batch := want
+	for scanned := 0; scanned < maxScanPages*batch; {
+		var entries []storage.Entry
+		if up {
+			entries, err = find(ctx, batch+1, nil, cursor)
+			slices.Reverse(entries) // walk order: oldest first
+		} else {
+			entries, err = find(ctx, batch+1, cursor, nil)
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		more = len(entries) > batch
+		if more {
+			entries = entries[:batch]
+		}
+		for i := range entries {
+			scanned++
+			last = &entries[i]
+			if err := s.consider(ctx, sel, last, &shown); err != nil {
+				return nil, nil, false, err
+			}
+			if len(shown) == want {
+				return shown, last, more || i < len(entries)-1, nil
+			}
+		}
+		if !more || last == nil {
+			break
+		}
+		c := storage.CursorOf(last)
+		cursor = &c
+	}
+	return shown, last, more && last != nil, nil
 }
 
 // consider appends e to shown if sel shows it.
