@@ -179,8 +179,8 @@ func (s *Server) judge(ctx context.Context, sel selection, e *storage.Entry) (ve
 	return v, nil
 }
 
-// maxScan bounds how many stored entries one page looks at to find
-// page_size shown ones, when filters or folding hide many.
+// maxScanPages bounds, in pages, how many stored entries one page looks at
+// to find page_size shown ones, when filters or folding hide many.
 const maxScanPages = 20
 
 // finder returns stored entries newest first: the limit just older than

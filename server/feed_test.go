@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,17 +225,36 @@ func TestFeed_HTTP(t *testing.T) {
 // Rendered once per change: a new item shows at once, an unchanged feed is
 // served from memory.
 func TestFeed_RenderedOncePerChange(t *testing.T) {
-	srv, db := newTestServer(t)
+	plain, db := newTestServer(t)
+	store := &countingStore{DB: db}
+	srv := New(store, nil, nil, plain.opts.Load())
 	a := get(t, srv, "/feeds/markets.atom").Body.String()
-	b := get(t, srv, "/feeds/markets.atom").Body.String()
-	if a != b {
+	queries := store.entries.Load()
+	b := get(t, srv, "/feeds/markets.atom", "Accept-Encoding", "gzip")
+	b2 := get(t, srv, "/feeds/markets.atom").Body.String()
+	if a != b2 {
 		t.Fatal("two renderings of an unchanged feed differ")
+	}
+	if queries == 0 || store.entries.Load() != queries || b.Code != http.StatusOK {
+		t.Errorf("the database was asked %d times for the first request and %d more for two repeats, want 0 more",
+			queries, store.entries.Load()-queries)
 	}
 	addItems(t, db, "stcn", 0, 1, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 	c := get(t, srv, "/feeds/markets.atom").Body.String()
 	if !bytes.Contains([]byte(c), []byte("stcn-00000")) {
 		t.Error("a new item is not in the feed served right after it was stored")
 	}
+}
+
+// countingStore counts the entry queries the server makes.
+type countingStore struct {
+	*storage.DB
+	entries atomic.Int32
+}
+
+func (s *countingStore) Entries(ctx context.Context, q storage.EntryQuery) ([]storage.Entry, error) {
+	s.entries.Add(1)
+	return s.DB.Entries(ctx, q)
 }
 
 // /c/{slug} is a category's newest entries for people: title linking to
