@@ -28,19 +28,11 @@ const defaultAttribution = `<p>（文章来源：{{.Source}}）<br>原文链接�
 func newTestServer(t *testing.T) (*Server, *storage.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "feedrelay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openTestDB(t,
+		storage.SourceInfo{Slug: "stcn", Name: "证券时报网", URL: "https://rsshub.example/stcn/yw"},
+		storage.SourceInfo{Slug: "cnstock", Name: "中国证券网", URL: "https://news.cnstock.example/feed.atom"})
 	db.TagAuthority = "relay.example.org"
 	db.Now = func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
-	if err := db.SyncSources(ctx, []storage.SourceInfo{
-		{Slug: "stcn", Name: "证券时报网", URL: "https://rsshub.example/stcn/yw"},
-		{Slug: "cnstock", Name: "中国证券网", URL: "https://news.cnstock.example/feed.atom"},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	shanghai := time.FixedZone("CST", 8*3600)
 	save := func(src string, f *feeds.Feed) {
 		t.Helper()
@@ -89,6 +81,20 @@ func newTestServer(t *testing.T) (*Server, *storage.DB) {
 		t.Fatal(err)
 	}
 	return New(db, nil, nil, opts), db
+}
+
+// openTestDB opens a real SQLite file that knows sources.
+func openTestDB(t *testing.T, sources ...storage.SourceInfo) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "feedrelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SyncSources(context.Background(), sources); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func get(t *testing.T, h http.Handler, path string, header ...string) *httptest.ResponseRecorder {

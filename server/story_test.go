@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"html/template"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,16 +30,8 @@ type storyEntry struct {
 func newStoryServer(t *testing.T) (*Server, func(src string, items ...feeds.Item)) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "feedrelay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.SyncSources(ctx, []storage.SourceInfo{
-		{Slug: "stcn", Name: "证券时报网"}, {Slug: "eastmoney", Name: "东方财富网"}, {Slug: "sina", Name: "新浪财经"},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	db := openTestDB(t, storage.SourceInfo{Slug: "stcn", Name: "证券时报网"},
+		storage.SourceInfo{Slug: "eastmoney", Name: "东方财富网"}, storage.SourceInfo{Slug: "sina", Name: "新浪财经"})
 	clock := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
 	save := func(src string, items ...feeds.Item) {
 		t.Helper()
