@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -16,7 +17,6 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/setup"
 	"github.com/feedrelay/feedrelay/storage"
-	"github.com/feedrelay/feedrelay/story"
 )
 
 // floor parses every body with gofeed on GOMAXPROCS goroutines, and
@@ -24,38 +24,46 @@ import (
 // RSS image scan runs (gofeed.NewParser's default) or not (as feedrelay
 // parses).
 func floor(bodies [][]byte, scan bool) (time.Duration, int, error) {
+	var items atomic.Int64
+	start := time.Now()
+	err := onAllCores(len(bodies), func(i int) error {
+		p := gofeed.NewParser()
+		if !scan {
+			p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+		}
+		f, err := p.Parse(bytes.NewReader(bodies[i]))
+		if err != nil {
+			return err
+		}
+		items.Add(int64(len(f.Items)))
+		return nil
+	})
+	return time.Since(start), int(items.Load()), err
+}
+
+// onAllCores calls f(0) … f(n-1) on GOMAXPROCS goroutines and returns the
+// first error (a goroutine stops at its first).
+func onAllCores(n int, f func(i int) error) error {
 	var (
 		next  atomic.Int64
-		items atomic.Int64
 		wg    sync.WaitGroup
-		mu    sync.Mutex
 		first error
+		mu    sync.Mutex
 	)
-	start := time.Now()
 	for range procs() {
 		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
-					return
-				}
-				p := gofeed.NewParser()
-				if !scan {
-					p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
-				}
-				f, err := p.Parse(bytes.NewReader(bodies[i]))
-				if err != nil {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := f(i); err != nil {
 					mu.Lock()
-					first = err
+					first = cmp.Or(first, err)
 					mu.Unlock()
 					return
 				}
-				items.Add(int64(len(f.Items)))
 			}
 		})
 	}
 	wg.Wait()
-	return time.Since(start), int(items.Load()), first
+	return first
 }
 
 // instance is feedrelay wired as `feedrelay poll` wires it (newApp in
@@ -180,37 +188,16 @@ func (s pollStats) String() string {
 // keys included), on GOMAXPROCS goroutines, into results ready to store.
 func parseAll(bodies [][]byte, sources []feeds.Source) ([]*feeds.Result, error) {
 	results := make([]*feeds.Result, len(bodies))
-	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs error
-	)
-	for range procs() {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(bodies) {
-					return
-				}
-				src := sources[i]
-				f, err := feeds.Parse(bodies[i], "application/rss+xml; charset=utf-8", src.Charset, src.URL, src.Location)
-				if err != nil {
-					mu.Lock()
-					errs = fmt.Errorf("%s: %w", src.Slug, err)
-					mu.Unlock()
-					return
-				}
-				for k := range f.Items {
-					it := &f.Items[k]
-					it.URLKey, it.TitleKey = story.URLKey(it.Link, src.TrackingParams), story.TitleKey(it.Title)
-					it.Origin = story.Origin(it.Content)
-				}
-				results[i] = &feeds.Result{Source: src.Slug, URL: src.URL, Attempted: time.Now(),
-					StatusCode: 200, ETag: fmt.Sprintf(`"ingest-%d"`, i), Feed: f}
-			}
-		})
-	}
-	wg.Wait()
-	return results, errs
+	err := onAllCores(len(bodies), func(i int) error {
+		src := sources[i]
+		f, err := feeds.Parse(bodies[i], "application/rss+xml; charset=utf-8", src.Charset, src.URL, src.Location)
+		if err != nil {
+			return fmt.Errorf("%s: %w", src.Slug, err)
+		}
+		f.KeyStories(src.TrackingParams)
+		results[i] = &feeds.Result{Source: src.Slug, URL: src.URL, Attempted: time.Now(),
+			StatusCode: 200, ETag: fmt.Sprintf(`"ingest-%d"`, i), Feed: f}
+		return nil
+	})
+	return results, err
 }

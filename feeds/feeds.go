@@ -6,6 +6,8 @@ package feeds
 
 import (
 	"time"
+
+	"github.com/feedrelay/feedrelay/story"
 )
 
 // Source is one feed to poll, as the poller needs it.
@@ -68,4 +70,18 @@ type Item struct {
 // Counts says what a poll did to the stored items.
 type Counts struct {
 	New, Updated, Unchanged int
+}
+
+// KeyStories sets the keys by which copies of one story are found across
+// sources (package story), and each item's original publisher. tracking
+// are the link parameters to ignore; nil means story.DefaultTrackingParams.
+func (f *Feed) KeyStories(tracking []string) {
+	if tracking == nil {
+		tracking = story.DefaultTrackingParams
+	}
+	for i := range f.Items {
+		it := &f.Items[i]
+		it.URLKey, it.TitleKey = story.URLKey(it.Link, tracking), story.TitleKey(it.Title)
+		it.Origin = story.Origin(it.Content)
+	}
 }

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/feedrelay/feedrelay/story"
 )
 
 // Result is the outcome of one poll of one source.
@@ -106,15 +104,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	if err != nil {
 		return err
 	}
-	tracking := src.TrackingParams
-	if tracking == nil {
-		tracking = story.DefaultTrackingParams
-	}
-	for i := range feed.Items {
-		it := &feed.Items[i]
-		it.URLKey, it.TitleKey = story.URLKey(it.Link, tracking), story.TitleKey(it.Title)
-		it.Origin = story.Origin(it.Content)
-	}
+	feed.KeyStories(src.TrackingParams)
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)
 	return nil

@@ -12,7 +12,6 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/filter"
 	"github.com/feedrelay/feedrelay/storage"
-	"github.com/feedrelay/feedrelay/story"
 )
 
 type storyEntry struct {
@@ -40,10 +39,10 @@ func newStoryServer(t *testing.T) (*Server, func(src string, items ...feeds.Item
 		for i := range items {
 			it := &items[i]
 			it.Identity, it.Hash = it.Link+it.Title, it.Link+it.Title+it.Content
-			it.URLKey, it.TitleKey = story.URLKey(it.Link, story.DefaultTrackingParams), story.TitleKey(it.Title)
-			it.Origin = story.Origin(it.Content)
 		}
-		if _, err := db.Save(ctx, &feeds.Result{Source: src, Attempted: clock, StatusCode: 200, Feed: &feeds.Feed{Title: src, Items: items}}); err != nil {
+		f := &feeds.Feed{Title: src, Items: items}
+		f.KeyStories(nil) // as the poller does
+		if _, err := db.Save(ctx, &feeds.Result{Source: src, Attempted: clock, StatusCode: 200, Feed: f}); err != nil {
 			t.Fatal(err)
 		}
 	}
