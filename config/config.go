@@ -55,7 +55,8 @@ type Log struct {
 // Dedup says when items of different sources are one story.
 type Dedup struct {
 	// TrackingParams are dropped from links before comparing them; a
-	// trailing * matches any suffix. Default: story.DefaultTrackingParams.
+	// trailing * matches any suffix. Unset (nil): story.DefaultTrackingParams,
+	// applied where links are keyed (feeds.Feed.KeyStories).
 	TrackingParams []string `yaml:"tracking_params"`
 	// TitleWindow: items with the same title fingerprint published this
 	// close together are one story. 0s turns title matching off.

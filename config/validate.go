@@ -12,7 +12,6 @@ import (
 
 	"github.com/feedrelay/feedrelay/feeds/charset"
 	"github.com/feedrelay/feedrelay/filter"
-	"github.com/feedrelay/feedrelay/story"
 )
 
 // Defaults for keys the file leaves out.
@@ -132,9 +131,6 @@ func (v *validator) validate(c *Config) {
 	v.duration("defaults.idle_timeout", &d.IdleTimeout, DefaultIdleTimeout, time.Millisecond)
 	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
 	v.retention("defaults.retention", &d.Retention, Retention{Days: DefaultRetentionDays, MinItems: DefaultRetentionMinItems})
-	if c.Dedup.TrackingParams == nil {
-		c.Dedup.TrackingParams = story.DefaultTrackingParams
-	}
 	if c.Dedup.TitleWindow == 0 && !v.idx.has("dedup.title_window") {
 		c.Dedup.TitleWindow = DefaultTitleWindow
 	}
