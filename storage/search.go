@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"html"
 	"strings"
+	"sync"
 	"time"
-	"unicode/utf8"
 
 	"modernc.org/sqlite"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 )
 
 // SearchQuery selects the entries whose title or text contains words.
@@ -279,162 +280,22 @@ func (db *DB) RunIndexer(ctx context.Context, onError func(error)) {
 	}
 }
 
-func init() {
-	// For indexItems and migration 0003, on every connection the driver
-	// opens from now on.
-	sqlite.MustRegisterDeterministicScalarFunction("feedrelay_text", 1,
+// registerText makes feedrelay_text(html) — the text the search index
+// holds — known to every connection the driver opens from then on; Open
+// calls it before its first connection (indexItems and migration 0003 use
+// it). The driver's registry is process-wide, hence once.
+var registerText = sync.OnceValue(func() error {
+	return sqlite.RegisterDeterministicScalarFunction("feedrelay_text", 1,
 		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			switch v := args[0].(type) {
 			case string:
-				return plainText(v), nil
+				return htmltext.Plain(v), nil
 			case []byte:
-				return plainText(string(v)), nil
+				return htmltext.Plain(string(v)), nil
 			case nil:
 				return "", nil
 			default:
 				return nil, fmt.Errorf("feedrelay_text: want text, got %T", v)
 			}
 		})
-}
-
-// plainText is the text of a fragment of (sanitized) HTML, for the search
-// index: tags and comments removed, the contents of script and style
-// dropped, entities unescaped, white space collapsed, and a space where a
-// block element or a line break separates two runs of text. Inline elements
-// add nothing: 两<strong>市</strong> reads 两市.
-func plainText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := true // at the start, or after a space: the next one is dropped
-	text := func(t string) {
-		if strings.IndexByte(t, '&') >= 0 {
-			t = html.UnescapeString(t)
-		}
-		for len(t) > 0 {
-			i := strings.IndexFunc(t, isSpace)
-			if i < 0 {
-				b.WriteString(t)
-				space = false
-				return
-			}
-			if i > 0 {
-				b.WriteString(t[:i])
-				space = false
-			}
-			if !space {
-				b.WriteByte(' ')
-				space = true
-			}
-			_, n := utf8.DecodeRuneInString(t[i:])
-			t = t[i+n:]
-		}
-	}
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '<')
-		if i < 0 {
-			text(s)
-			break
-		}
-		text(s[:i])
-		s = s[i:]
-		if strings.HasPrefix(s, "<!--") {
-			end := strings.Index(s[4:], "-->")
-			if end < 0 {
-				break
-			}
-			s = s[4+end+3:]
-			continue
-		}
-		name, end := tagAt(s)
-		if end < 0 {
-			// Not a tag: a literal "<".
-			text("<")
-			s = s[1:]
-			continue
-		}
-		opening := s[1] != '/'
-		s = s[end:]
-		if opening && (name == "script" || name == "style") {
-			// Their contents are not text.
-			if j := indexFold(s, "</"+name); j >= 0 {
-				s = s[j:]
-			} else {
-				s = ""
-			}
-			continue
-		}
-		if breaksText[name] && !space {
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimRight(b.String(), " ")
-}
-
-// tagAt reads the tag at the start of s ("<p class=x>", "</p>", "<br/>",
-// "<!DOCTYPE…>"): its lower-case name and its length, or end -1 if s does
-// not start with a tag.
-func tagAt(s string) (name string, end int) {
-	if len(s) < 2 {
-		return "", -1
-	}
-	i := 1
-	if s[i] == '/' || s[i] == '!' || s[i] == '?' {
-		i++
-	}
-	start := i
-	for i < len(s) && (isASCIILetter(s[i]) || (i > start && s[i] >= '0' && s[i] <= '9')) {
-		i++
-	}
-	if i == start && s[1] != '!' && s[1] != '?' {
-		return "", -1
-	}
-	name = strings.ToLower(s[start:i])
-	// The closing ">", outside quoted attribute values.
-	var quote byte
-	for ; i < len(s); i++ {
-		switch c := s[i]; {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '>':
-			return name, i + 1
-		}
-	}
-	return name, len(s) // unterminated: the rest is the tag
-}
-
-// breaksText are the elements whose start or end separates words.
-var breaksText = map[string]bool{
-	"address": true, "article": true, "aside": true, "blockquote": true, "br": true, "caption": true,
-	"dd": true, "details": true, "div": true, "dl": true, "dt": true, "figcaption": true,
-	"figure": true, "footer": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true,
-	"h6": true, "header": true, "hr": true, "img": true, "li": true, "main": true, "nav": true,
-	"ol": true, "p": true, "pre": true, "section": true, "summary": true, "table": true,
-	"tbody": true, "td": true, "tfoot": true, "th": true, "thead": true, "tr": true, "ul": true,
-}
-
-func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
-
-// isSpace is HTML white space, plus the no-break and ideographic spaces.
-func isSpace(r rune) bool {
-	switch r {
-	case ' ', '\t', '\n', '\r', '\f', '\u00a0', '\u3000':
-		return true
-	}
-	return false
-}
-
-// indexFold is strings.Index for an ASCII lower-case substr, ignoring the
-// case of s.
-func indexFold(s, substr string) int {
-	for i := 0; i+len(substr) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(substr)], substr) {
-			return i
-		}
-	}
-	return -1
-}
+})

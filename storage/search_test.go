@@ -280,31 +280,6 @@ func TestSearch_MigrationBackfills(t *testing.T) {
 	}
 }
 
-func TestPlainText(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                              "",
-		"plain":                         "plain",
-		"<p>两<strong>市</strong>成交</p>":  "两市成交",
-		"<p>one</p><p>two</p>":          "one two",
-		"a<br>b<br/>c":                  "a b c",
-		"<ul><li>x</li><li>y</li></ul>": "x y",
-		"A &amp; B &lt;tag&gt; &#20013;&nbsp;文":          "A & B <tag> 中 文",
-		`<a href="x>y" title='>'>link</a> text`:          "link text",
-		"<!-- <p>comment</p> -->after":                   "after",
-		"<script>var x = 1</script>ok<STYLE>p{}</style>": "ok",
-		"1 < 2 and 3 <4":                                 "1 < 2 and 3 <4",
-		"  lots \n\t of   space  ":                       "lots of space",
-		"<p>\u3000\u3000全角缩进</p>":                        "全角缩进",
-		"<img src=x alt=图>图片说明":                          "图片说明",
-		"unterminated <b":                                "unterminated",
-		"<":                                              "<",
-	} {
-		if got := plainText(in); got != want {
-			t.Errorf("plainText(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // The benchmarks below measure search on a realistic archive and what
 // indexing costs ingest:
 //

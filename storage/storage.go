@@ -41,6 +41,9 @@ type DB struct {
 // Open opens (creating if needed) the database at path and applies pending
 // migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := registerText(); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	if err := prepareFile(ctx, path); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}

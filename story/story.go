@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 )
 
 // DefaultTrackingParams are query parameters that say who shared a link,
@@ -100,7 +102,6 @@ func TitleKey(title string) string {
 }
 
 var (
-	tags = regexp.MustCompile(`<[^>]*>`)
 	// "（文章来源：上海证券报）", "来源：新华社", "稿件来源: 中证网", at or
 	// near an article's end.
 	originRe = regexp.MustCompile(`(?:文章|稿件|新闻|内容)?来源\s*[：:]\s*([^（）()\[\]【】<>\s，,。；;|]{2,30})`)
@@ -120,8 +121,7 @@ func Origin(contentHTML string) string {
 		}
 		contentHTML = contentHTML[cut:]
 	}
-	text := tags.ReplaceAllString(contentHTML, " ")
-	text = strings.NewReplacer("&nbsp;", " ", "&amp;", "&").Replace(text)
+	text := htmltext.Plain(contentHTML)
 	// Only the last few hundred characters: the start of an article may
 	// quote other sources.
 	if r := []rune(text); len(r) > 300 {
