@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -18,51 +20,71 @@ type rendered struct {
 	modified     time.Time
 	contentType  string
 
+	key     string
 	version uint64   // of the store when rendered
 	opts    *Options // the options it was rendered with
 	ready   chan struct{}
 	err     error
-	counted int // bytes counted in renderCache.bytes; guarded by its mu
+	counted int           // bytes counted in renderCache.bytes; guarded by its mu
+	elem    *list.Element // in renderCache.lru once rendered; guarded by its mu
 }
 
-// maxCacheBytes bounds the rendered pages kept in memory; past it the cache
-// starts over (archive pages that crawlers walked once are not worth more).
+// maxCacheBytes bounds the rendered pages kept in memory; past it the least
+// recently served pages go first, so the hot first pages of feeds stay
+// while archive pages a crawler walked once make room.
 const maxCacheBytes = 32 << 20
 
 // renderCache keeps rendered pages by request key. Concurrent requests for
 // a page being rendered wait for that rendering instead of repeating it.
+// Renderings run at most renderSlots at a time: requests for pages not
+// cached (a client walking random cursors) queue for a slot, and pages
+// already rendered are served without waiting for any.
 type renderCache struct {
 	mu    sync.Mutex
 	pages map[string]*rendered
+	lru   list.List // of *rendered, most recently served first
 	bytes int
+	slots chan struct{}
+	once  sync.Once
 }
 
+// renderSlots is how many renderings may run at once: half the cores, so
+// that serving cached pages always has CPU left.
+var renderSlots = max(1, runtime.GOMAXPROCS(0)/2)
+
 // get returns the page for key at this store version and options, calling
-// render only if it is missing or stale.
-func (c *renderCache) get(key string, version uint64, opts *Options, render func() (*rendered, error)) (*rendered, error) {
-	c.mu.Lock()
-	if c.pages == nil {
+// render only if it is missing or stale. level is the gzip level of the
+// page: the best compression pays only for pages served many times.
+func (c *renderCache) get(key string, version uint64, opts *Options, level int, render func() (*rendered, error)) (*rendered, error) {
+	c.once.Do(func() {
 		c.pages = make(map[string]*rendered)
-	}
+		c.slots = make(chan struct{}, renderSlots)
+	})
+	c.mu.Lock()
 	r := c.pages[key]
 	if r != nil && r.version == version && r.opts == opts {
+		if r.elem != nil {
+			c.lru.MoveToFront(r.elem)
+		}
 		c.mu.Unlock()
 		<-r.ready
 		return r, r.err
 	}
 	if r != nil {
-		c.bytes -= r.counted
+		c.remove(r)
 	}
-	r = &rendered{version: version, opts: opts, ready: make(chan struct{})}
+	r = &rendered{key: key, version: version, opts: opts, ready: make(chan struct{})}
 	c.pages[key] = r
 	c.mu.Unlock()
 
 	err := func() (err error) {
 		defer close(r.ready) // waiters never block, even if render panics
 		r.err = errors.New("render failed")
+		c.slots <- struct{}{}
+		defer func() { <-c.slots }()
 		out, err := render()
 		if err == nil {
-			out.finish()
+			out.finish(level)
 			r.body, r.gz, r.etag, r.gzETag = out.body, out.gz, out.etag, out.gzETag
 			r.modified, r.contentType = out.modified, out.contentType
 		}
@@ -72,31 +94,38 @@ func (c *renderCache) get(key string, version uint64, opts *Options, render func
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.pages[key] != r {
+		return r, err // replaced meanwhile by a newer version
+	}
 	if err != nil {
-		if c.pages[key] == r {
-			delete(c.pages, key)
-		}
+		delete(c.pages, key)
 		return nil, err
 	}
-	if c.pages[key] == r {
-		r.counted = len(r.body) + len(r.gz)
-		c.bytes += r.counted
-		if c.bytes > maxCacheBytes {
-			for k, old := range c.pages {
-				if old != r {
-					c.bytes -= old.counted
-					delete(c.pages, k)
-				}
-			}
-		}
+	r.counted = len(r.body) + len(r.gz)
+	c.bytes += r.counted
+	r.elem = c.lru.PushFront(r)
+	for c.bytes > maxCacheBytes && c.lru.Len() > 1 {
+		c.remove(c.lru.Back().Value.(*rendered))
 	}
 	return r, nil
 }
 
-// finish compresses the body and computes both ETags.
-func (r *rendered) finish() {
+// remove forgets r; c.mu is held.
+func (c *renderCache) remove(r *rendered) {
+	if c.pages[r.key] == r {
+		delete(c.pages, r.key)
+	}
+	if r.elem != nil {
+		c.lru.Remove(r.elem)
+		r.elem = nil
+		c.bytes -= r.counted
+	}
+}
+
+// finish compresses the body at level and computes both ETags.
+func (r *rendered) finish(level int) {
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw, _ := gzip.NewWriterLevel(&gz, level)
 	zw.Write(r.body)
 	zw.Close()
 	r.gz = gz.Bytes()

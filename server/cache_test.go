@@ -1,0 +1,41 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"testing"
+)
+
+// A crawler walking many archive pages must not push out the hot first page
+// of a feed: past the memory bound, the least recently served pages go.
+func TestRenderCache_EvictsLeastRecentlyUsed(t *testing.T) {
+	var c renderCache
+	opts := &Options{}
+	renders := map[string]int{}
+	get := func(key string) {
+		t.Helper()
+		_, err := c.get(key, 1, opts, gzip.BestSpeed, func() (*rendered, error) {
+			renders[key]++
+			return &rendered{body: bytes.Repeat([]byte(key), (1<<20)/len(key))}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("/feeds/hot.atom?")
+	for i := range 3 * maxCacheBytes / (1 << 20) {
+		get(fmt.Sprintf("/feeds/hot.atom?before=%d.1", i))
+		get("/feeds/hot.atom?") // served again and again while the crawl goes on
+	}
+	if n := renders["/feeds/hot.atom?"]; n != 1 {
+		t.Errorf("the hot page was rendered %d times, want once", n)
+	}
+	if c.bytes > maxCacheBytes {
+		t.Errorf("cache holds %d bytes, bound is %d", c.bytes, maxCacheBytes)
+	}
+	get("/feeds/hot.atom?before=0.1") // the oldest archive page was evicted
+	if n := renders["/feeds/hot.atom?before=0.1"]; n != 2 {
+		t.Errorf("the first archive page was rendered %d times, want 2 (evicted, then rendered again)", n)
+	}
+}
