@@ -36,9 +36,10 @@ const maxCacheBytes = 32 << 20
 
 // renderCache keeps rendered pages by request key. Concurrent requests for
 // a page being rendered wait for that rendering instead of repeating it.
-// Renderings run at most renderSlots at a time: requests for pages not
-// cached (a client walking random cursors) queue for a slot, and pages
-// already rendered are served without waiting for any.
+// Archive pages (those of a cursor) render at most renderSlots at a time:
+// requests for pages not cached (a client walking random cursors) queue for
+// a slot, while first pages — a few per feed — and pages already rendered
+// never wait for one.
 type renderCache struct {
 	mu    sync.Mutex
 	pages map[string]*rendered
@@ -48,14 +49,15 @@ type renderCache struct {
 	once  sync.Once
 }
 
-// renderSlots is how many renderings may run at once: half the cores, so
-// that serving cached pages always has CPU left.
+// renderSlots is how many archive pages may render at once: half the
+// cores, so that serving everything else always has CPU left.
 var renderSlots = max(1, runtime.GOMAXPROCS(0)/2)
 
 // get returns the page for key at this store version and options, calling
-// render only if it is missing or stale. level is the gzip level of the
-// page: the best compression pays only for pages served many times.
-func (c *renderCache) get(key string, version uint64, opts *Options, level int, render func() (*rendered, error)) (*rendered, error) {
+// render only if it is missing or stale. An archive page is compressed at
+// the default level: the best level (a third more CPU) pays only for pages
+// served many times.
+func (c *renderCache) get(key string, version uint64, opts *Options, archive bool, render func() (*rendered, error)) (*rendered, error) {
 	c.once.Do(func() {
 		c.pages = make(map[string]*rendered)
 		c.slots = make(chan struct{}, renderSlots)
@@ -80,8 +82,12 @@ func (c *renderCache) get(key string, version uint64, opts *Options, level int, 
 	err := func() (err error) {
 		defer close(r.ready) // waiters never block, even if render panics
 		r.err = errors.New("render failed")
-		c.slots <- struct{}{}
-		defer func() { <-c.slots }()
+		level := gzip.BestCompression
+		if archive {
+			level = gzip.DefaultCompression
+			c.slots <- struct{}{}
+			defer func() { <-c.slots }()
+		}
 		out, err := render()
 		if err == nil {
 			out.finish(level)

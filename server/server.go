@@ -5,7 +5,6 @@ package server
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"html/template"
@@ -187,13 +186,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 	}
 	p.Query = query
 	ctx := r.Context()
-	// Archive pages are served far less often than first pages: compress
-	// them at the default level, a third of the best level's cost.
-	level := gzip.BestCompression
-	if query != "" {
-		level = gzip.DefaultCompression
-	}
-	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, level, func() (*rendered, error) {
+	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, query != "", func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
 		if err := s.loadPage(ctx, p, sel, s.entriesOf(sel), opts.PageSize, before, after); err != nil {
