@@ -3,10 +3,10 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -36,8 +36,8 @@ type Config struct {
 	Log             Log           `yaml:"log"`
 	Dedup           Dedup         `yaml:"dedup"`
 	Defaults        Defaults      `yaml:"defaults"`
-	Categories      []Category    `yaml:"categories"`
-	Sources         []Source      `yaml:"sources"`
+	Categories      []Category    `yaml:"categories" expect:"a list of categories"`
+	Sources         []Source      `yaml:"sources" expect:"a list of sources"`
 
 	// Path is the file the config was read from; relative paths in it
 	// (database, file: sources) are resolved against its directory.
@@ -57,7 +57,7 @@ type Dedup struct {
 	// TrackingParams are dropped from links before comparing them; a
 	// trailing * matches any suffix. Unset (nil): story.DefaultTrackingParams,
 	// applied where links are keyed (feeds.Feed.KeyStories).
-	TrackingParams []string `yaml:"tracking_params"`
+	TrackingParams []string `yaml:"tracking_params" expect:"a list of query parameter names"`
 	// TitleWindow: items with the same title fingerprint published this
 	// close together are one story. 0s turns title matching off.
 	TitleWindow time.Duration `yaml:"title_window"`
@@ -66,8 +66,8 @@ type Dedup struct {
 // Filters are regular expressions on an item's title and content: with
 // include rules, an item must match one; it must match no exclude rule.
 type Filters struct {
-	Include []string `yaml:"include"`
-	Exclude []string `yaml:"exclude"`
+	Include []string `yaml:"include" expect:"a list of regular expressions"`
+	Exclude []string `yaml:"exclude" expect:"a list of regular expressions"`
 
 	Rules *filter.Rules `yaml:"-"`
 }
@@ -106,7 +106,7 @@ type Source struct {
 	Slug        string            `yaml:"slug"`
 	URL         string            `yaml:"url"`
 	SiteURL     string            `yaml:"site_url"`
-	Categories  []string          `yaml:"categories"`
+	Categories  []string          `yaml:"categories" expect:"a list of category slugs"`
 	Interval    time.Duration     `yaml:"interval"`
 	MaxInterval time.Duration     `yaml:"max_interval"`
 	Timeout     time.Duration     `yaml:"timeout"`
@@ -115,32 +115,12 @@ type Source struct {
 	Charset     string            `yaml:"charset"`
 	MaxBodySize ByteSize          `yaml:"max_body_size"`
 	UserAgent   string            `yaml:"user_agent"`
-	Headers     map[string]string `yaml:"headers"`
+	Headers     map[string]string `yaml:"headers" expect:"a mapping of header names to values"`
 	Filters     Filters           `yaml:"filters"`
 	Retention   Retention         `yaml:"retention"`
 
 	// Location is Timezone loaded, else the global one.
 	Location *time.Location `yaml:"-"`
-}
-
-// Category returns the category with the given slug, or nil.
-func (c *Config) Category(slug string) *Category {
-	for i := range c.Categories {
-		if c.Categories[i].Slug == slug {
-			return &c.Categories[i]
-		}
-	}
-	return nil
-}
-
-// Source returns the source with the given slug, or nil.
-func (c *Config) Source(slug string) *Source {
-	for i := range c.Sources {
-		if c.Sources[i].Slug == slug {
-			return &c.Sources[i]
-		}
-	}
-	return nil
 }
 
 // ByteSize is a size in bytes, written in YAML as a number or with a unit
@@ -149,27 +129,32 @@ type ByteSize int64
 
 var sizePattern = regexp.MustCompile(`^(\d+)\s*([KMG]i?B?|B)?$`)
 
-// UnmarshalYAML accepts plain integers and unit suffixes.
-func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
-	m := sizePattern.FindStringSubmatch(strings.TrimSpace(n.Value))
-	if n.Kind != yaml.ScalarNode || m == nil {
-		// A TypeError is collected with the decoder's other errors.
-		return &yaml.TypeError{Errors: []string{
-			fmt.Sprintf("line %d: cannot read %q as a size (e.g. 16MiB)", n.Line, n.Value)}}
+// parseByteSize reads a size; its errors are worded for the config's editor.
+func parseByteSize(s string) (ByteSize, error) {
+	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size; write e.g. 16MiB, 512KB, 1GB", s)
 	}
 	v, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
-	}
 	unit := strings.TrimSuffix(strings.ToUpper(m[2]), "B")
 	mult := map[string]int64{"": 1, "K": 1000, "M": 1000 * 1000, "G": 1000 * 1000 * 1000,
 		"KI": 1 << 10, "MI": 1 << 20, "GI": 1 << 30}[unit]
-	if v > math.MaxInt64/mult {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is too large a size", n.Line, n.Value)}}
+	if err != nil || v > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is too large a size", s)
 	}
-	*b = ByteSize(v * mult)
+	return ByteSize(v * mult), nil
+}
+
+func (b *ByteSize) setScalar(n *yaml.Node) error {
+	v, err := parseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*b = v
 	return nil
 }
+
+func (*ByteSize) expected() string { return "a size such as 16MiB" }
 
 // Error is one problem in the config file.
 type Error struct {
@@ -211,191 +196,37 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates a config; name is used in error messages and
-// to resolve relative paths.
+// to resolve relative paths. The error is Errors, every problem found.
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Errors{yamlSyntaxError(name, err)}
+		return nil, Errors{syntaxError(name, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: name, Line: 1, Msg: "the file is empty"}}
 	}
-	idx := newIndex(root.Content[0])
+	doc := root.Content[0]
+	if doc.Kind == yaml.AliasNode {
+		doc = doc.Alias
+	}
+	if doc.Kind != yaml.MappingNode && !isNull(doc) {
+		return nil, Errors{{File: name, Line: doc.Line,
+			Msg: fmt.Sprintf("expected %s, got %s", describe(reflect.TypeFor[Config]()), shown(doc))}}
+	}
 
 	var c Config
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, Errors{yamlSyntaxError(name, err)}
-		}
-		var errs Errors
-		for _, msg := range te.Errors {
-			errs = append(errs, idx.typeError(name, msg))
-		}
+	w := newWritten()
+	d := decoder{file: name, w: w}
+	d.value("", doc.Line, doc, reflect.ValueOf(&c).Elem(), "")
+	c.Path = name
+	// The checks run on what could be read, so that one run reports
+	// every problem; those on values that could not be read are skipped.
+	v := validator{file: name, w: w}
+	v.validate(&c)
+	errs := append(d.errs, v.errs...)
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return nil, errs
 	}
-	c.Path = name
-	v := validator{file: name, idx: idx}
-	v.validate(&c)
-	if len(v.errs) > 0 {
-		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
-		return nil, v.errs
-	}
 	return &c, nil
-}
-
-var lineMsg = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// parserProblems are the errors of yaml's parser (as opposed to its
-// scanner): yaml reports their line counting from 0, and leaves the line out
-// when that is 0.
-var parserProblems = map[string]bool{
-	"did not find expected key":              true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected node content":     true,
-	"did not find expected <document start>": true,
-}
-
-func yamlSyntaxError(name string, err error) *Error {
-	e := &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-	if m := lineMsg.FindStringSubmatch(err.Error()); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = m[2]
-	}
-	if parserProblems[e.Msg] {
-		e.Line++
-	}
-	return e
-}
-
-// index remembers where each key of the YAML document sits, so that errors
-// found after decoding can still name a line.
-type index struct {
-	lines  map[string]int     // path → line of its key (or item)
-	byLine map[int]string     // line → deepest path whose key or value is on it
-	onLine map[int][]*written // line → every key and scalar item on it, in order
-}
-
-// written is one key (or sequence item) as it appears in the file. Several
-// share a line in flow style ({interval: 5m, timeout: 30s}); decoder errors
-// name only the line, so they are told apart by key or value.
-type written struct {
-	path, key, value string
-	claimed          bool // an error already names it
-}
-
-func newIndex(n *yaml.Node) *index {
-	idx := &index{lines: map[string]int{}, byLine: map[int]string{}, onLine: map[int][]*written{}}
-	if n.Kind == yaml.MappingNode { // else the decoder rejects the whole file
-		idx.walk("", n)
-	}
-	return idx
-}
-
-func (idx *index) walk(path string, n *yaml.Node) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			idx.lines[p] = k.Line
-			idx.byLine[k.Line] = p
-			idx.onLine[k.Line] = append(idx.onLine[k.Line], &written{path: p, key: k.Value, value: scalar(v)})
-			if v.Line != k.Line {
-				idx.byLine[v.Line] = p
-			}
-			idx.walk(p, v)
-		}
-	case yaml.SequenceNode:
-		for i, item := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			idx.lines[p] = item.Line
-			if _, ok := idx.byLine[item.Line]; !ok || item.Kind == yaml.ScalarNode {
-				idx.byLine[item.Line] = p
-			}
-			if item.Kind == yaml.ScalarNode {
-				idx.onLine[item.Line] = append(idx.onLine[item.Line], &written{path: p, value: item.Value})
-			}
-			idx.walk(p, item)
-		}
-	}
-}
-
-// has reports whether the key at path was written in the file.
-func (idx *index) has(path string) bool {
-	_, ok := idx.lines[path]
-	return ok
-}
-
-// line is the line of path, else of its closest written parent.
-func (idx *index) line(path string) int {
-	for p := path; p != ""; {
-		if l, ok := idx.lines[p]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	return 0
-}
-
-func scalar(n *yaml.Node) string {
-	if n.Kind == yaml.ScalarNode {
-		return n.Value
-	}
-	return ""
-}
-
-// claim returns the path of the first unclaimed key on line n that match
-// accepts, else def.
-func (idx *index) claim(n int, def string, match func(*written) bool) string {
-	for _, w := range idx.onLine[n] {
-		if !w.claimed && match(w) {
-			w.claimed = true
-			return w.path
-		}
-	}
-	return def
-}
-
-var (
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	// badValue matches yaml's "cannot unmarshal !!int `300` into ..." (long
-	// values cut to 7 bytes and "...", lists and mappings not shown: they
-	// match a key whose value is not a scalar) and ByteSize's own message.
-	badValue = regexp.MustCompile("^cannot (?:unmarshal \\S+(?: `(.*)`)? into |read (\".*\") as a size)")
-)
-
-func (idx *index) typeError(file, msg string) *Error {
-	m := lineMsg.FindStringSubmatch(msg)
-	if m == nil {
-		return &Error{File: file, Msg: msg}
-	}
-	n, _ := strconv.Atoi(m[1])
-	text := m[2]
-	key := idx.byLine[n]
-	if u := unknownField.FindStringSubmatch(text); u != nil {
-		text = fmt.Sprintf("unknown key %q", u[1])
-		key = idx.claim(n, key, func(w *written) bool { return w.key == u[1] })
-	} else if b := badValue.FindStringSubmatch(text); b != nil {
-		val := b[1]
-		if b[2] != "" {
-			val, _ = strconv.Unquote(b[2])
-		}
-		cut, short := strings.CutSuffix(val, "...")
-		key = idx.claim(n, key, func(w *written) bool {
-			return w.value == val || short && len(w.value) > 10 && strings.HasPrefix(w.value, cut)
-		})
-	}
-	return &Error{File: file, Line: n, Key: key, Msg: text}
 }

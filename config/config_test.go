@@ -204,6 +204,16 @@ func TestParseDefaults(t *testing.T) {
 			func(c *Config) (any, any) {
 				return c.Categories[0], Category{Slug: "caijing", Title: "caijing", DedupTitles: true}
 			}},
+		{"anchors and merge keys",
+			"sources:\n  - &a {name: a, url: 'https://a.example/', interval: 2m, categories: &cats [x]}\n  - <<: *a\n    name: b\n    url: 'https://b.example/'\n    categories: *cats\ncategories: [{slug: x}]\n",
+			func(c *Config) (any, any) {
+				b := c.Sources[1]
+				return []any{b.Name, b.URL, b.Interval, b.Categories}, []any{"b", "https://b.example/", 2 * time.Minute, []string{"x"}}
+			}},
+		{"empty values leave the defaults", "listen:\ndefaults:\n  interval: ~\nsources:\n",
+			func(c *Config) (any, any) {
+				return []any{c.Listen, c.Defaults.Interval}, []any{"127.0.0.1:8080", DefaultInterval}
+			}},
 		{"document marker only", "---\n",
 			func(c *Config) (any, any) { return c.PageSize, 50 }},
 	} {
@@ -231,20 +241,20 @@ var invalidTests = []struct {
 		":10: sources[0].retention.days: must not be negative (0 keeps everything)",
 	}},
 	{"invalid-unknown-key.yaml", []string{
-		`:8: sources[0].categroy: unknown key "categroy"`,
+		`:8: sources[0].categroy: unknown key "categroy"; did you mean "categories"?`,
 	}},
 	{"invalid-unknown-key-top.yaml", []string{
-		`:2: databse: unknown key "databse"`,
-		`:4: defaults.intervall: unknown key "intervall"`,
+		`:2: databse: unknown key "databse"; did you mean "database"?`,
+		`:4: defaults.intervall: unknown key "intervall"; did you mean "interval"?`,
 	}},
 	{"invalid-interval-int.yaml", []string{
-		":6: sources[1].interval: cannot unmarshal !!int `300` into time.Duration",
+		":6: sources[1].interval: 300 needs a unit, e.g. 5m, 90s, 1h",
 	}},
 	{"invalid-interval-words.yaml", []string{
-		":2: defaults.interval: cannot unmarshal !!str `5 min` into time.Duration",
+		`:2: defaults.interval: "5 min" is not a duration; write e.g. 5m, 90s, 1h30m`,
 	}},
 	{"invalid-page-size.yaml", []string{
-		":2: page_size: cannot unmarshal !!str `abc` into int",
+		`:2: page_size: expected a whole number, got "abc"`,
 	}},
 	{"invalid-page-size-range.yaml", []string{
 		`:1: page_size: must be between 1 and 1000, not 0`,
@@ -252,34 +262,34 @@ var invalidTests = []struct {
 		`:3: per_host_concurrency: must be at least 1, not -1`,
 	}},
 	{"invalid-types.yaml", []string{
-		":2: page_size: cannot unmarshal !!str `abc` into int",
-		":4: defaults.interval: cannot unmarshal !!int `300` into time.Duration",
-		":5: defaults.timeout: cannot unmarshal !!str `five mi...` into time.Duration",
-		`:6: defaults.max_body_size: cannot read "" as a size (e.g. 16MiB)`,
-		":7: categories: cannot unmarshal !!str `caijing` into []config.Category",
-		":11: sources[0].headers: cannot unmarshal !!seq into map[string]string",
-		":12: sources[0].categories: cannot unmarshal !!map into []string",
+		`:2: page_size: expected a whole number, got "abc"`,
+		`:4: defaults.interval: 300 needs a unit, e.g. 5m, 90s, 1h`,
+		`:5: defaults.timeout: "five minutes or so" is not a duration; write e.g. 5m, 90s, 1h30m`,
+		`:6: defaults.max_body_size: expected a size such as 16MiB, got a list`,
+		`:7: categories: expected a list of categories, got "caijing"`,
+		`:11: sources[0].headers: expected a mapping of header names to values, got a list`,
+		`:12: sources[0].categories: expected a list of category slugs, got a mapping`,
 	}},
 	{"invalid-flow-style.yaml", []string{
-		`:1: log.levle: unknown key "levle"`,
-		":2: defaults.interval: cannot unmarshal !!int `300` into time.Duration",
-		`:2: defaults.max_body_size: cannot read "lots" as a size (e.g. 16MiB)`,
-		`:4: categories[0].slgu: unknown key "slgu"`,
+		`:1: log.levle: unknown key "levle"; did you mean "level"?`,
+		`:2: defaults.interval: 300 needs a unit, e.g. 5m, 90s, 1h`,
+		`:2: defaults.max_body_size: "lots" is not a size; write e.g. 16MiB, 512KB, 1GB`,
+		`:4: categories[0].slgu: unknown key "slgu"; did you mean "slug"?`,
 	}},
 	{"invalid-unknown-category.yaml", []string{
 		`:7: sources[0].categories[1]: unknown category "zhengquanshibaowang" (declare it under categories:)`,
-		`:11: sources[1].categories[0]: unknown category "caijng" (declare it under categories:)`,
+		`:11: sources[1].categories[0]: unknown category "caijng"; did you mean "caijing"?`,
 	}},
 	{"invalid-duplicate-source.yaml", []string{
-		`:4: sources[1].slug: duplicate source slug "zhengquanshibaowang" (also sources[0]); set slug: to tell them apart`,
-		`:10: sources[3].slug: duplicate source slug "stcn" (also sources[2]); set slug: to tell them apart`,
+		`:4: sources[1].name: duplicate source name "证券时报网" (also sources[0] on line 2); set slug: on one of them to tell them apart`,
+		`:10: sources[3].slug: duplicate source slug "stcn" (also sources[2] on line 6)`,
 	}},
 	{"invalid-duplicate-category.yaml", []string{
-		`:3: categories[1].slug: duplicate category slug "zhengquanshibaowang" (also categories[0])`,
-		`:6: categories[3].slug: duplicate category slug "caijing" (also categories[2])`,
+		`:3: categories[1].slug: duplicate category slug "zhengquanshibaowang" (also categories[0] on line 2)`,
+		`:6: categories[3].slug: duplicate category slug "caijing" (also categories[2] on line 5)`,
 	}},
 	{"invalid-duplicate-url.yaml", []string{
-		`:5: sources[1].url: the same URL is already polled by sources[0]`,
+		`:5: sources[1].url: the same URL is already polled by sources[0] on line 3`,
 	}},
 	{"invalid-url-scheme.yaml", []string{
 		`:3: sources[0].url: "ftp://example.org/feed.xml": scheme must be http, https or file`,
@@ -310,8 +320,8 @@ var invalidTests = []struct {
 		`:4: sources[0].charset: unknown charset "gb-2312-ish"`,
 	}},
 	{"invalid-max-body-size.yaml", []string{
-		`:2: defaults.max_body_size: cannot read "16 megabytes" as a size (e.g. 16MiB)`,
-		`:6: sources[0].max_body_size: cannot read "16mib" as a size (e.g. 16MiB)`,
+		`:2: defaults.max_body_size: "16 megabytes" is not a size; write e.g. 16MiB, 512KB, 1GB`,
+		`:6: sources[0].max_body_size: "16mib" is not a size; write e.g. 16MiB, 512KB, 1GB`,
 	}},
 	{"invalid-max-body-size-range.yaml", []string{
 		`:2: defaults.max_body_size: 512 bytes is below the minimum of 1KiB`,
@@ -354,7 +364,7 @@ var invalidTests = []struct {
 		`:14: sources[0].url: "ftp://example.org/stcn.xml": scheme must be http, https or file`,
 		`:15: sources[0].categories[1]: unknown category "hongguan" (declare it under categories:)`,
 		`:16: sources[0].interval: 10ms is below the minimum of 1s`,
-		`:17: sources[1].slug: duplicate source slug "zhengquanshibaowang" (also sources[0]); set slug: to tell them apart`,
+		`:17: sources[1].name: duplicate source name "证券时报网" (also sources[0] on line 13); set slug: on one of them to tell them apart`,
 		`:19: sources[1].charset: unknown charset "klingon"`,
 	}},
 	{"invalid-order.yaml", []string{
@@ -367,9 +377,30 @@ var invalidTests = []struct {
 		`:10: listen: "nope" is not host:port`,
 	}},
 	{"invalid-duplicate-key.yaml", []string{
-		`:3: listen: mapping key "listen" already defined at line 1`,
+		`:3: listen: already set on line 1; keep one of them`,
+	}},
+	// A value that cannot be read does not stop the checks on the others.
+	{"invalid-interval-duplicate-scheme.yaml", []string{
+		`:7: sources[0].interval: 5 needs a unit, e.g. 5m, 90s, 1h`,
+		`:8: sources[1].name: duplicate source name "证券时报网" (also sources[0] on line 5); set slug: on one of them to tell them apart`,
+		`:11: sources[2].url: "ftp://example.org/cnstock.xml": scheme must be http, https or file`,
+	}},
+	{"invalid-ten.yaml", []string{
+		`:2: page_size: expected a whole number, got "lots"`,
+		`:3: timezone: unknown time zone "Asia/Beijing" (use an IANA name such as Asia/Shanghai)`,
+		`:4: log.format: must be text or json, not "xml"`,
+		`:6: defaults.interval: 15 needs a unit, e.g. 5m, 90s, 1h`,
+		":11: categories[0].filters.include[0]: bad regular expression: error parsing regexp: missing closing ): `(港股`",
+		`:15: sources[0].categories: expected a list of category slugs, got a mapping`,
+		`:16: sources[0].intervall: unknown key "intervall"; did you mean "interval"?`,
+		`:17: sources[1].name: duplicate source name "证券时报网" (also sources[0] on line 13); set slug: on one of them to tell them apart`,
+		`:18: sources[1].url: "ftp://example.org/stcn.xml": scheme must be http, https or file`,
+		`:19: sources[1].categories[0]: unknown category "caijng"; did you mean "caijing"?`,
 	}},
 	// Syntax errors: the file cannot be read as YAML, so there is no key.
+	{"invalid-syntax-tab.yaml", []string{
+		`:6: indented with a tab; YAML indents with spaces only`,
+	}},
 	{"invalid-syntax.yaml", []string{
 		`:4: found unexpected end of stream`,
 	}},
@@ -383,7 +414,7 @@ var invalidTests = []struct {
 		`:1: the file is empty`,
 	}},
 	{"invalid-not-mapping.yaml", []string{
-		`:1: cannot unmarshal !!seq into config.Config`,
+		`:1: expected a mapping with keys such as listen:, base_url:, database:, …, got a list`,
 	}},
 }
 
@@ -392,6 +423,7 @@ var keyless = map[string]bool{
 	"invalid-syntax.yaml":         true,
 	"invalid-syntax-indent.yaml":  true,
 	"invalid-syntax-mapping.yaml": true,
+	"invalid-syntax-tab.yaml":     true,
 	"invalid-empty.yaml":          true,
 	"invalid-not-mapping.yaml":    true,
 }
@@ -470,13 +502,151 @@ func TestInvalidFixturesAreTested(t *testing.T) {
 	}
 }
 
-// TestTypeErrorsFirst pins down that a file which cannot be decoded reports
-// only its decoding errors; the checks on values come once those are fixed.
-func TestTypeErrorsFirst(t *testing.T) {
-	_, err := Parse("f.yaml", []byte("page_size: abc\ntimezone: Nowhere/Else\n"))
-	want := "f.yaml:1: page_size: cannot unmarshal !!str `abc` into int"
+// TestChecksDespiteTypeErrors: a value that cannot be read is reported,
+// and so is every problem of the values that could.
+func TestChecksDespiteTypeErrors(t *testing.T) {
+	_, err := Parse("f.yaml", []byte("page_size: abc\ntimezone: Nowhere/Else\nsources:\n  - {name: a, url: 'https://a.example/', interval: 5}\n  - {name: b, url: 'https://a.example/'}\n"))
+	want := `f.yaml:1: page_size: expected a whole number, got "abc"
+f.yaml:2: timezone: unknown time zone "Nowhere/Else" (use an IANA name such as Asia/Shanghai)
+f.yaml:4: sources[0].interval: 5 needs a unit, e.g. 5m, 90s, 1h
+f.yaml:5: sources[1].url: the same URL is already polled by sources[0] on line 4`
 	if err == nil || err.Error() != want {
-		t.Errorf("got %v, want %s", err, want)
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// TestNoErrorsFromUnreadValues: checks on a value that could not be read
+// would only repeat its error (a source whose name is a list "needs a
+// name"; a source's categories are unknown when the categories could not be
+// read), so they are not made.
+func TestNoErrorsFromUnreadValues(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"name not text", "sources:\n  - {name: [a], url: 'https://a.example/'}\n",
+			"f.yaml:2: sources[0].name: expected text, got a list"},
+		{"url not text", "sources:\n  - name: a\n    url: {href: x}\n",
+			"f.yaml:3: sources[0].url: expected text, got a mapping"},
+		{"source not a mapping", "sources:\n  - https://a.example/\n",
+			`f.yaml:2: sources[0]: expected a mapping with keys such as name:, slug:, url:, …, got "https://a.example/"`},
+		{"categories not a list", "categories: caijing\nsources:\n  - {name: a, url: 'https://a.example/', categories: [caijing]}\n",
+			`f.yaml:1: categories: expected a list of categories, got "caijing"`},
+		{"a category's slug not text", "categories:\n  - {slug: [caijing]}\nsources:\n  - {name: a, url: 'https://a.example/', categories: [caijing]}\n",
+			"f.yaml:2: categories[0].slug: expected text, got a list"},
+		{"interval not a duration", "defaults:\n  interval: 5\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
+			"f.yaml:2: defaults.interval: 5 needs a unit, e.g. 5m, 90s, 1h"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.yaml))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got\n%v\nwant\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSyntaxErrorLine: a file yaml.v3 cannot read is reported at the line
+// that breaks it, whatever line yaml.v3's own message names.
+func TestSyntaxErrorLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		line       int
+		msg        string // "" : yaml.v3's own words, not checked
+	}{
+		{"tab before a key of a list item", "listen: a\nsources:\n  - name: a\n    url: https://x/\n  - name: b\n\turl: https://y/\n", 6, "indented with a tab; YAML indents with spaces only"},
+		{"tab before a top-level key", "a: 1\nb: 2\nc: 3\nd: 4\ne: 5\n\tf: 6\n", 6, "indented with a tab; YAML indents with spaces only"},
+		{"tab under a key", "a: 1\nb: 2\nc: 3\nd: 4\ne:\n\tf: 6\n", 6, "indented with a tab; YAML indents with spaces only"},
+		{"tab before a list item", "a: 1\nb: 2\nc: 3\nd:\n  - 4\n\t- 5\n", 6, "indented with a tab; YAML indents with spaces only"},
+		{"tab in a block scalar", "a: 1\nb: 2\nc: |\n  x\n\ty\n", 5, "indented with a tab; YAML indents with spaces only"},
+		{"tab on line 1", "\ta: 1\n", 1, "indented with a tab; YAML indents with spaces only"},
+		{"list item among keys", "a: 1\nb: 2\nc: 3\n- oops\n", 4, ""},
+		{"key indented too little", "a: 1\nb:\n  - c\n d: 2\n", 4, ""},
+		{"key indented too much", "a: 1\n  b: 2\n", 2, ""},
+		{"nested key indented too much", "a:\n  b: 1\n   c: 2\n", 3, ""},
+		{"two colons on line 1", "a: b: c\n", 1, ""},
+		{"unclosed quote", "a: 1\nb: 'x\nc: 2\n", 2, ""},
+		{"unclosed flow list", "a: [1, 2\nb: 3\n", 1, ""},
+		{"unknown alias", "a: 1\nb: *x\n", 2, ""},
+		{"no final newline", "a: 1\nb: 2\n\tc: 3", 3, "indented with a tab; YAML indents with spaces only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(tc.yaml))
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) != 1 {
+				t.Fatalf("got %v, want one syntax error", err)
+			}
+			e := errs[0]
+			if e.Line != tc.line || e.Key != "" || (tc.msg != "" && e.Msg != tc.msg) {
+				t.Errorf("got %v (line %d), want line %d %s", e, e.Line, tc.line, tc.msg)
+			}
+			if strings.HasPrefix(e.Msg, "yaml:") || strings.HasPrefix(e.Msg, "line ") {
+				t.Errorf("message %q repeats yaml.v3's prefix", e.Msg)
+			}
+		})
+	}
+}
+
+func TestYAMLProblem(t *testing.T) {
+	for in, want := range map[string]string{
+		"yaml: line 5: found a tab character that violates indentation": "found a tab character that violates indentation",
+		"yaml: mapping values are not allowed in this context":          "mapping values are not allowed in this context",
+		"yaml: line five: something new":                                "line five: something new",
+		"something else entirely":                                       "something else entirely",
+	} {
+		if got := yamlProblem(in); got != want {
+			t.Errorf("yamlProblem(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAnyStructDecodes: a key is a struct field with a yaml tag. The
+// decoder reads field types the Config does not use yet (a pointer for a
+// per-source override, numbers, nested lists and mappings, an embedded
+// struct), and reports each bad value at its own key.
+func TestAnyStructDecodes(t *testing.T) {
+	type common struct {
+		Kind string `yaml:"kind"`
+	}
+	type item struct {
+		common `yaml:",inline"`
+		Allow  *bool            `yaml:"allow_private_networks"`
+		Ratio  float64          `yaml:"ratio"`
+		Items  []int            `yaml:"items"`
+		Fields map[string][]int `yaml:"fields"`
+		Skip   string           `yaml:"-"`
+		Plain  string
+	}
+	type doc struct {
+		List []item `yaml:"list"`
+	}
+	decode := func(src string) (doc, Errors) {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(src), &root); err != nil {
+			t.Fatal(err)
+		}
+		var out doc
+		d := decoder{file: "f.yaml", w: newWritten()}
+		d.value("", 1, root.Content[0], reflect.ValueOf(&out).Elem(), "")
+		return out, d.errs
+	}
+
+	got, errs := decode("list:\n  - {kind: html, allow_private_networks: true, ratio: 0.5, items: [1, 2], fields: {a: [3]}, plain: x}\n  - {}\n")
+	if len(errs) != 0 {
+		t.Fatalf("unexpected errors: %v", errs)
+	}
+	yes := true
+	want := doc{List: []item{{common: common{Kind: "html"}, Allow: &yes, Ratio: 0.5, Items: []int{1, 2}, Fields: map[string][]int{"a": {3}}, Plain: "x"}, {}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+
+	_, errs = decode("list:\n  - allow_private_networks: maybe\n    ratio: [1]\n    items: [1, x]\n    fields: {a: 3}\n    skip: y\n    kinds: z\n")
+	wantErrs := `f.yaml:2: list[0].allow_private_networks: expected true or false, got "maybe"
+f.yaml:3: list[0].ratio: expected a number, got a list
+f.yaml:4: list[0].items[1]: expected a whole number, got "x"
+f.yaml:5: list[0].fields.a: expected a list, got 3
+f.yaml:6: list[0].skip: unknown key "skip"
+f.yaml:7: list[0].kinds: unknown key "kinds"; did you mean "kind"?`
+	if errs.Error() != wantErrs {
+		t.Errorf("got\n%v\nwant\n%s", errs, wantErrs)
 	}
 }
 
@@ -518,6 +688,18 @@ func TestFileURLs(t *testing.T) {
 	}
 }
 
+// bySlug finds the category or source with the given slug, or nil.
+func bySlug[T any](items []T, slug func(*T) string, want string) *T {
+	for i := range items {
+		if slug(&items[i]) == want {
+			return &items[i]
+		}
+	}
+	return nil
+}
+
+func sourceSlug(s *Source) string { return s.Slug }
+
 // TestShippedConfigs loads the commented config.yaml at the top of the
 // repository and the offline demo: what users copy must stay valid.
 func TestShippedConfigs(t *testing.T) {
@@ -526,10 +708,10 @@ func TestShippedConfigs(t *testing.T) {
 		if got := len(c.Sources); got != 4 {
 			t.Errorf("got %d sources, want 4", got)
 		}
-		if c.Category("zhengquanshibaowang") == nil {
+		if bySlug(c.Categories, func(c *Category) string { return c.Slug }, "zhengquanshibaowang") == nil {
 			t.Error("category zhengquanshibaowang (slug from the title 证券时报网) is missing")
 		}
-		if s := c.Source("wallstreetcn"); s == nil || locName(s.Location) != "Asia/Shanghai" {
+		if s := bySlug(c.Sources, sourceSlug, "wallstreetcn"); s == nil || locName(s.Location) != "Asia/Shanghai" {
 			t.Errorf("source wallstreetcn: %+v", s)
 		}
 	})
@@ -540,7 +722,7 @@ func TestShippedConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := c.Source("zhengquanshibaowang")
+		s := bySlug(c.Sources, sourceSlug, "zhengquanshibaowang")
 		if s == nil {
 			t.Fatal("source zhengquanshibaowang (slug from the name 证券时报网) is missing")
 		}
@@ -551,49 +733,6 @@ func TestShippedConfigs(t *testing.T) {
 			t.Errorf("Database = %q, want %q", c.Database, want)
 		}
 	})
-}
-
-func TestLookup(t *testing.T) {
-	c := mustLoad(t, filepath.Join("testdata", "valid.yaml"))
-	for _, tc := range []struct {
-		slug      string
-		wantTitle string // "" for no such category
-	}{
-		{"zhengquanshibaowang", "证券时报网"},
-		{"caijing", "财经要闻"},
-		{"all", ""},
-		{"", ""},
-		{"CAIJING", ""},
-	} {
-		got := c.Category(tc.slug)
-		switch {
-		case tc.wantTitle == "" && got != nil:
-			t.Errorf("Category(%q) = %+v, want nil", tc.slug, got)
-		case tc.wantTitle != "" && (got == nil || got.Title != tc.wantTitle):
-			t.Errorf("Category(%q) = %+v, want title %q", tc.slug, got, tc.wantTitle)
-		}
-	}
-	for _, tc := range []struct {
-		slug     string
-		wantName string // "" for no such source
-	}{
-		{"stcn", "证券时报网"},
-		{"ftzhongwenwang", "FT中文网"},
-		{"zhengquanshibaowang", ""}, // the explicit slug replaces the pinyin
-		{"", ""},
-	} {
-		got := c.Source(tc.slug)
-		switch {
-		case tc.wantName == "" && got != nil:
-			t.Errorf("Source(%q) = %+v, want nil", tc.slug, got)
-		case tc.wantName != "" && (got == nil || got.Name != tc.wantName):
-			t.Errorf("Source(%q) = %+v, want name %q", tc.slug, got, tc.wantName)
-		}
-	}
-	// The lookups return the config's own values, not copies.
-	if c.Source("stcn") != &c.Sources[0] || c.Category("caijing") != &c.Categories[1] {
-		t.Error("lookups return copies")
-	}
 }
 
 func TestByteSize(t *testing.T) {
@@ -616,31 +755,24 @@ func TestByteSize(t *testing.T) {
 		{in: "1GB", want: 1000000000},
 		{in: "2GiB", want: 2 << 30},
 		{in: "8589934591GiB", want: 8589934591 << 30}, // the largest that fits
-		{in: "8589934592GiB", wantErr: `line 1: "8589934592GiB" is too large a size`},
-		{in: "16mib", wantErr: `line 1: cannot read "16mib" as a size (e.g. 16MiB)`},
-		{in: "1.5MiB", wantErr: `line 1: cannot read "1.5MiB" as a size (e.g. 16MiB)`},
-		{in: "-1", wantErr: `line 1: cannot read "-1" as a size (e.g. 16MiB)`},
-		{in: "1TB", wantErr: `line 1: cannot read "1TB" as a size (e.g. 16MiB)`},
-		{in: "abc", wantErr: `line 1: cannot read "abc" as a size (e.g. 16MiB)`},
-		{in: "[1]", wantErr: `line 1: cannot read "" as a size (e.g. 16MiB)`},
+		{in: "8589934592GiB", wantErr: `"8589934592GiB" is too large a size`},
+		{in: "99999999999999999999", wantErr: `"99999999999999999999" is too large a size`},
+		{in: "16mib", wantErr: `"16mib" is not a size; write e.g. 16MiB, 512KB, 1GB`},
+		{in: "1.5MiB", wantErr: `"1.5MiB" is not a size; write e.g. 16MiB, 512KB, 1GB`},
+		{in: "-1", wantErr: `"-1" is not a size; write e.g. 16MiB, 512KB, 1GB`},
+		{in: "1TB", wantErr: `"1TB" is not a size; write e.g. 16MiB, 512KB, 1GB`},
+		{in: "abc", wantErr: `"abc" is not a size; write e.g. 16MiB, 512KB, 1GB`},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			var v struct {
-				Size ByteSize `yaml:"size"`
-			}
-			err := yaml.Unmarshal([]byte("size: "+tc.in), &v)
+			got, err := parseByteSize(tc.in)
 			if tc.wantErr != "" {
-				var te *yaml.TypeError
-				if !errors.As(err, &te) || len(te.Errors) != 1 || te.Errors[0] != tc.wantErr {
-					t.Errorf("got error %v, want %q", err, tc.wantErr)
+				if err == nil || err.Error() != tc.wantErr {
+					t.Errorf("got %d, error %v; want error %q", got, err, tc.wantErr)
 				}
 				return
 			}
-			if err != nil {
-				t.Fatalf("unexpected error: %v", err)
-			}
-			if v.Size != tc.want {
-				t.Errorf("got %d, want %d", v.Size, tc.want)
+			if err != nil || got != tc.want {
+				t.Errorf("got %d, error %v; want %d", got, err, tc.want)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -53,12 +54,17 @@ const (
 
 type validator struct {
 	file string
-	idx  *index
+	w    *written
 	errs Errors
 }
 
+// errorf reports a problem at path, unless its value could not be read:
+// that error has been reported, and this one would follow from it.
 func (v *validator) errorf(path, format string, args ...any) {
-	v.errs = append(v.errs, &Error{File: v.file, Line: v.idx.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
+	if v.w.failed(path) {
+		return
+	}
+	v.errs = append(v.errs, &Error{File: v.file, Line: v.w.line(path), Key: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) validate(c *Config) {
@@ -131,17 +137,24 @@ func (v *validator) validate(c *Config) {
 	v.duration("defaults.idle_timeout", &d.IdleTimeout, DefaultIdleTimeout, time.Millisecond)
 	v.size("defaults.max_body_size", &d.MaxBodySize, DefaultMaxBodySize)
 	v.retention("defaults.retention", &d.Retention, Retention{Days: DefaultRetentionDays, MinItems: DefaultRetentionMinItems})
-	if c.Dedup.TitleWindow == 0 && !v.idx.has("dedup.title_window") {
+	if c.Dedup.TitleWindow == 0 && !v.w.has("dedup.title_window") {
 		c.Dedup.TitleWindow = DefaultTitleWindow
 	}
 	if c.Dedup.TitleWindow < 0 {
 		v.errorf("dedup.title_window", "must not be negative")
 	}
 
-	catSeen := map[string]string{}
+	catSeen := map[string]string{} // slug → path of its category
+	// With a category that could not be read, the slugs are not all
+	// known: a source's unknown category would be a guess.
+	catsKnown := !v.w.failed("categories")
 	for i := range c.Categories {
 		cat := &c.Categories[i]
 		p := fmt.Sprintf("categories[%d]", i)
+		if v.w.failed(p+".slug") || v.w.failed(p+".title") {
+			catsKnown = false
+			continue
+		}
 		if cat.Title == "" && cat.Slug == "" {
 			v.errorf(p, "a category needs a title or a slug")
 			continue
@@ -160,48 +173,57 @@ func (v *validator) validate(c *Config) {
 			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", cat.Slug)
 		case cat.Slug == "all":
 			v.errorf(p+".slug", `"all" is reserved for the feed of every category`)
+		case catSeen[cat.Slug] != "" && derived:
+			v.errorf(p+".title", "its slug %q, made from the title, is also that of %s; set slug: to tell them apart", cat.Slug, v.at(catSeen[cat.Slug]))
 		case catSeen[cat.Slug] != "":
-			v.errorf(p+".slug", "duplicate category slug %q (also %s)", cat.Slug, catSeen[cat.Slug])
+			v.errorf(p+".slug", "duplicate category slug %q (also %s)", cat.Slug, v.at(catSeen[cat.Slug]))
 		default:
 			catSeen[cat.Slug] = p
 		}
 		v.filters(p+".filters", "category "+cat.Slug, &cat.Filters)
-		if !v.idx.has(p + ".dedup_titles") {
+		if !v.w.has(p + ".dedup_titles") {
 			cat.DedupTitles = true
 		}
 	}
 
-	srcSeen, urlSeen := map[string]string{}, map[string]string{}
+	srcSeen, urlSeen := map[string]int{}, map[string]string{} // slug → index, URL → path
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		p := fmt.Sprintf("sources[%d]", i)
-		if s.Name == "" {
+		if s.Name == "" && !v.w.failed(p+".name") {
 			v.errorf(p, "a source needs a name")
 		}
 		derived := s.Slug == ""
 		if derived {
 			s.Slug = Slugify(s.Name)
 		}
+		first, dup := srcSeen[s.Slug]
 		switch {
+		case v.w.failed(p+".slug") || v.w.failed(p+".name"):
+			// A slug made of what could be read would be a guess.
 		case derived && s.Slug == "":
 			if s.Name != "" { // else "a source needs a name" says it
 				v.errorf(p+".slug", "cannot make a slug of %q; set slug:", s.Name)
 			}
 		case !validSlug(s.Slug):
 			v.errorf(p+".slug", "%q is not a valid slug (use a-z, 0-9, - and _)", s.Slug)
-		case srcSeen[s.Slug] != "":
-			v.errorf(p+".slug", "duplicate source slug %q (also %s); set slug: to tell them apart", s.Slug, srcSeen[s.Slug])
+		case dup && derived && c.Sources[first].Name == s.Name:
+			v.errorf(p+".name", "duplicate source name %q (also %s); set slug: on one of them to tell them apart", s.Name, v.at(fmt.Sprintf("sources[%d]", first)))
+		case dup && derived:
+			v.errorf(p+".name", "its slug %q, made from the name, is also that of %s; set slug: to tell them apart", s.Slug, v.at(fmt.Sprintf("sources[%d]", first)))
+		case dup:
+			v.errorf(p+".slug", "duplicate source slug %q (also %s)", s.Slug, v.at(fmt.Sprintf("sources[%d]", first)))
 		default:
-			srcSeen[s.Slug] = p
+			srcSeen[s.Slug] = i
 		}
 		if u, err := sourceURL(s.URL, dir); err != nil {
 			v.errorf(p+".url", "%v", err)
 		} else {
 			s.URL = u
 			if urlSeen[u] != "" {
-				v.errorf(p+".url", "the same URL is already polled by %s", urlSeen[u])
+				v.errorf(p+".url", "the same URL is already polled by %s", v.at(urlSeen[u]))
 			}
-			urlSeen[u] = p
+			urlSeen[u] = p + ".url"
 		}
 		if s.SiteURL != "" {
 			if u, err := url.Parse(s.SiteURL); err != nil || !u.IsAbs() {
@@ -209,8 +231,8 @@ func (v *validator) validate(c *Config) {
 			}
 		}
 		for j, cs := range s.Categories {
-			if catSeen[cs] == "" {
-				v.errorf(fmt.Sprintf("%s.categories[%d]", p, j), "unknown category %q (declare it under categories:)", cs)
+			if catsKnown && catSeen[cs] == "" {
+				v.errorf(fmt.Sprintf("%s.categories[%d]", p, j), "%s", unknownCategory(cs, catSeen))
 			}
 		}
 		v.duration(p+".interval", &s.Interval, d.Interval, MinInterval)
@@ -232,6 +254,32 @@ func (v *validator) validate(c *Config) {
 	}
 }
 
+// at names where path was written: "sources[0] on line 3".
+func (v *validator) at(path string) string {
+	item, _, _ := strings.Cut(path, ".")
+	if l := v.w.line(path); l > 0 {
+		return fmt.Sprintf("%s on line %d", item, l)
+	}
+	return item
+}
+
+// unknownCategory explains a source's category that none is declared with:
+// a category's title where its slug belongs, or a typo.
+func unknownCategory(name string, slugs map[string]string) string {
+	if s := Slugify(name); s != name && slugs[s] != "" {
+		return fmt.Sprintf("unknown category %q; write its slug %q", name, s)
+	}
+	known := make([]string, 0, len(slugs))
+	for s := range slugs {
+		known = append(known, s)
+	}
+	sort.Strings(known)
+	if s := didYouMean(name, known); s != "" {
+		return fmt.Sprintf("unknown category %q; did you mean %q?", name, s)
+	}
+	return fmt.Sprintf("unknown category %q (declare it under categories:)", name)
+}
+
 // filters compiles a filters: block; each bad pattern is an error at its
 // own line.
 func (v *validator) filters(path, name string, f *Filters) {
@@ -251,10 +299,10 @@ func (v *validator) filters(path, name string, f *Filters) {
 
 // retention defaults the unwritten fields of a retention: block.
 func (v *validator) retention(path string, r *Retention, def Retention) {
-	if r.Days == 0 && !v.idx.has(path+".days") {
+	if r.Days == 0 && !v.w.has(path+".days") {
 		r.Days = def.Days
 	}
-	if r.MinItems == 0 && !v.idx.has(path+".min_items") {
+	if r.MinItems == 0 && !v.w.has(path+".min_items") {
 		r.MinItems = def.MinItems
 	}
 	if r.Days < 0 {
@@ -269,7 +317,7 @@ func (v *validator) retention(path string, r *Retention, def Retention) {
 // at least 1 and, when max > 0, at most max.
 func (v *validator) count(path string, n *int, def, max int) {
 	switch {
-	case *n == 0 && !v.idx.has(path):
+	case *n == 0 && !v.w.has(path):
 		*n = def
 	case max > 0 && (*n < 1 || *n > max):
 		v.errorf(path, "must be between 1 and %d, not %d", max, *n)
@@ -279,7 +327,7 @@ func (v *validator) count(path string, n *int, def, max int) {
 }
 
 func (v *validator) duration(path string, d *time.Duration, def, min time.Duration) {
-	if *d == 0 && !v.idx.has(path) {
+	if *d == 0 && !v.w.has(path) {
 		*d = def
 		return
 	}
@@ -289,7 +337,7 @@ func (v *validator) duration(path string, d *time.Duration, def, min time.Durati
 }
 
 func (v *validator) size(path string, b *ByteSize, def ByteSize) {
-	if *b == 0 && !v.idx.has(path) {
+	if *b == 0 && !v.w.has(path) {
 		*b = def
 		return
 	}
