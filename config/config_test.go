@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -540,6 +541,18 @@ func TestNoErrorsFromUnreadValues(t *testing.T) {
 				t.Errorf("got\n%v\nwant\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAliasLimit: aliases are followed (see TestParseDefaults), but not
+// without end, as yaml.v3's own decoder does not either.
+func TestAliasLimit(t *testing.T) {
+	src := "sources:\n  - {name: &n a, url: 'https://a.example/', categories: [x]}\n" +
+		"categories:\n  - {slug: x}\ndedup:\n  tracking_params: [" + strings.Repeat("*n, ", maxAliases) + "*n]\n"
+	_, err := Parse("f.yaml", []byte(src))
+	want := fmt.Sprintf("f.yaml:6: dedup.tracking_params[%d]: more than %d aliases (*name) in the file", maxAliases, maxAliases)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %.300v, want %s", err, want)
 	}
 }
 

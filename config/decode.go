@@ -80,13 +80,23 @@ func join(path, key string) string {
 }
 
 type decoder struct {
-	file string
-	w    *written
-	errs Errors
+	file    string
+	w       *written
+	errs    Errors
+	aliases int // aliases followed so far
 }
 
+// maxAliases bounds the aliases followed in one file: a few nested
+// anchors can otherwise stand for billions of values.
+const maxAliases = 10000
+
+// fail reports that the value at path could not be read.
 func (d *decoder) fail(path string, line int, format string, args ...any) {
 	d.w.bad[path] = true
+	d.report(path, line, format, args...)
+}
+
+func (d *decoder) report(path string, line int, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: line, Key: path, Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -107,6 +117,10 @@ var (
 // expect tag, if any.
 func (d *decoder) value(path string, line int, n *yaml.Node, v reflect.Value, expect string) {
 	if n.Kind == yaml.AliasNode {
+		if d.aliases++; d.aliases > maxAliases {
+			d.fail(path, line, "more than %d aliases (*name) in the file", maxAliases)
+			return
+		}
 		n = n.Alias
 	}
 	if isNull(n) {
@@ -248,7 +262,7 @@ func (d *decoder) mapping(path string, n *yaml.Node, entry func(p string, key, v
 	for _, kv := range entries(n) {
 		key, val := kv[0], kv[1]
 		if key.Kind != yaml.ScalarNode {
-			d.fail(path, key.Line, "a key must be a plain word, not %s", shown(key))
+			d.report(path, key.Line, "a key must be a plain word, not %s", shown(key))
 			continue
 		}
 		p := join(path, key.Value)
