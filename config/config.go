@@ -1,5 +1,7 @@
 // Package config reads feedrelay's YAML file: schema, defaults and
-// validation, with every error naming the file, line and key.
+// validation. Every problem in a file is reported at once, each naming the
+// file, line and key. A key is a struct field with a yaml tag (see
+// decode.go); its default and checks are in validate.go.
 package config
 
 import (
