@@ -208,9 +208,6 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, Errors{{File: name, Line: 1, Msg: "the file is empty"}}
 	}
 	doc := root.Content[0]
-	if doc.Kind == yaml.AliasNode {
-		doc = doc.Alias
-	}
 	if doc.Kind != yaml.MappingNode && !isNull(doc) {
 		return nil, Errors{{File: name, Line: doc.Line,
 			Msg: fmt.Sprintf("expected %s, got %s", describe(reflect.TypeFor[Config]()), shown(doc))}}

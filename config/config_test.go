@@ -530,8 +530,8 @@ func TestNoErrorsFromUnreadValues(t *testing.T) {
 			`f.yaml:2: sources[0]: expected a mapping with keys such as name:, slug:, url:, …, got "https://a.example/"`},
 		{"categories not a list", "categories: caijing\nsources:\n  - {name: a, url: 'https://a.example/', categories: [caijing]}\n",
 			`f.yaml:1: categories: expected a list of categories, got "caijing"`},
-		{"a category's slug not text", "categories:\n  - {slug: [caijing]}\nsources:\n  - {name: a, url: 'https://a.example/', categories: [caijing]}\n",
-			"f.yaml:2: categories[0].slug: expected text, got a list"},
+		{"a category's slug not text", "categories:\n  - {slug: [caijing], filters: {include: ['(']}}\nsources:\n  - {name: a, url: 'https://a.example/', categories: [caijing]}\n",
+			"f.yaml:2: categories[0].slug: expected text, got a list\nf.yaml:2: categories[0].filters.include[0]: bad regular expression: error parsing regexp: missing closing ): `(`"},
 		{"interval not a duration", "defaults:\n  interval: 5\nsources:\n  - {name: a, url: 'https://a.example/'}\n",
 			"f.yaml:2: defaults.interval: 5 needs a unit, e.g. 5m, 90s, 1h"},
 	} {

@@ -200,8 +200,8 @@ func (d *decoder) value(path string, line int, n *yaml.Node, v reflect.Value, ex
 		}
 		p := reflect.New(v.Type())
 		if err := n.Decode(p.Interface()); err != nil {
-			// Which value did not fit is all the error says; the
-			// message is ours.
+			// yaml.v3's error only restates the mismatch, in Go
+			// terms; ours says what the key takes.
 			wrongKind()
 			return
 		}

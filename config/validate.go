@@ -151,11 +151,10 @@ func (v *validator) validate(c *Config) {
 	for i := range c.Categories {
 		cat := &c.Categories[i]
 		p := fmt.Sprintf("categories[%d]", i)
-		if v.w.failed(p+".slug") || v.w.failed(p+".title") {
+		unread := v.w.failed(p+".slug") || v.w.failed(p+".title")
+		if unread {
 			catsKnown = false
-			continue
-		}
-		if cat.Title == "" && cat.Slug == "" {
+		} else if cat.Title == "" && cat.Slug == "" {
 			v.errorf(p, "a category needs a title or a slug")
 			continue
 		}
@@ -167,6 +166,8 @@ func (v *validator) validate(c *Config) {
 			cat.Title = cat.Slug
 		}
 		switch {
+		case unread:
+			// A slug made of what could be read would be a guess.
 		case derived && cat.Slug == "":
 			v.errorf(p+".slug", "cannot make a slug of %q; set slug:", cat.Title)
 		case !validSlug(cat.Slug):
