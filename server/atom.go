@@ -3,13 +3,11 @@ package server
 import (
 	"bytes"
 	"encoding/xml"
-	"html/template"
-	"net/url"
 	"time"
 
 	"github.com/gorilla/feeds"
 
-	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/publish"
 )
 
 // gorilla/feeds renders the Atom we publish, but its structs fall short of
@@ -68,117 +66,10 @@ const (
 	homepage  = "https://github.com/feedrelay/feedrelay"
 )
 
-// entryView is an entry as every format publishes it: attributed, with its
-// source.
-type entryView struct {
-	*storage.Entry
-	Author string // the entry's, else its source's name
-	HTML   string // content (else summary), the attribution line, other copies
-	Source sourceView
-	Also   []copyView // later copies of the story, from other sources
-}
-
-// copyView is another source's copy of an entry's story.
-type copyView struct {
-	Source string // its source's name
-	Link   string
-}
-
-// sourceView is the feed an entry came from.
-type sourceView struct {
-	ID    string
-	Name  string // as configured, for people: the attribution line
-	Title string // as the feed calls itself
-
-	Updated time.Time
-	FeedURL string // empty for a local file
-	SiteURL string
-}
-
-type attribution struct {
-	Source string
-	Origin string // the original publisher the article names, if not Source
-	Link   string
-	Author string
-}
-
-// alsoLine names the other sources of a story, each linked to its copy.
-var alsoLine = template.Must(template.New("also").Parse(
-	`<p>另见 (also reported by)：{{range $i, $c := .}}{{if $i}}、{{end}}<a href="{{$c.Link}}">{{$c.Source}}</a>{{end}}</p>`))
-
-// views prepares the entries of p for rendering. Entries with an id already
-// seen are dropped: the same original id can reach us through two sources.
-func views(p *page, attr *template.Template) ([]entryView, error) {
-	out := make([]entryView, 0, len(p.Entries))
-	seen := make(map[string]bool, len(p.Entries))
-	for i := range p.Entries {
-		e := &p.Entries[i]
-		if seen[e.EntryID] {
-			continue
-		}
-		seen[e.EntryID] = true
-		src := sourceOf(&e.Source)
-		origin := e.Origin
-		if origin == src.Name || origin == src.Title {
-			origin = ""
-		}
-		author := e.Author
-		switch {
-		case origin != "" && author == "":
-			author = origin + " · 经 " + src.Name
-		case origin != "":
-			author += "（" + origin + " · 经 " + src.Name + "）"
-		case author == "":
-			author = src.Name
-		}
-		body := e.Content
-		if body == "" {
-			body = e.Summary
-		}
-		var line bytes.Buffer
-		if err := attr.Execute(&line, attribution{Source: src.Name, Origin: origin, Link: e.Link, Author: author}); err != nil {
-			return nil, err
-		}
-		v := entryView{Entry: &e.Entry, Author: author, Source: src}
-		for _, c := range e.Also {
-			name := c.Source.Name
-			if name == "" {
-				name = c.Source.Title
-			}
-			v.Also = append(v.Also, copyView{Source: name, Link: c.Link})
-		}
-		if len(v.Also) > 0 {
-			if err := alsoLine.Execute(&line, v.Also); err != nil {
-				return nil, err
-			}
-		}
-		v.HTML = joinHTML(body, line.String())
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func sourceOf(s *storage.SourceFeed) sourceView {
-	v := sourceView{ID: s.FeedID, Name: s.Name, Title: s.Title, Updated: s.Updated, SiteURL: s.SiteURL}
-	if v.ID == "" {
-		v.ID = s.URL
-	}
-	if v.Name == "" {
-		v.Name = s.Title
-	}
-	if v.Title == "" {
-		v.Title = v.Name
-	}
-	if u, err := url.Parse(s.URL); err == nil && u.Scheme != "file" {
-		v.FeedURL = s.URL
-	}
-	return v
-}
-
 const atomType = "application/atom+xml"
 
 // renderAtom writes p as an Atom feed document.
-func renderAtom(p *page, vs []entryView) ([]byte, error) {
+func renderAtom(p *feedPage) ([]byte, error) {
 	f := &atomFeed{
 		AtomFeed: &feeds.AtomFeed{
 			Xmlns:   atomNS,
@@ -192,8 +83,8 @@ func renderAtom(p *page, vs []entryView) ([]byte, error) {
 	for _, l := range p.links(".atom", atomType) {
 		f.Links = append(f.Links, feeds.AtomLink{Rel: l.Rel, Href: l.Href, Type: l.Type})
 	}
-	for i := range vs {
-		f.Entries = append(f.Entries, atomEntryOf(&vs[i]))
+	for i := range p.Entries {
+		f.Entries = append(f.Entries, atomEntryOf(&p.Entries[i]))
 	}
 	var buf bytes.Buffer
 	if err := feeds.WriteXML(f, &buf); err != nil {
@@ -202,7 +93,7 @@ func renderAtom(p *page, vs []entryView) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func atomEntryOf(v *entryView) *atomEntry {
+func atomEntryOf(v *publish.Entry) *atomEntry {
 	e := v.Entry
 	ae := &atomEntry{
 		AtomEntry: &feeds.AtomEntry{
@@ -240,13 +131,6 @@ func atomEntryOf(v *entryView) *atomEntry {
 	}
 	ae.Source = src
 	return ae
-}
-
-func joinHTML(body, line string) string {
-	if body == "" {
-		return line
-	}
-	return body + "\n" + line
 }
 
 func rfc3339(t time.Time) string {

@@ -229,15 +229,15 @@ func TestFeed_RenderedOncePerChange(t *testing.T) {
 	store := &countingStore{DB: db}
 	srv := New(store, nil, nil, plain.opts.Load())
 	a := get(t, srv, "/feeds/markets.atom").Body.String()
-	queries := store.entries.Load()
+	queries := store.queries.Load()
 	b := get(t, srv, "/feeds/markets.atom", "Accept-Encoding", "gzip")
 	b2 := get(t, srv, "/feeds/markets.atom").Body.String()
 	if a != b2 {
 		t.Fatal("two renderings of an unchanged feed differ")
 	}
-	if queries == 0 || store.entries.Load() != queries || b.Code != http.StatusOK {
+	if queries == 0 || store.queries.Load() != queries || b.Code != http.StatusOK {
 		t.Errorf("the database was asked %d times for the first request and %d more for two repeats, want 0 more",
-			queries, store.entries.Load()-queries)
+			queries, store.queries.Load()-queries)
 	}
 	addItems(t, db, "stcn", 0, 1, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
 	c := get(t, srv, "/feeds/markets.atom").Body.String()
@@ -246,15 +246,41 @@ func TestFeed_RenderedOncePerChange(t *testing.T) {
 	}
 }
 
-// countingStore counts the entry queries the server makes.
+// A full page of a category takes two queries, whatever its size: its
+// entries, and the copies of their stories (not one query per entry).
+func TestFeed_PageQueries(t *testing.T) {
+	plain, db := newTestServer(t)
+	addItems(t, db, "stcn", 0, 120, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := &countingStore{DB: db}
+	srv := New(store, nil, nil, plain.opts.Load())
+	var f atomPage
+	if err := xml.Unmarshal(get(t, srv, "/feeds/markets.atom").Body.Bytes(), &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Entries) != 50 || store.queries.Load() != 2 {
+		t.Errorf("a first page of %d entries took %d queries, want 50 entries in 2", len(f.Entries), store.queries.Load())
+	}
+}
+
+// countingStore counts the queries for entries the server makes.
 type countingStore struct {
 	*storage.DB
-	entries atomic.Int32
+	queries atomic.Int32
 }
 
 func (s *countingStore) Entries(ctx context.Context, q storage.EntryQuery) ([]storage.Entry, error) {
-	s.entries.Add(1)
+	s.queries.Add(1)
 	return s.DB.Entries(ctx, q)
+}
+
+func (s *countingStore) CopiesOf(ctx context.Context, sources []string, entries []storage.Entry, titleWindow time.Duration) (map[int64][]storage.Entry, error) {
+	s.queries.Add(1)
+	return s.DB.CopiesOf(ctx, sources, entries, titleWindow)
+}
+
+func (s *countingStore) Search(ctx context.Context, q storage.SearchQuery) ([]storage.Entry, error) {
+	s.queries.Add(1)
+	return s.DB.Search(ctx, q)
 }
 
 // /c/{slug} is a category's newest entries for people: title linking to

@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/feedrelay/feedrelay/publish"
 )
 
 // The HTML pages share one layout: plain html/template, no JavaScript,
@@ -127,7 +129,7 @@ type pageData struct {
 	Loc                          *time.Location
 	Feeds                        []feedLinks // autodiscovery and subscribe links
 	Sources                      []indexSource
-	Entries                      []entryView
+	Entries                      []publish.Entry
 	Older                        string // query of the page of older entries
 }
 
@@ -180,29 +182,29 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 // site's section page.
 func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
-	cat := findCategory(opts, r.PathValue("slug"))
-	if cat == nil {
+	pub := s.publisher(opts)
+	feed := pub.Category(r.PathValue("slug"))
+	if feed == nil {
 		http.NotFound(w, r)
 		return
 	}
-	before, _, _, err := pageQuery(r.URL.Query())
+	cursor, _, err := pageQuery(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	p := &page{}
-	sel := opts.categorySelection(cat)
-	if err := s.loadPage(r.Context(), p, sel, s.entriesOf(sel), opts.PageSize, before, nil); err != nil {
+	// A page for people goes back only: older entries, page by page.
+	p, err := pub.Page(r.Context(), feed, publish.Cursor{Before: cursor.Before})
+	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	data := newPageData(opts, cat.Title)
-	data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: "feeds/" + cat.Slug, Title: cat.Title}}
-	if data.Entries, err = views(p, opts.Attribution); err != nil {
-		s.internalError(w, r, err)
-		return
+	data := newPageData(opts, feed.Title)
+	data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: feed.Path, Title: feed.Title}}
+	data.Entries = p.Entries
+	if p.Next != nil {
+		data.Older = p.Next.String()
 	}
-	data.Older = p.Next
 	s.renderHTML(w, r, "category", data)
 }
 

@@ -33,19 +33,19 @@ type jsonSource struct {
 const jsonFeedType = "application/feed+json"
 
 // renderJSON writes p as JSON Feed 1.1.
-func renderJSON(p *page, vs []entryView) ([]byte, error) {
+func renderJSON(p *feedPage) ([]byte, error) {
 	f := &jsonFeed{JSONFeed: &feeds.JSONFeed{
 		Version:     "https://jsonfeed.org/version/1.1",
 		Title:       p.Title,
 		Language:    p.Lang,
 		HomePageUrl: p.HTMLURL,
-		FeedUrl:     p.url(".json", p.Query),
-	}, Items: make([]*jsonItem, 0, len(vs))}
-	if p.Next != "" {
-		f.NextUrl = p.url(".json", p.Next)
+		FeedUrl:     p.URL(".json", p.query),
+	}, Items: make([]*jsonItem, 0, len(p.Entries))}
+	if p.Next != nil {
+		f.NextUrl = p.URL(".json", p.Next.String())
 	}
-	for i := range vs {
-		v := &vs[i]
+	for i := range p.Entries {
+		v := &p.Entries[i]
 		it := &jsonItem{JSONItem: &feeds.JSONItem{
 			Id:          v.EntryID,
 			Url:         v.Link,

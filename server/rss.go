@@ -47,7 +47,7 @@ type rssSource struct {
 const rssType = "application/rss+xml"
 
 // renderRSS writes p as RSS 2.0.
-func renderRSS(p *page, vs []entryView) ([]byte, error) {
+func renderRSS(p *feedPage) ([]byte, error) {
 	ch := &rssChannel{RssFeed: &feeds.RssFeed{
 		Title:         p.Title,
 		Link:          p.HTMLURL,
@@ -61,8 +61,8 @@ func renderRSS(p *page, vs []entryView) ([]byte, error) {
 			ch.AtomLinks = append(ch.AtomLinks, rssAtomLink(l))
 		}
 	}
-	for i := range vs {
-		v := &vs[i]
+	for i := range p.Entries {
+		v := &p.Entries[i]
 		it := &rssItem{
 			RssItem: &feeds.RssItem{
 				Title:       v.Title,

@@ -2,13 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/publish"
 )
 
 // maxSearchRunes bounds the length of a search query, in characters.
@@ -34,60 +34,30 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "search terms are not UTF-8", http.StatusBadRequest)
 		return
 	}
-	before, after, _, err := pageQuery(params)
-	if err == nil && after != nil {
-		err = fmt.Errorf("%w: search pages go back only (before=)", errBadQuery)
-	}
+	cursor, _, err := pageQuery(params)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-
-	// The query of the first page, canonical: the feed's id and links.
-	query := "q=" + url.QueryEscape(q)
-	title, htmlURL := opts.Title, opts.BaseURL
-	var sel selection
-	switch slug := params.Get("category"); slug {
-	case "", "all":
-		sel = opts.allSelection()
-	default:
-		cat := findCategory(opts, slug)
-		if cat == nil {
-			http.NotFound(w, r)
-			return
-		}
-		sel = opts.categorySelection(cat)
-		query += "&category=" + url.QueryEscape(slug)
-		title, htmlURL = cat.Title, opts.BaseURL+"c/"+slug
-	}
-	p := &page{
-		ID:      tagURI(opts.BaseURL, "search?"+query),
-		Title:   "搜索 (search)：" + q + " — " + title,
-		Lang:    opts.Language,
-		Path:    "search",
-		HTMLURL: htmlURL,
-		base:    opts.BaseURL,
-		search:  query,
-	}
-	if before != nil {
-		p.Query = "before=" + cursorParam(*before)
-	}
-	find := func(ctx context.Context, limit int, before, _ *storage.Cursor) ([]storage.Entry, error) {
-		return s.store.Search(ctx, storage.SearchQuery{Text: q, Sources: sel.sources, Limit: limit, Before: before})
+	pub := s.publisher(opts)
+	feed := pub.Search(q, params.Get("category"))
+	if feed == nil {
+		http.NotFound(w, r)
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), renderTimeout)
 	defer cancel()
-	if err := s.loadPage(ctx, p, sel, find, opts.PageSize, before, nil); err != nil {
-		s.internalError(w, r, err)
+	// The self link names the cursor in its canonical form.
+	p, err := s.page(ctx, pub, feed, cursor, cursor.String())
+	if errors.Is(err, publish.ErrBadCursor) {
+		http.Error(w, fmt.Sprintf("%v: %v", errBadQuery, err), http.StatusBadRequest)
 		return
 	}
-	p.Previous = "" // search pages go back only
-	vs, err := views(p, opts.Attribution)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	body, err := renderAtom(p, vs)
+	body, err := renderAtom(p)
 	if err != nil {
 		s.internalError(w, r, err)
 		return

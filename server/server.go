@@ -7,29 +7,26 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/filter"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
-// Store is what the server reads.
+// Store is what the server reads: what it publishes, and the health and
+// version of the database.
 type Store interface {
-	Entries(ctx context.Context, q storage.EntryQuery) ([]storage.Entry, error)
-	Search(ctx context.Context, q storage.SearchQuery) ([]storage.Entry, error)
+	publish.Store
 	Sources(ctx context.Context) ([]storage.SourceState, error)
 	Ping(ctx context.Context) error
 	// Version changes whenever what Entries returns may have changed.
 	Version(ctx context.Context) uint64
-	Copies(ctx context.Context, sources []string, e *storage.Entry, titleWindow time.Duration) ([]storage.Entry, error)
 }
 
 // PollHistory tells the last poll of a source since the process started.
@@ -37,39 +34,12 @@ type PollHistory interface {
 	Last(source string) (feeds.Result, bool)
 }
 
-// Category is a published category and the sources it gathers.
-type Category struct {
-	Slug    string
-	Title   string
-	Sources []string      // slugs
-	Rules   *filter.Rules // nil: publish everything
-	// DedupTitles folds items of the same title (within
-	// Options.TitleWindow) into one story, as well as those of the same
-	// link.
-	DedupTitles bool
-}
-
-// Source is a published source.
-type Source struct {
-	Slug  string
-	Name  string
-	URL   string
-	Rules *filter.Rules // nil: publish everything
-}
-
 // Options is the part of the config the server publishes. It can be swapped
 // whole while serving (see SetOptions).
 type Options struct {
-	BaseURL     string // absolute, ending in "/"
-	Title       string
-	Language    string
-	PageSize    int
-	MaxAge      time.Duration  // Cache-Control max-age of feeds; zero: none
-	Location    *time.Location // for times shown to people
-	TitleWindow time.Duration  // see Category.DedupTitles; zero: links only
-	Attribution *template.Template
-	Categories  []Category
-	Sources     []Source
+	publish.Options                // what every feed and page shows
+	MaxAge          time.Duration  // Cache-Control max-age of feeds; zero: none
+	Location        *time.Location // for times shown to people
 }
 
 // Server is the HTTP face of feedrelay. It is safe for concurrent use.
@@ -112,7 +82,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // feedFormat is one format every feed is published in.
 type feedFormat struct {
 	ext, mediaType string
-	render         func(*page, []entryView) ([]byte, error)
+	render         func(*feedPage) ([]byte, error)
 }
 
 var feedFormats = []feedFormat{
@@ -131,6 +101,12 @@ func splitFormat(file string) (string, *feedFormat) {
 	return "", nil
 }
 
+// publisher publishes opts from the server's store. It keeps nothing, so
+// one per request costs nothing.
+func (s *Server) publisher(opts *Options) *publish.Publisher {
+	return publish.New(s.store, &opts.Options)
+}
+
 func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
 	slug, f := splitFormat(r.PathValue("file"))
@@ -138,67 +114,51 @@ func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	p := &page{Lang: opts.Language, Path: "feeds/" + slug, base: opts.BaseURL, ID: tagURI(opts.BaseURL, "feeds/"+slug)}
-	var sel selection
-	if slug == "all" {
-		p.Title, p.HTMLURL = opts.Title, opts.BaseURL
-		sel = opts.allSelection()
-	} else {
-		cat := findCategory(opts, slug)
-		if cat == nil {
-			http.NotFound(w, r)
-			return
-		}
-		p.Title, p.HTMLURL = cat.Title, opts.BaseURL+"c/"+slug
-		sel = opts.categorySelection(cat)
+	pub := s.publisher(opts)
+	feed := pub.All()
+	if slug != "all" {
+		feed = pub.Category(slug)
 	}
-	s.serveFeed(w, r, opts, p, f, sel)
+	if feed == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveFeed(w, r, opts, pub, feed, f)
 }
 
 func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
 	slug, f := splitFormat(r.PathValue("file"))
-	src := findSource(opts, slug)
-	if f == nil || src == nil {
+	pub := s.publisher(opts)
+	feed := pub.Source(slug)
+	if f == nil || feed == nil {
 		http.NotFound(w, r)
 		return
 	}
-	p := &page{
-		ID:      tagURI(opts.BaseURL, "sources/"+slug),
-		Title:   src.Name,
-		Lang:    opts.Language,
-		Path:    "sources/" + slug,
-		HTMLURL: opts.BaseURL,
-		base:    opts.BaseURL,
-	}
-	s.serveFeed(w, r, opts, p, f, opts.sourceSelection(src))
+	s.serveFeed(w, r, opts, pub, feed, f)
 }
 
 // renderTimeout bounds one rendering, which may serve several requests and
 // so does not end with the request that started it.
 const renderTimeout = 30 * time.Second
 
-func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, p *page, f *feedFormat, sel selection) {
-	before, after, query, err := pageQuery(r.URL.Query())
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, pub *publish.Publisher, feed *publish.Feed, f *feedFormat) {
+	cursor, query, err := pageQuery(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	p.Query = query
 	ctx := r.Context()
 	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, query != "", func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
-		if err := s.loadPage(ctx, p, sel, s.entriesOf(sel), opts.PageSize, before, after); err != nil {
-			return nil, err
-		}
-		vs, err := views(p, opts.Attribution)
+		p, err := s.page(ctx, pub, feed, cursor, query)
 		if err != nil {
 			return nil, err
 		}
-		body, err := f.render(p, vs)
+		body, err := f.render(p)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("render %s%s: %w", feed.Path, f.ext, err)
 		}
 		return &rendered{body: body, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8"}, nil
 	})
@@ -207,6 +167,19 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 		return
 	}
 	serveRendered(w, r, rd, opts.MaxAge)
+}
+
+// page is the page of feed at cursor, named query in its links. An empty
+// page is dated when the server started: it has no entry to be dated by.
+func (s *Server) page(ctx context.Context, pub *publish.Publisher, feed *publish.Feed, cursor publish.Cursor, query string) (*feedPage, error) {
+	p, err := pub.Page(ctx, feed, cursor)
+	if err != nil {
+		return nil, err
+	}
+	if p.Updated.IsZero() {
+		p.Updated = s.started
+	}
+	return &feedPage{Page: p, query: query}, nil
 }
 
 // serveRendered answers with rd, compressed if the client accepts gzip.
@@ -311,32 +284,4 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logger.Error("request failed", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	http.Error(w, "internal error", http.StatusInternalServerError)
-}
-
-func findCategory(opts *Options, slug string) *Category {
-	for i := range opts.Categories {
-		if opts.Categories[i].Slug == slug {
-			return &opts.Categories[i]
-		}
-	}
-	return nil
-}
-
-func findSource(opts *Options, slug string) *Source {
-	for i := range opts.Sources {
-		if opts.Sources[i].Slug == slug {
-			return &opts.Sources[i]
-		}
-	}
-	return nil
-}
-
-// tagURI is the stable id of one of our feeds (RFC 4151): from the host of
-// base_url, a fixed date, and the feed's path.
-func tagURI(baseURL, path string) string {
-	host := "feedrelay.invalid"
-	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
-	}
-	return "tag:" + host + ",2026:" + path
 }

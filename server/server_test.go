@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -64,18 +65,18 @@ func newTestServer(t *testing.T) (*Server, *storage.DB) {
 			Updated:   time.Date(2026, 11, 26, 8, 5, 0, 0, shanghai),
 		}},
 	})
-	opts := &Options{
+	opts := &Options{Options: publish.Options{
 		BaseURL: "https://relay.example.org/", Title: "feedrelay", Language: "zh-CN", PageSize: 50,
 		Attribution: template.Must(template.New("a").Parse(defaultAttribution)),
-		Categories: []Category{
+		Categories: []publish.Category{
 			{Slug: "zhengquanshibaowang", Title: "证券时报网", Sources: []string{"stcn"}},
 			{Slug: "markets", Title: "市场综合", Sources: []string{"stcn", "cnstock"}},
 		},
-		Sources: []Source{
+		Sources: []publish.Source{
 			{Slug: "stcn", Name: "证券时报网", URL: "https://rsshub.example/stcn/yw"},
 			{Slug: "cnstock", Name: "中国证券网", URL: "https://news.cnstock.example/feed.atom"},
 		},
-	}
+	}}
 	// As the daemon's indexer does after polls.
 	if _, err := db.IndexAll(ctx); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/filter"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -46,13 +47,13 @@ func newStoryServer(t *testing.T) (*Server, func(src string, items ...feeds.Item
 			t.Fatal(err)
 		}
 	}
-	opts := &Options{
+	opts := &Options{Options: publish.Options{
 		BaseURL: "https://relay.example.org/", Title: "feedrelay", PageSize: 50, TitleWindow: 48 * time.Hour,
 		Attribution: template.Must(template.New("a").Parse(`<p>（文章来源：{{if .Origin}}{{.Origin}} · 经 {{end}}{{.Source}}）</p>`)),
-		Categories: []Category{{Slug: "markets", Title: "市场", Sources: []string{"stcn", "eastmoney", "sina"}, DedupTitles: true},
+		Categories: []publish.Category{{Slug: "markets", Title: "市场", Sources: []string{"stcn", "eastmoney", "sina"}, DedupTitles: true},
 			{Slug: "links", Title: "仅链接", Sources: []string{"stcn", "eastmoney", "sina"}}},
-		Sources: []Source{{Slug: "stcn", Name: "证券时报网"}, {Slug: "eastmoney", Name: "东方财富网"}, {Slug: "sina", Name: "新浪财经"}},
-	}
+		Sources: []publish.Source{{Slug: "stcn", Name: "证券时报网"}, {Slug: "eastmoney", Name: "东方财富网"}, {Slug: "sina", Name: "新浪财经"}},
+	}}
 	return New(db, nil, nil, opts), save
 }
 
@@ -144,9 +145,9 @@ func TestFeed_Filters(t *testing.T) {
 	o := *srv.opts.Load()
 	srcRules, _ := filter.Compile("source stcn", nil, []string{`推广|广告`})
 	catRules, _ := filter.Compile("category markets", []string{`A股|港股`}, nil)
-	o.Sources = append([]Source(nil), o.Sources...)
+	o.Sources = append([]publish.Source(nil), o.Sources...)
 	o.Sources[0].Rules = srcRules
-	o.Categories = append([]Category(nil), o.Categories...)
+	o.Categories = append([]publish.Category(nil), o.Categories...)
 	o.Categories[0].Rules = catRules
 	srv.SetOptions(&o)
 	es := storyEntries(t, srv, "/feeds/markets.atom")
@@ -175,8 +176,8 @@ func TestFeed_FilteredPaging(t *testing.T) {
 	o := *srv.opts.Load()
 	o.PageSize = 10
 	rules, _ := filter.Compile("source stcn", nil, []string{`广告`})
-	o.Sources = []Source{{Slug: "stcn", Name: "证券时报网", Rules: rules}}
-	o.Categories = []Category{{Slug: "markets", Title: "市场", Sources: []string{"stcn"}}}
+	o.Sources = []publish.Source{{Slug: "stcn", Name: "证券时报网", Rules: rules}}
+	o.Categories = []publish.Category{{Slug: "markets", Title: "市场", Sources: []string{"stcn"}}}
 	srv.SetOptions(&o)
 
 	seen := map[string]bool{}

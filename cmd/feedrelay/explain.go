@@ -5,12 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/server"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -42,8 +41,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFailed
 	}
 	defer db.Close()
-	srv := server.New(db, nil, slog.New(slog.DiscardHandler), setup.ServerOptions(cfg))
-	items, err := srv.Explain(ctx, *source, *limit)
+	items, err := publish.New(db, setup.PublishOptions(cfg)).Explain(ctx, *source, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "feedrelay: %s: %v\n", cfg.Path, err)
 		return exitUsage

@@ -15,6 +15,7 @@ import (
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/metrics"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
 )
@@ -44,34 +45,37 @@ func Sources(cfg *config.Config) ([]feeds.Source, []storage.SourceInfo) {
 	return sources, infos
 }
 
-// ServerOptions is what cfg publishes.
-func ServerOptions(cfg *config.Config) *server.Options {
-	opts := &server.Options{
+// PublishOptions is what cfg publishes.
+func PublishOptions(cfg *config.Config) *publish.Options {
+	opts := &publish.Options{
 		BaseURL:     cfg.BaseURL,
 		Title:       "feedrelay",
 		Language:    cfg.Language,
 		PageSize:    cfg.PageSize,
-		MaxAge:      cfg.CacheMaxAge,
 		TitleWindow: cfg.Dedup.TitleWindow,
-		Location:    cfg.Location,
 		// Validated by config.
 		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
 	}
 	for _, c := range cfg.Categories {
-		sc := server.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
+		pc := publish.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
 		for _, s := range cfg.Sources {
 			for _, in := range s.Categories {
 				if in == c.Slug {
-					sc.Sources = append(sc.Sources, s.Slug)
+					pc.Sources = append(pc.Sources, s.Slug)
 				}
 			}
 		}
-		opts.Categories = append(opts.Categories, sc)
+		opts.Categories = append(opts.Categories, pc)
 	}
 	for _, s := range cfg.Sources {
-		opts.Sources = append(opts.Sources, server.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Rules: s.Filters.Rules})
+		opts.Sources = append(opts.Sources, publish.Source{Slug: s.Slug, Name: s.Name, URL: s.URL, Rules: s.Filters.Rules})
 	}
 	return opts
+}
+
+// ServerOptions is what cfg publishes and how it is served.
+func ServerOptions(cfg *config.Config) *server.Options {
+	return &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location}
 }
 
 // Web is feedrelay's HTTP face as `serve` runs it: the server, /metrics,

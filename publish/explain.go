@@ -1,4 +1,4 @@
-package server
+package publish
 
 import (
 	"context"
@@ -28,9 +28,8 @@ type FeedVerdict struct {
 // Explain says, for the newest limit items of a source, which rule kept or
 // dropped each in every feed that gathers the source, and which copies were
 // folded: for `feedrelay explain`.
-func (s *Server) Explain(ctx context.Context, source string, limit int) ([]Explained, error) {
-	opts := s.opts.Load()
-	src := findSource(opts, source)
+func (p *Publisher) Explain(ctx context.Context, source string, limit int) ([]Explained, error) {
+	src := p.source(source)
 	if src == nil {
 		return nil, fmt.Errorf("no source %q in the config", source)
 	}
@@ -38,26 +37,28 @@ func (s *Server) Explain(ctx context.Context, source string, limit int) ([]Expla
 		name string
 		sel  selection
 	}
-	feeds := []feed{{"sources/" + src.Slug, opts.sourceSelection(src)}}
-	for i := range opts.Categories {
-		for _, slug := range opts.Categories[i].Sources {
+	feeds := []feed{{"sources/" + src.Slug, p.sourceSelection(src)}}
+	for i := range p.opts.Categories {
+		for _, slug := range p.opts.Categories[i].Sources {
 			if slug == source {
-				feeds = append(feeds, feed{"feeds/" + opts.Categories[i].Slug, opts.categorySelection(&opts.Categories[i])})
+				feeds = append(feeds, feed{"feeds/" + p.opts.Categories[i].Slug, p.categorySelection(&p.opts.Categories[i])})
 			}
 		}
 	}
-	entries, err := s.store.Entries(ctx, storage.EntryQuery{Sources: []string{source}, Limit: limit})
+	entries, err := p.store.Entries(ctx, storage.EntryQuery{Sources: []string{source}, Limit: limit})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("explain %s: %w", source, err)
 	}
-	out := make([]Explained, 0, len(entries))
+	out := make([]Explained, len(entries))
 	for i := range entries {
-		ex := Explained{Entry: entries[i]}
-		for _, f := range feeds {
-			v, err := s.judge(ctx, f.sel, &entries[i])
-			if err != nil {
-				return nil, err
-			}
+		out[i].Entry = entries[i]
+	}
+	for _, f := range feeds {
+		verdicts, err := p.judge(ctx, f.sel, entries)
+		if err != nil {
+			return nil, fmt.Errorf("explain %s in %s: %w", source, f.name, err)
+		}
+		for i, v := range verdicts {
 			fv := FeedVerdict{Feed: f.name, Shown: v.shown, Why: v.decision.Why}
 			if v.firstOf != nil {
 				fv.FoldedInto = copyName(v.firstOf)
@@ -65,9 +66,8 @@ func (s *Server) Explain(ctx context.Context, source string, limit int) ([]Expla
 			for j := range v.also {
 				fv.Also = append(fv.Also, copyName(&v.also[j]))
 			}
-			ex.Feeds = append(ex.Feeds, fv)
+			out[i].Feeds = append(out[i].Feeds, fv)
 		}
-		out = append(out, ex)
 	}
 	return out, nil
 }

@@ -1,0 +1,127 @@
+package publish
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/url"
+	"time"
+
+	"github.com/feedrelay/feedrelay/storage"
+)
+
+// Entry is an entry as every format publishes it: attributed, with the
+// feed it came from and the other sources' copies of its story.
+type Entry struct {
+	*storage.Entry
+	Author string // the entry's, with the original publisher it names; else its source's name
+	HTML   string // content (else summary), the attribution line, the copies
+	Source SourceFeed
+	Also   []Copy // later copies of the story, from other sources
+}
+
+// Copy is another source's copy of an entry's story.
+type Copy struct {
+	Source string // its source's name
+	Link   string
+}
+
+// SourceFeed is the feed an entry came from, as <source> (RFC 4287
+// §4.2.11) and its equivalents describe it.
+type SourceFeed struct {
+	ID    string // the feed's own id, else the URL polled
+	Name  string // as configured, for people: the attribution line
+	Title string // as the feed calls itself, else Name
+
+	Updated time.Time
+	FeedURL string // the URL polled; empty for a local file
+	SiteURL string
+}
+
+// attribution is what the attribution template (Options.Attribution) sees.
+type attribution struct {
+	Source string
+	Origin string // the original publisher the article names, if not Source
+	Link   string
+	Author string
+}
+
+// alsoLine names the other sources of a story, each linked to its copy.
+var alsoLine = template.Must(template.New("also").Parse(
+	`<p>另见 (also reported by)：{{range $i, $c := .}}{{if $i}}、{{end}}<a href="{{$c.Link}}">{{$c.Source}}</a>{{end}}</p>`))
+
+// views attributes the shown entries of a page. Entries with an id already
+// seen are dropped: the same original id can reach us through two sources.
+func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
+	out := make([]Entry, 0, len(shown))
+	seen := make(map[string]bool, len(shown))
+	for i := range shown {
+		e := &shown[i]
+		if seen[e.EntryID] {
+			continue
+		}
+		seen[e.EntryID] = true
+		src := sourceOf(&e.Source)
+		origin := e.Origin
+		if origin == src.Name || origin == src.Title {
+			origin = ""
+		}
+		author := e.Author
+		switch {
+		case origin != "" && author == "":
+			author = origin + " · 经 " + src.Name
+		case origin != "":
+			author += "（" + origin + " · 经 " + src.Name + "）"
+		case author == "":
+			author = src.Name
+		}
+		body := e.Content
+		if body == "" {
+			body = e.Summary
+		}
+		var line bytes.Buffer
+		if err := p.opts.Attribution.Execute(&line, attribution{Source: src.Name, Origin: origin, Link: e.Link, Author: author}); err != nil {
+			return nil, fmt.Errorf("attribution of entry %d: %w", e.ID, err)
+		}
+		v := Entry{Entry: &e.Entry, Author: author, Source: src}
+		for _, c := range e.Also {
+			name := c.Source.Name
+			if name == "" {
+				name = c.Source.Title
+			}
+			v.Also = append(v.Also, Copy{Source: name, Link: c.Link})
+		}
+		if len(v.Also) > 0 {
+			if err := alsoLine.Execute(&line, v.Also); err != nil {
+				return nil, fmt.Errorf("copies of entry %d: %w", e.ID, err)
+			}
+		}
+		v.HTML = joinHTML(body, line.String())
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func sourceOf(s *storage.SourceFeed) SourceFeed {
+	v := SourceFeed{ID: s.FeedID, Name: s.Name, Title: s.Title, Updated: s.Updated, SiteURL: s.SiteURL}
+	if v.ID == "" {
+		v.ID = s.URL
+	}
+	if v.Name == "" {
+		v.Name = s.Title
+	}
+	if v.Title == "" {
+		v.Title = v.Name
+	}
+	if u, err := url.Parse(s.URL); err == nil && u.Scheme != "file" {
+		v.FeedURL = s.URL
+	}
+	return v
+}
+
+func joinHTML(body, line string) string {
+	if body == "" {
+		return line
+	}
+	return body + "\n" + line
+}
