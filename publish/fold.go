@@ -48,8 +48,9 @@ func (p *Publisher) sourceSelection(src *Source) selection {
 	return selection{sources: []string{src.Slug}, rules: map[string][]*filter.Rules{src.Slug: {src.Rules}}}
 }
 
-// folds reports whether sel may fold copies at all.
-func (sel *selection) folds() bool { return true }
+// folds reports whether sel may fold copies at all: folding only ever
+// joins items of different sources.
+func (sel *selection) folds() bool { return len(sel.sources) > 1 }
 
 // shownEntry is an entry a feed shows, with the later copies of its story.
 type shownEntry struct {
@@ -99,6 +100,12 @@ func (p *Publisher) judge(ctx context.Context, sel selection, entries []storage.
 func (sel *selection) fold(v *verdict, e *storage.Entry, copies []storage.Entry) {
 	for i := range copies {
 		c := &copies[i]
+		if c.ID == e.ID || c.Source.Slug == e.Source.Slug {
+			// A source's own items that share a title or a link are
+			// distinct posts (one archive page with an #anchor per
+			// post), and an entry never names itself.
+			continue
+		}
 		if !filter.Decide(c.Title, c.Content, sel.rules[c.Source.Slug]...).Keep {
 			continue // a copy the feed does not show cannot stand for e
 		}

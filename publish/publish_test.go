@@ -65,6 +65,57 @@ func firstPage(t *testing.T, p *Publisher, f *Feed) map[string]Entry {
 	return out
 }
 
+// Two posts of one source under one title are two entries, each naming
+// no copy; another source's copy of one of them folds into it.
+func TestPage_FoldsOnlyAcrossSources(t *testing.T) {
+	p, _, save := newPublisher(t)
+	pub := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	title := "沪深两市成交额连续第三日突破万亿元"
+	save("stcn", feeds.Item{Title: title, Link: "https://www.stcn.com/a/1.html", Published: pub},
+		feeds.Item{Title: title, Link: "https://www.stcn.com/a/2.html", Published: pub.Add(time.Minute)})
+	save("eastmoney", feeds.Item{Title: "两市成交额再破万亿", Link: "https://stcn.com/a/1.html?utm_source=em", Published: pub.Add(5 * time.Minute)})
+
+	for _, f := range []*Feed{p.Source("stcn"), p.Category("markets"), p.All()} {
+		es := firstPage(t, p, f)
+		one, two := es["https://www.stcn.com/a/1.html"], es["https://www.stcn.com/a/2.html"]
+		if one.Entry == nil || two.Entry == nil {
+			t.Fatalf("%s: %d entries, want both of stcn's posts", f.Path, len(es))
+		}
+		if len(two.Also) != 0 || strings.Contains(two.HTML, "另见") {
+			t.Errorf("%s: the second post names copies %v: %q", f.Path, two.Also, two.HTML)
+		}
+		wantAlso := []Copy{{Source: "东方财富网", Link: "https://stcn.com/a/1.html?utm_source=em"}}
+		if f.Path == "sources/stcn" {
+			wantAlso = nil
+		}
+		if !slices.Equal(one.Also, wantAlso) {
+			t.Errorf("%s: the first post names %v, want %v", f.Path, one.Also, wantAlso)
+		}
+		if _, shown := es["https://stcn.com/a/1.html?utm_source=em"]; shown {
+			t.Errorf("%s shows eastmoney's copy beside stcn's", f.Path)
+		}
+	}
+
+	ex, err := p.Explain(context.Background(), "stcn", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range ex {
+		for _, v := range item.Feeds {
+			if !v.Shown || v.FoldedInto != "" {
+				t.Errorf("explain: %s in %s: %+v, want shown", item.Entry.Link, v.Feed, v)
+			}
+		}
+	}
+	ex, err = p.Explain(context.Background(), "eastmoney", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ex) != 1 || len(ex[0].Feeds) != 2 || ex[0].Feeds[1].FoldedInto != `证券时报网 "`+title+`" (https://www.stcn.com/a/1.html)` {
+		t.Errorf("explain eastmoney: %+v", ex)
+	}
+}
+
 // Pages through next cursors reach every shown entry once, pages stay full
 // under a filter, and previous cursors lead back through the same pages.
 func TestPage_Cursors(t *testing.T) {

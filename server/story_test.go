@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"html/template"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -224,5 +225,72 @@ func TestFeed_FilteredPaging(t *testing.T) {
 	}
 	if p.link("previous") != "" {
 		t.Error("the first page, reached back, still has a previous link")
+	}
+}
+
+// Folding only joins items of different sources: a source's items that
+// share a title, links that differ only by #fragment, or one link under
+// several guids are distinct posts and each is shown, in the source's feed
+// and in its categories, naming neither its siblings nor itself. Two sources
+// carrying one story still fold into one entry that names the other's copy.
+func TestFeed_FoldingJoinsOnlyOtherSources(t *testing.T) {
+	srv, save := newStoryServer(t)
+	pub := time.Date(2026, 11, 26, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var own []feeds.Item
+	for i, link := range []string{"https://www.stcn.com/a/1.html", "https://www.stcn.com/a/2.html", "https://www.stcn.com/a/3.html"} {
+		own = append(own, feeds.Item{Title: "沪深两市成交额连续第三日突破万亿元", Link: link, Published: pub.Add(time.Duration(i) * time.Minute)})
+	}
+	for i, frag := range []string{"#a080605", "#a030658"} {
+		link := "http://blog.stcn.com/2017/06/26.html" + frag
+		own = append(own, feeds.Item{GUID: link, Title: "盘中随笔第" + strconv.Itoa(i+1) + "则：市场情绪观察", Link: link, Published: pub.Add(time.Duration(10+i) * time.Minute)})
+	}
+	for i, frag := range []string{"#p1", "#p2"} {
+		own = append(own, feeds.Item{GUID: "http://blog.stcn.com/2017/06/27.html" + frag, Title: "收盘点评第" + strconv.Itoa(i+1) + "篇：量能温和放大",
+			Link: "http://blog.stcn.com/2017/06/27.html", Published: pub.Add(time.Duration(15+i) * time.Minute)})
+	}
+	own = append(own, feeds.Item{Title: "美联储宣布维持联邦基金利率不变", Link: "https://www.stcn.com/a/fed.html", Published: pub.Add(20 * time.Minute)})
+	save("stcn", own...)
+	save("eastmoney", feeds.Item{Title: "美联储宣布维持联邦基金利率不变", Link: "https://stcn.com/a/fed.html?utm_source=eastmoney", Published: pub.Add(25 * time.Minute)})
+
+	related := func(e storyEntry) []string {
+		var out []string
+		for _, l := range e.Links {
+			if l.Rel == "related" {
+				out = append(out, l.Href)
+			}
+		}
+		return out
+	}
+	for _, path := range []string{"/sources/stcn.atom", "/feeds/markets.atom", "/feeds/links.atom"} {
+		es := storyEntries(t, srv, path)
+		shown := map[string]storyEntry{} // by link and title
+		for _, e := range es {
+			for _, l := range e.Links {
+				if l.Rel == "alternate" {
+					shown[l.Href+" "+e.Title] = e
+				}
+			}
+		}
+		for _, it := range own {
+			e, ok := shown[it.Link+" "+it.Title]
+			if !ok {
+				t.Errorf("%s does not show %s (%s): %d entries", path, it.Title, it.Link, len(es))
+				continue
+			}
+			fed := strings.HasSuffix(it.Link, "fed.html")
+			switch r := related(e); {
+			case (!fed || path == "/sources/stcn.atom") && (len(r) > 0 || strings.Contains(e.Content, "另见")):
+				t.Errorf("%s: %s names %v as copies: %q", path, it.Link, r, e.Content)
+			case fed && path != "/sources/stcn.atom" && (!slices.Equal(r, []string{"https://stcn.com/a/fed.html?utm_source=eastmoney"}) ||
+				!strings.Contains(e.Content, `另见 (also reported by)：<a href="https://stcn.com/a/fed.html?utm_source=eastmoney">东方财富网</a></p>`)):
+				t.Errorf("%s: the story two sources carry names %v, want eastmoney's copy: %q", path, r, e.Content)
+			}
+		}
+		if len(es) != len(own) {
+			t.Errorf("%s: %d entries, want stcn's %d (eastmoney's copy folded)", path, len(es), len(own))
+		}
+	}
+	if es := storyEntries(t, srv, "/sources/eastmoney.atom"); len(es) != 1 || len(related(es[0])) != 0 {
+		t.Errorf("eastmoney's own feed: %+v, want its 1 entry, naming no copy", es)
 	}
 }
