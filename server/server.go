@@ -1,6 +1,9 @@
-// Package server publishes what feedrelay stores: per-category, per-source
-// and combined Atom feeds, an HTML index with each source's health, and a
-// health check. It renders with gorilla/feeds and never fetches anything.
+// Package server is feedrelay's HTTP face: per-category, per-source,
+// combined and search feeds (Atom, RSS, JSON Feed), the HTML index with
+// each source's health and the category pages, OPML, and health checks. It
+// routes, caches each rendered page until the database changes, answers
+// conditional GETs and compresses; what a page shows comes from package
+// publish, rendered here with gorilla/feeds. It never fetches anything.
 package server
 
 import (
