@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,9 +78,6 @@ func openInstance(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 	db, err := storage.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
-	}
-	if u, err := url.Parse(cfg.BaseURL); err == nil {
-		db.TagAuthority = u.Hostname()
 	}
 	sources, infos := setup.Sources(cfg)
 	if err := db.SyncSources(ctx, infos); err != nil {
@@ -194,9 +190,10 @@ func parseAll(bodies [][]byte, sources []feeds.Source) ([]*feeds.Result, error) 
 		if err != nil {
 			return fmt.Errorf("%s: %w", src.Slug, err)
 		}
-		f.KeyStories(src.TrackingParams)
-		results[i] = &feeds.Result{Source: src.Slug, URL: src.URL, Attempted: time.Now(),
+		r := &feeds.Result{Source: src.Slug, URL: src.URL, Attempted: time.Now(),
 			StatusCode: 200, ETag: fmt.Sprintf(`"ingest-%d"`, i), Feed: f}
+		src.Identify(f, r.Attempted)
+		results[i] = r
 		return nil
 	})
 	return results, err

@@ -29,6 +29,10 @@ type Source struct {
 	// MaxInterval caps how far a feed's own hints (Cache-Control, Expires,
 	// <ttl>, sy:updatePeriod) may stretch Interval.
 	MaxInterval time.Duration
+	// TagAuthority is the authority of the tag: URIs minted for this
+	// source's entries whose original id is not an absolute IRI: the host
+	// of base_url (see TagAuthority). Empty means "feedrelay.invalid".
+	TagAuthority string
 }
 
 // Feed is a parsed, normalized source feed.
@@ -44,11 +48,24 @@ type Feed struct {
 	TTL time.Duration
 }
 
-// Item is one normalized entry of a source feed.
+// Item is one normalized entry of a source feed. Everything storage keeps
+// of it is decided here, in feeds: storage persists it as given.
 type Item struct {
 	// Identity is the key of the item within its source: the guid/id when
-	// present, else the normalized link, else a hash of title and date.
+	// present, else the whole link (fragment included: one archive page
+	// with one #anchor per post is many posts), else a hash of title and
+	// date.
 	Identity string
+	// Lookup is where the row this item already has may be, in order:
+	// the first row found that fits its Key's Match is the item's. Nil
+	// means the row under Identity. It lists other forms when the item may
+	// be stored under one: a feed that reuses a guid for several posts,
+	// or an identity an earlier feedrelay gave it (links without their
+	// fragment).
+	Lookup []Key
+	// EntryID is the Atom <id> the item is published under if it is new
+	// (Source.EntryID); a stored item keeps the id it was first given.
+	EntryID string
 	// GUID is the original entry id or RSS guid, possibly empty.
 	GUID       string
 	Link       string // absolute
@@ -67,21 +84,54 @@ type Item struct {
 	URLKey, TitleKey, Origin string
 }
 
+// A Key is one place where an item may already be stored: the row under
+// Identity, when that row holds what Match asks for.
+type Key struct {
+	Identity string
+	Match    Match
+}
+
+// Match says when a stored row found under a Key is the item's.
+type Match int
+
+const (
+	// MatchAny: the row is the item's, whatever it holds now (an edited
+	// post is updated in place).
+	MatchAny Match = iota
+	// MatchLink: the row is the item's only if it holds the item's link.
+	MatchLink
+	// MatchPost: the row is the item's only if it holds the item's link
+	// and title.
+	MatchPost
+)
+
 // Counts says what a poll did to the stored items.
 type Counts struct {
 	New, Updated, Unchanged int
 }
 
-// KeyStories sets the keys by which copies of one story are found across
-// sources (package story), and each item's original publisher. tracking
-// are the link parameters to ignore; nil means story.DefaultTrackingParams.
-func (f *Feed) KeyStories(tracking []string) {
+// Identify decides what storage keeps of f's items, as polled from src at
+// seen, beyond what Parse read: the id each is published under if it is new,
+// the keys by which copies of one story are found across sources (package
+// story), and each item's original publisher.
+func (src *Source) Identify(f *Feed, seen time.Time) {
+	keys := StoryKeys(src.TrackingParams)
+	for i := range f.Items {
+		it := &f.Items[i]
+		it.EntryID = src.EntryID(it, seen)
+		it.URLKey, it.TitleKey, it.Origin = keys(it.Link, it.Title, it.Content)
+	}
+}
+
+// StoryKeys returns the function that computes an item's story keys and
+// original publisher from its link, title and content. tracking are the
+// link parameters to ignore; nil means story.DefaultTrackingParams. Storage
+// uses it to key items stored before story keys existed.
+func StoryKeys(tracking []string) func(link, title, content string) (urlKey, titleKey, origin string) {
 	if tracking == nil {
 		tracking = story.DefaultTrackingParams
 	}
-	for i := range f.Items {
-		it := &f.Items[i]
-		it.URLKey, it.TitleKey = story.URLKey(it.Link, tracking), story.TitleKey(it.Title)
-		it.Origin = story.Origin(it.Content)
+	return func(link, title, content string) (string, string, string) {
+		return story.URLKey(link, tracking), story.TitleKey(title), story.Origin(content)
 	}
 }

@@ -58,11 +58,8 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	seen := make(map[string]bool, len(items))
 	f.Items = items[:0]
 	for _, it := range items {
-		// A feed that reuses one guid for different posts (it happens):
-		// each gets an identity of its own (storage still finds a post
-		// stored under the plain guid before the reuse began).
-		if it.GUID != "" && len(posts[it.Identity]) > 1 {
-			it.Identity = ReusedGUIDIdentity(it.GUID, it.Title, it.Link)
+		if it.GUID != "" {
+			it.Identity, it.Lookup = guidIdentity(it, len(posts[it.Identity]) > 1)
 		}
 		// The same entry listed twice: keep the first (newest) copy.
 		if seen[it.Identity] {
@@ -72,6 +69,23 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 		f.Items = append(f.Items, it)
 	}
 	return f
+}
+
+// guidIdentity is the identity of an item with a guid, and where storage
+// looks for its row. A feed that reuses one guid for different posts (it
+// happens) gives each its own identity: the guid and a hash of the post's
+// title and link. The post may be stored under the other form: under the
+// plain guid before the reuse began, or under its own while the feed lists
+// it alone again. A row under the plain guid is this post's when it holds
+// the post's title and link; failing that, the post's own row; failing that,
+// the row under the plain guid holds an edit of the post.
+func guidIdentity(it Item, reused bool) (string, []Key) {
+	sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Link))
+	own := it.GUID + "#" + hex.EncodeToString(sum[:8])
+	if reused {
+		return own, []Key{{own, MatchAny}, {it.GUID, MatchPost}}
+	}
+	return it.GUID, []Key{{it.GUID, MatchPost}, {own, MatchAny}, {it.GUID, MatchAny}}
 }
 
 func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
@@ -117,33 +131,35 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 			it.Categories = append(it.Categories, c)
 		}
 	}
-	it.Identity = identity(it)
+	it.Identity, it.Lookup = identity(it)
 	it.Hash = contentHash(it)
 	return it
 }
 
-// ReusedGUIDIdentity is the identity of a post whose guid its feed also
-// gives other posts: the guid and a hash of the post's title and link.
-func ReusedGUIDIdentity(guid, title, link string) string {
-	sum := sha256.Sum256([]byte(title + "\x00" + link))
-	return guid + "#" + hex.EncodeToString(sum[:8])
-}
-
-// identity is the item's key within its source: guid, else normalized link,
-// else a hash of title and date.
-func identity(it Item) string {
+// identity is the item's key within its source: guid, else the whole link,
+// else a hash of title and date. An item known by its link, whose link has
+// a fragment, may be stored under the link without it: earlier feedrelay
+// dropped fragments, and stored one row for the posts of an archive
+// page (#anchor per post). That row holds the link of the post last saved
+// in it: it is the item's if it holds the item's link (its other posts
+// are new).
+func identity(it Item) (string, []Key) {
 	switch {
 	case it.GUID != "":
-		return it.GUID
+		return it.GUID, nil
 	case it.Link != "":
-		return NormalizeURL(it.Link)
+		id, old := linkIdentity(it.Link)
+		if old != id {
+			return id, []Key{{id, MatchAny}, {old, MatchLink}}
+		}
+		return id, nil
 	}
 	date := ""
 	if !it.Published.IsZero() {
 		date = it.Published.UTC().Format(time.RFC3339)
 	}
 	sum := sha256.Sum256([]byte(it.Title + "\x00" + date))
-	return "sha256:" + hex.EncodeToString(sum[:16])
+	return "sha256:" + hex.EncodeToString(sum[:16]), nil
 }
 
 func contentHash(it Item) string {
@@ -163,20 +179,23 @@ func timeKey(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// NormalizeURL gives the form of a link used to recognize the same item:
-// lower-case scheme and host, no default port, no fragment.
-func NormalizeURL(raw string) string {
+// linkIdentity is the identity of an item known by its link: the link with
+// scheme and host lower-cased and no default port, its fragment kept (one
+// page with one #anchor per post is many posts). old is that form without
+// the fragment, as identities were before they kept fragments.
+func linkIdentity(raw string) (id, old string) {
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() {
-		return raw
+		return raw, raw
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = strings.ToLower(u.Host)
 	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
 		u.Host = u.Hostname()
 	}
+	id = u.String()
 	u.Fragment, u.RawFragment = "", ""
-	return u.String()
+	return id, u.String()
 }
 
 func isWebURL(s string) bool {

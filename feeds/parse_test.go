@@ -399,15 +399,13 @@ func TestParseIdentity(t *testing.T) {
 	if got := itemByTitle(t, f, "guid").Identity; got != "abc-1" {
 		t.Errorf("guid item: identity %q, want the guid", got)
 	}
-	if got := itemByTitle(t, f, "link").Identity; got != "https://news.example.com/a/B.html" {
-		t.Errorf("link item: identity %q, want the normalized link", got)
+	if got := itemByTitle(t, f, "link").Identity; got != "https://news.example.com/a/B.html#comments" {
+		t.Errorf("link item: identity %q, want the whole link (host lower-cased, default port dropped)", got)
 	}
-	// The same link with another fragment is the same item: the feed keeps
-	// its first copy only.
-	for _, it := range f.Items {
-		if it.Title == "same link again" {
-			t.Errorf("duplicate identity kept: %+v", it)
-		}
+	// The same page with another fragment is another item: one archive
+	// page with one #anchor per post is many posts.
+	if got := itemByTitle(t, f, "same link again").Identity; got != "https://news.example.com/a/B.html#top" {
+		t.Errorf("same page, other fragment: identity %q, want its whole link", got)
 	}
 	if got := itemByTitle(t, f, "relative").Identity; got != "https://example.com/rel.html" {
 		t.Errorf("relative link item: identity %q", got)

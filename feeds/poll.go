@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// Result is the outcome of one poll of one source.
+// Result is the outcome of one poll of one source. The Poller writes it
+// (fetch, parse, what the store did) and hands it on; after that only the
+// Scheduler, which owns when a source is polled next, sets NextPoll.
 type Result struct {
 	Source   string    // slug
 	URL      string    // the URL polled
@@ -23,7 +25,7 @@ type Result struct {
 	NotModified  bool
 	ETag         string
 	LastModified string
-	Feed         *Feed // nil on 304 or error
+	Feed         *Feed // nil on 304 or error, and once stored
 	Err          error
 	Counts       Counts
 	// Failures is how many polls in a row have failed, this one included,
@@ -31,13 +33,21 @@ type Result struct {
 	Failures int
 }
 
+// Saved is what Store.Save did with a poll's result.
+type Saved struct {
+	Counts
+	// Failures is how many polls of the source in a row have failed, this
+	// one included; 0 after a success.
+	Failures int
+}
+
 // Store is what the poller needs from storage. Save must store the items of
 // r.Feed and the validators of r in one transaction, so that a validator is
-// never saved for items that were not; it records failures too, and sets
-// r.Failures to the source's count of failures in a row.
+// never saved for items that were not; it records failures too, and says
+// what it did. It does not modify r.
 type Store interface {
 	Validators(ctx context.Context, source string) (etag, lastModified string, err error)
-	Save(ctx context.Context, r *Result) (Counts, error)
+	Save(ctx context.Context, r *Result) (Saved, error)
 }
 
 // Poller polls one source at a time: conditional fetch, parse, normalize,
@@ -60,12 +70,13 @@ func (p *Poller) Poll(ctx context.Context, src Source) *Result {
 	r.Err = p.poll(ctx, src, r)
 	r.Duration = time.Since(r.Attempted)
 	if r.Err == nil || ctx.Err() == nil {
-		counts, err := p.Store.Save(ctx, r)
+		saved, err := p.Store.Save(ctx, r)
 		if err != nil && r.Err == nil {
 			r.Err = fmt.Errorf("store: %w", err)
 		}
-		r.Counts = counts
+		r.Counts, r.Failures = saved.Counts, saved.Failures
 	}
+	r.Feed = nil // stored: a result kept for its health must not hold the items
 	p.log(src, r)
 	return r
 }
@@ -104,7 +115,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	if err != nil {
 		return err
 	}
-	feed.KeyStories(src.TrackingParams)
+	src.Identify(feed, r.Attempted)
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)
 	return nil

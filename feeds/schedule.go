@@ -106,9 +106,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.T
 				go func(src Source, idx int) {
 					defer wg.Done()
 					defer func() { <-sem }()
-					r := s.Poller.Poll(ctx, src)
-					r.Feed = nil // stored already: a result waiting in done must not hold its items
-					done <- due{idx: idx, result: r}
+					done <- due{idx: idx, result: s.Poller.Poll(ctx, src)}
 				}(sources[d.idx], d.idx)
 			}
 		}

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/filter"
 	"github.com/feedrelay/feedrelay/storage"
 )
@@ -205,9 +206,5 @@ func (p *Publisher) source(slug string) *Source {
 // tagURI is the stable id of one of our feeds (RFC 4151): from the host of
 // base_url, a fixed date, and the feed's path.
 func tagURI(baseURL, path string) string {
-	host := "feedrelay.invalid"
-	if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "" {
-		host = u.Hostname()
-	}
-	return "tag:" + host + ",2026:" + path
+	return feeds.TagURI(feeds.TagAuthority(baseURL), "2026", path)
 }

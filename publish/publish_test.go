@@ -38,7 +38,7 @@ func newPublisher(t *testing.T) (*Publisher, *Options, func(src string, items ..
 			it.Identity, it.Hash = it.Link+it.Title, it.Link+it.Title
 		}
 		f := &feeds.Feed{Title: src, Items: items}
-		f.KeyStories(nil)
+		(&feeds.Source{Slug: src}).Identify(f, clock) // as the poller does
 		if _, err := db.Save(ctx, &feeds.Result{Source: src, Attempted: clock, StatusCode: 200, Feed: f}); err != nil {
 			t.Fatal(err)
 		}

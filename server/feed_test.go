@@ -30,6 +30,7 @@ func addItems(t *testing.T, db *storage.DB, src string, from, n int, start time.
 		f.Items = append(f.Items, feeds.Item{Identity: id, GUID: id, Title: id, Hash: id,
 			Link:      "https://example.org/" + id,
 			Published: start.Add(time.Duration(i) * time.Minute)})
+		f.Items[len(f.Items)-1].EntryID = (&feeds.Source{Slug: src}).EntryID(&f.Items[len(f.Items)-1], start)
 	}
 	if _, err := db.Save(context.Background(), &feeds.Result{Source: src, Attempted: time.Now(), StatusCode: 200, Feed: f}); err != nil {
 		t.Fatal(err)

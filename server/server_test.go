@@ -32,13 +32,13 @@ func newTestServer(t *testing.T) (*Server, *storage.DB) {
 	db := openTestDB(t,
 		storage.SourceInfo{Slug: "stcn", Name: "证券时报网", URL: "https://rsshub.example/stcn/yw"},
 		storage.SourceInfo{Slug: "cnstock", Name: "中国证券网", URL: "https://news.cnstock.example/feed.atom"})
-	db.TagAuthority = "relay.example.org"
 	db.Now = func() time.Time { return time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC) }
 	shanghai := time.FixedZone("CST", 8*3600)
 	save := func(src string, f *feeds.Feed) {
 		t.Helper()
 		for i := range f.Items {
 			f.Items[i].Hash = f.Items[i].Title
+			f.Items[i].EntryID = (&feeds.Source{Slug: src, TagAuthority: "relay.example.org"}).EntryID(&f.Items[i], db.Now())
 		}
 		if _, err := db.Save(ctx, &feeds.Result{Source: src, Attempted: db.Now(), StatusCode: 200, Feed: f}); err != nil {
 			t.Fatal(err)

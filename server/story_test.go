@@ -43,7 +43,7 @@ func newStoryServer(t *testing.T) (*Server, func(src string, items ...feeds.Item
 			it.Identity, it.Hash = it.Link+it.Title, it.Link+it.Title+it.Content
 		}
 		f := &feeds.Feed{Title: src, Items: items}
-		f.KeyStories(nil) // as the poller does
+		(&feeds.Source{Slug: src}).Identify(f, clock) // as the poller does
 		if _, err := db.Save(ctx, &feeds.Result{Source: src, Attempted: clock, StatusCode: 200, Feed: f}); err != nil {
 			t.Fatal(err)
 		}

@@ -2,14 +2,10 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
@@ -58,13 +54,13 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 	return etag, lastModified, err
 }
 
-// Save records the outcome of a poll. For a parsed feed, its items and the
-// response's validators are written in one transaction: either both are
-// saved or neither, so a crash never leaves a validator that would hide
-// items we do not have. Unchanged items (same content hash) are not written.
-// A 304 from a healthy source writes nothing.
-func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
-	var counts feeds.Counts
+// Save records the outcome of a poll, r, which it does not modify. For a
+// parsed feed, its items and the response's validators are written in one
+// transaction: either both are saved or neither, so a crash never leaves a
+// validator that would hide items we do not have. Unchanged items (same
+// content hash) are not written. A 304 from a healthy source writes nothing.
+// Items are stored as feeds decided them (identity, entry id, story keys).
+func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	if r.NotModified && r.Err == nil {
 		// Checked on a reader first: waiting for the writer (busy with
 		// another source's big batch) would stall this source's poll.
@@ -72,39 +68,53 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 		err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
 			AND last_error = '' AND etag = ? AND last_modified = ?`, r.Source, r.ETag, r.LastModified).Scan(&n)
 		if err != nil {
-			return counts, err
+			return feeds.Saved{}, fmt.Errorf("save %s: read its validators: %w", r.Source, err)
 		}
 		if n == 1 {
-			return counts, nil
+			return feeds.Saved{}, nil
 		}
 	}
+	saved, published, err := db.save(ctx, r)
+	if err != nil {
+		return feeds.Saved{}, fmt.Errorf("save %s: %w", r.Source, err)
+	}
+	if published {
+		db.changed()
+		select {
+		case db.queued <- struct{}{}:
+		default: // the indexer is already awake
+		}
+	}
+	return saved, nil
+}
+
+// save is Save's transaction; published says whether what we publish
+// changed.
+func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return counts, err
+		return saved, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
 	var (
-		srcID         int64
-		etag, lastMod string
-		failures      int
-		lastErr       string
-		feedUpdated   int64
-		published     bool // what we publish changed
+		srcID       int64
+		failures    int
+		feedUpdated int64
 	)
-	err = tx.QueryRowContext(ctx, `SELECT id, etag, last_modified, failures, last_error, feed_updated
-		FROM sources WHERE slug = ?`, r.Source).Scan(&srcID, &etag, &lastMod, &failures, &lastErr, &feedUpdated)
+	err = tx.QueryRowContext(ctx, `SELECT id, failures, feed_updated FROM sources WHERE slug = ?`, r.Source).
+		Scan(&srcID, &failures, &feedUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return counts, fmt.Errorf("unknown source %q", r.Source)
+		return saved, false, fmt.Errorf("unknown source %q", r.Source)
 	}
 	if err != nil {
-		return counts, err
+		return saved, false, fmt.Errorf("read source: %w", err)
 	}
 	attempted := r.Attempted.Unix()
 
 	switch {
 	case r.Err != nil:
-		r.Failures = failures + 1
+		saved.Failures = failures + 1
 		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_attempt = ?, last_status = ?,
 			last_error = ?, failures = failures + 1 WHERE id = ?`,
 			attempted, r.StatusCode, r.Err.Error(), srcID)
@@ -114,16 +124,16 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
 			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
 	default:
-		counts, err = db.saveItems(ctx, tx, srcID, r)
-		if err != nil {
-			return feeds.Counts{}, err
-		}
 		f := r.Feed
+		saved.Counts, err = db.saveItems(ctx, tx, srcID, f.Items)
+		if err != nil {
+			return feeds.Saved{}, false, err
+		}
 		oldUpdated := feedUpdated
 		switch {
 		case !f.Updated.IsZero():
 			feedUpdated = f.Updated.Unix()
-		case counts.New+counts.Updated > 0 || feedUpdated == 0:
+		case saved.New+saved.Updated > 0 || feedUpdated == 0:
 			// The feed does not date itself: its content changed now.
 			feedUpdated = db.Now().Unix()
 		}
@@ -132,31 +142,24 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Counts, error) {
 			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
 			f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
 			attempted, attempted, r.StatusCode, srcID)
-		published = counts.New+counts.Updated > 0 || feedUpdated != oldUpdated
+		published = saved.New+saved.Updated > 0 || feedUpdated != oldUpdated
 	}
 	if err != nil {
-		return feeds.Counts{}, err
+		return feeds.Saved{}, false, fmt.Errorf("update source: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return feeds.Counts{}, err
+		return feeds.Saved{}, false, fmt.Errorf("commit: %w", err)
 	}
-	if published {
-		db.changed()
-		select {
-		case db.queued <- struct{}{}:
-		default: // the indexer is already awake
-		}
-	}
-	return counts, nil
+	return saved, published, nil
 }
 
-func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.Result) (feeds.Counts, error) {
+func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []feeds.Item) (feeds.Counts, error) {
 	var counts feeds.Counts
 	// This lookup uses the UNIQUE (source_id, identity) index.
-	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link, url_key, title_key
+	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link
 		FROM items WHERE source_id = ? AND identity = ?`)
 	if err != nil {
-		return counts, err
+		return counts, fmt.Errorf("prepare item lookup: %w", err)
 	}
 	defer sel.Close()
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO items (source_id, identity, entry_id, link, title,
@@ -164,14 +167,14 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 		url_key, title_key, origin)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return counts, err
+		return counts, fmt.Errorf("prepare item insert: %w", err)
 	}
 	defer ins.Close()
 	upd, err := tx.PrepareContext(ctx, `UPDATE items SET link = ?, title = ?, author = ?, content = ?,
 		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
 		url_key = ?, title_key = ?, origin = ? WHERE id = ?`)
 	if err != nil {
-		return counts, err
+		return counts, fmt.Errorf("prepare item update: %w", err)
 	}
 	defer upd.Close()
 
@@ -179,88 +182,73 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.R
 	// Most sources have had nothing pruned: then no per-item lookup.
 	var anyPruned bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`, srcID).Scan(&anyPruned); err != nil {
-		return counts, err
+		return counts, fmt.Errorf("look for pruned items: %w", err)
 	}
+	rows := &finder{sel: sel, srcID: srcID, rows: map[string]*storedItem{}, taken: map[int64]bool{}}
 	var changed []int64 // inserted or updated: (re)indexed for search below
-	for i := range r.Feed.Items {
-		it := &r.Feed.Items[i]
-		row, err := findItem(ctx, sel, srcID, it)
-		if err == nil && row.hash == it.Hash && row.urlKey == "" && row.titleKey == "" && it.URLKey+it.TitleKey != "" {
-			// Stored before items had story keys (migration 0002): add
-			// them, so that copies of it are folded from now on.
-			if _, err := tx.ExecContext(ctx, `UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`,
-				it.URLKey, it.TitleKey, it.Origin, row.id); err != nil {
-				return counts, err
+	for i := range items {
+		it := &items[i]
+		row, err := rows.find(ctx, it)
+		if err != nil {
+			return counts, err
+		}
+		if row == nil && anyPruned {
+			pruned, err := db.wasPruned(ctx, tx, srcID, prunedKeys(it))
+			if err != nil {
+				return counts, fmt.Errorf("item %q: %w", it.Identity, err)
+			}
+			if pruned {
+				// Pruned by retention: not new again while the source lists it.
+				counts.Unchanged++
+				continue
 			}
 		}
-		id, hash, published, updated := row.id, row.hash, row.published, row.updated
-		switch {
-		case errors.Is(err, sql.ErrNoRows) && anyPruned && db.wasPruned(ctx, tx, srcID, it.Identity):
-			// Pruned by retention: not new again while the source lists it.
-			counts.Unchanged++
-		case errors.Is(err, sql.ErrNoRows):
+		if row == nil {
+			if it.EntryID == "" {
+				return counts, fmt.Errorf("item %q has no entry id (feeds.Source.Identify decides it)", it.Identity)
+			}
 			pub := unixOr(it.Published, now) // undated: first seen, once
-			res, err := ins.ExecContext(ctx, srcID, it.Identity, db.entryID(r.Source, it, now), it.Link,
+			res, err := ins.ExecContext(ctx, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
 				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
+			var id int64
 			if err == nil {
 				id, err = res.LastInsertId()
 			}
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
+			rows.stored(it.Identity, &storedItem{id: id, identity: it.Identity})
 			changed = append(changed, id)
 			counts.New++
-		case err != nil:
-			return counts, err
-		case hash == it.Hash:
-			counts.Unchanged++
-		default:
-			// Changed in place: the id stays, updated must move forward
-			// even when the source did not touch its own date.
-			newUpdated := unixOr(it.Updated, 0)
-			if newUpdated <= updated {
-				newUpdated = max(now, updated+1)
-			}
-			_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
-				categoriesJSON(it.Categories), unixOr(it.Published, published), newUpdated, it.Hash,
-				it.URLKey, it.TitleKey, it.Origin, id)
-			if err != nil {
-				return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
-			}
-			changed = append(changed, id)
-			counts.Updated++
+			continue
 		}
+		if err := rows.adopt(ctx, tx, row, it.Identity); err != nil {
+			return counts, fmt.Errorf("item %q: %w", it.Identity, err)
+		}
+		if row.hash == it.Hash {
+			counts.Unchanged++
+			continue
+		}
+		// Changed in place: the id stays, updated must move forward even
+		// when the source did not touch its own date.
+		newUpdated := unixOr(it.Updated, 0)
+		if newUpdated <= row.updated {
+			newUpdated = max(now, row.updated+1)
+		}
+		_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
+			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, it.Hash,
+			it.URLKey, it.TitleKey, it.Origin, row.id)
+		if err != nil {
+			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
+		}
+		changed = append(changed, row.id)
+		counts.Updated++
 	}
 	if err := db.indexItems(ctx, tx, changed); err != nil {
 		return counts, fmt.Errorf("index items for search: %w", err)
 	}
 	return counts, nil
-}
-
-// entryID is the Atom <id> an item is published under, minted once at
-// insert: the original id when it is an absolute IRI, else a tag: URI
-// (RFC 4151) from our authority, the first-seen date, the source and the
-// item's identity.
-func (db *DB) entryID(source string, it *feeds.Item, now int64) string {
-	if isAbsoluteIRI(it.GUID) {
-		return it.GUID
-	}
-	sum := sha256.Sum256([]byte(it.Identity))
-	return fmt.Sprintf("tag:%s,%s:%s/%s", db.TagAuthority,
-		time.Unix(now, 0).UTC().Format("2006-01-02"), source, hex.EncodeToString(sum[:12]))
-}
-
-func isAbsoluteIRI(s string) bool {
-	if s == "" || strings.ContainsAny(s, " \t\n<>\"") {
-		return false
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" {
-		return false
-	}
-	// "http:" alone or "urn:" with nothing after it identifies nothing.
-	return u.Opaque != "" || u.Host != "" || u.Path != ""
 }
 
 func unixOr(t time.Time, def int64) int64 {
@@ -281,39 +269,110 @@ func categoriesJSON(c []string) string {
 // storedItem is what saveItems needs of a stored item.
 type storedItem struct {
 	id                 int64
+	identity           string // as stored
 	hash               string
 	published, updated int64
 	title, link        string
-	urlKey, titleKey   string
 }
 
-// findItem finds the stored item it is, by identity. A feed that reuses a
-// guid for several posts gives each an identity of its own
-// (feeds.ReusedGUIDIdentity); a post stored under the plain guid before the
-// reuse began, or stored with its own identity while the feed lists it
-// alone again, is found under the other form, when title and link agree.
-func findItem(ctx context.Context, sel *sql.Stmt, srcID int64, it *feeds.Item) (storedItem, error) {
-	find := func(identity string) (storedItem, error) {
-		var s storedItem
-		err := sel.QueryRowContext(ctx, srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated,
-			&s.title, &s.link, &s.urlKey, &s.titleKey)
-		return s, err
+// finder finds the stored rows of one poll's items, within its transaction.
+type finder struct {
+	sel   *sql.Stmt
+	srcID int64
+	// rows are the rows looked up so far, by identity; nil: none stored.
+	rows map[string]*storedItem
+	// taken are the rows an earlier item of this poll is: no row is two
+	// items.
+	taken map[int64]bool
+}
+
+// find returns the stored row that is it, or nil: the first row of its
+// Lookup (feeds decided where to look) that fits its Key's Match and is not
+// another item's already.
+func (f *finder) find(ctx context.Context, it *feeds.Item) (*storedItem, error) {
+	keys := it.Lookup
+	if len(keys) == 0 {
+		keys = []feeds.Key{{Identity: it.Identity, Match: feeds.MatchAny}}
 	}
-	row, err := find(it.Identity)
-	if it.GUID == "" || (err != nil && !errors.Is(err, sql.ErrNoRows)) {
-		return row, err
-	}
-	same := func(s storedItem) bool { return s.title == it.Title && s.link == it.Link }
-	reused := feeds.ReusedGUIDIdentity(it.GUID, it.Title, it.Link)
-	switch {
-	case it.Identity == reused && errors.Is(err, sql.ErrNoRows):
-		if plain, err := find(it.GUID); err == nil && same(plain) {
-			return plain, nil
+	for _, k := range keys {
+		row, err := f.get(ctx, k.Identity)
+		if err != nil {
+			return nil, fmt.Errorf("find item %q: %w", it.Identity, err)
 		}
-	case it.Identity == it.GUID && err == nil && !same(row):
-		if own, err := find(reused); err == nil {
-			return own, nil
+		if row == nil || f.taken[row.id] {
+			continue
+		}
+		switch k.Match {
+		case feeds.MatchAny:
+		case feeds.MatchLink:
+			if row.link != it.Link {
+				continue
+			}
+		case feeds.MatchPost:
+			if row.link != it.Link || row.title != it.Title {
+				continue
+			}
+		default:
+			return nil, fmt.Errorf("find item %q: unknown match %d", it.Identity, k.Match)
+		}
+		return row, nil
+	}
+	return nil, nil
+}
+
+func (f *finder) get(ctx context.Context, identity string) (*storedItem, error) {
+	if row, ok := f.rows[identity]; ok {
+		return row, nil
+	}
+	s := &storedItem{identity: identity}
+	err := f.sel.QueryRowContext(ctx, f.srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated, &s.title, &s.link)
+	if errors.Is(err, sql.ErrNoRows) {
+		s, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.rows[identity] = s
+	return s, nil
+}
+
+// stored records a row that is now an item's.
+func (f *finder) stored(identity string, row *storedItem) {
+	f.rows[identity] = row
+	f.taken[row.id] = true
+}
+
+// adopt makes row the item with identity: when it was found under another
+// form and no row holds identity, it moves to identity, so that the next
+// poll finds it at once. Its id and entry id stay.
+func (f *finder) adopt(ctx context.Context, tx *sql.Tx, row *storedItem, identity string) error {
+	f.taken[row.id] = true
+	if row.identity == identity {
+		return nil
+	}
+	if other, err := f.get(ctx, identity); err != nil || other != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE items SET identity = ? WHERE id = ?`, identity, row.id); err != nil {
+		return fmt.Errorf("move item %d from identity %q: %w", row.id, row.identity, err)
+	}
+	f.rows[row.identity] = nil
+	row.identity = identity
+	f.stored(identity, row)
+	return nil
+}
+
+// prunedKeys are the identities under which retention may have pruned it:
+// those whose row would be its row whatever it held.
+func prunedKeys(it *feeds.Item) []string {
+	if len(it.Lookup) == 0 {
+		return []string{it.Identity}
+	}
+	var ids []string
+	for _, k := range it.Lookup {
+		if k.Match == feeds.MatchAny {
+			ids = append(ids, k.Identity)
 		}
 	}
-	return row, err
+	return ids
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -81,8 +82,18 @@ func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, ke
 	return int(n), tx.Commit()
 }
 
-// wasPruned reports whether retention pruned this identity of the source.
-func (db *DB) wasPruned(ctx context.Context, tx *sql.Tx, srcID int64, identity string) bool {
-	var one int
-	return tx.QueryRowContext(ctx, `SELECT 1 FROM pruned WHERE source_id = ? AND identity = ?`, srcID, identity).Scan(&one) == nil
+// wasPruned reports whether retention pruned one of these identities of the
+// source.
+func (db *DB) wasPruned(ctx context.Context, tx *sql.Tx, srcID int64, identities []string) (bool, error) {
+	for _, id := range identities {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pruned WHERE source_id = ? AND identity = ?`, srcID, id).Scan(&one)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("look up pruned identity %q: %w", id, err)
+		}
+	}
+	return false, nil
 }

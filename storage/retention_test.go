@@ -27,7 +27,7 @@ func TestPrune(t *testing.T) {
 			items = append(items, feeds.Item{Identity: id, GUID: id, Title: id, Hash: id, Published: clock.Add(time.Duration(i) * time.Second)})
 		}
 		all = append(items, all...)
-		if _, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: clock, StatusCode: 200, Feed: &feeds.Feed{Items: items}}); err != nil {
+		if _, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: clock, StatusCode: 200, Feed: &feeds.Feed{Items: withEntryIDs("stcn", clock, items)}}); err != nil {
 			t.Fatal(err)
 		}
 	}

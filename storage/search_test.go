@@ -487,6 +487,7 @@ func BenchmarkIngest(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+						(&feeds.Source{Slug: "stcn"}).Identify(f, r.Attempted)
 						r.Feed = f
 					}
 					if _, err := db.Save(ctx, r); err != nil {

@@ -26,10 +26,6 @@ var migrationFS embed.FS
 type DB struct {
 	w, r *sql.DB
 	path string
-	// TagAuthority is the authority of the tag: URIs minted for entries
-	// whose original id is not an absolute IRI (RFC 4151), normally the
-	// host of base_url.
-	TagAuthority string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -60,7 +56,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{w: w, r: r, path: path, TagAuthority: "feedrelay.invalid", Now: time.Now, queued: make(chan struct{}, 1)}
+	db := &DB{w: w, r: r, path: path, Now: time.Now, queued: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)

@@ -40,9 +40,22 @@ func item(guid, title string, published time.Time) feeds.Item {
 }
 
 func result(source, etag string, items ...feeds.Item) *feeds.Result {
-	return &feeds.Result{Source: source, URL: "https://example.org/" + source + ".xml", Attempted: time.Now(),
+	now := time.Now()
+	return &feeds.Result{Source: source, URL: "https://example.org/" + source + ".xml", Attempted: now,
 		StatusCode: 200, ETag: etag, LastModified: "Wed, 25 Nov 2026 10:00:00 GMT",
-		Feed: &feeds.Feed{ID: "urn:feed:" + source, Title: source + " feed", Items: items}}
+		Feed: &feeds.Feed{ID: "urn:feed:" + source, Title: source + " feed", Items: withEntryIDs(source, now, items)}}
+}
+
+// withEntryIDs gives items without one the entry id feeds mints for them
+// (the poller does, in feeds.Source.Identify): storage persists it.
+func withEntryIDs(source string, seen time.Time, items []feeds.Item) []feeds.Item {
+	src := &feeds.Source{Slug: source}
+	for i := range items {
+		if items[i].EntryID == "" {
+			items[i].EntryID = src.EntryID(&items[i], seen)
+		}
+	}
+	return items
 }
 
 func entries(t *testing.T, db *DB, sources ...string) []Entry {
@@ -66,7 +79,7 @@ func TestSave_NewUnchangedUpdated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts != (feeds.Counts{New: 2}) {
+	if counts.Counts != (feeds.Counts{New: 2}) {
 		t.Fatalf("first poll: %+v, want 2 new", counts)
 	}
 	if etag, lm, _ := db.Validators(ctx, "stcn"); etag != `"v1"` || lm == "" {
@@ -80,7 +93,7 @@ func TestSave_NewUnchangedUpdated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts != (feeds.Counts{Unchanged: 2}) {
+	if counts.Counts != (feeds.Counts{Unchanged: 2}) {
 		t.Fatalf("repeat poll: %+v, want 2 unchanged", counts)
 	}
 	var changes int
@@ -97,7 +110,7 @@ func TestSave_NewUnchangedUpdated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if counts != (feeds.Counts{Updated: 1, Unchanged: 1}) {
+	if counts.Counts != (feeds.Counts{Updated: 1, Unchanged: 1}) {
 		t.Fatalf("edit poll: %+v, want 1 updated 1 unchanged", counts)
 	}
 	after := entries(t, db, "stcn")
@@ -129,10 +142,17 @@ func TestSave_IDsStableAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "feedrelay.db")
 	db := mustOpen(t, path)
-	db.TagAuthority = "relay.example.org"
 	pub := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC)
-	if _, err := db.Save(ctx, result("stcn", "", item("12345", "relative guid", pub),
-		item("https://example.org/a/1", "absolute guid", pub))); err != nil {
+	// The ids feeds mints, as the poller's source says.
+	minted := func(authority string, seen time.Time, items ...feeds.Item) []feeds.Item {
+		src := &feeds.Source{Slug: "stcn", TagAuthority: authority}
+		for i := range items {
+			items[i].EntryID = src.EntryID(&items[i], seen)
+		}
+		return items
+	}
+	if _, err := db.Save(ctx, result("stcn", "", minted("relay.example.org", pub, item("12345", "relative guid", pub),
+		item("https://example.org/a/1", "absolute guid", pub))...)); err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
@@ -147,11 +167,11 @@ func TestSave_IDsStableAcrossRestart(t *testing.T) {
 	}
 	db.Close()
 
-	// Restart, with another authority configured: minted ids do not move.
+	// Restart, with another authority configured, days later: minted ids
+	// do not move.
 	db2 := mustOpen(t, path)
-	db2.TagAuthority = "elsewhere.example"
-	if _, err := db2.Save(ctx, result("stcn", "", item("12345", "relative guid, edited", pub),
-		item("https://example.org/a/1", "absolute guid", pub))); err != nil {
+	if _, err := db2.Save(ctx, result("stcn", "", minted("elsewhere.example", pub.Add(72*time.Hour),
+		item("12345", "relative guid, edited", pub), item("https://example.org/a/1", "absolute guid", pub))...)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries(t, db2, "stcn") {
@@ -196,11 +216,12 @@ func TestSave_FailureKeepsItemsAndValidators(t *testing.T) {
 	for i := 1; i <= 2; i++ {
 		r := &feeds.Result{Source: "stcn", Attempted: time.Now(), StatusCode: 500,
 			Err: errors.New("fetch: HTTP 500 Internal Server Error")}
-		if _, err := db.Save(ctx, r); err != nil {
+		saved, err := db.Save(ctx, r)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Failures != i {
-			t.Errorf("failure %d: Result.Failures = %d", i, r.Failures)
+		if saved.Failures != i {
+			t.Errorf("failure %d: Save says %d failures in a row", i, saved.Failures)
 		}
 	}
 	states, err := db.Sources(ctx)

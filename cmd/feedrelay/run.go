@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -120,8 +119,9 @@ func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app,
 	if err != nil {
 		return nil, err
 	}
-	if u, err := url.Parse(cfg.BaseURL); err == nil {
-		db.TagAuthority = u.Hostname()
+	if _, err := db.BackfillStoryKeys(ctx, feeds.StoryKeys(cfg.Dedup.TrackingParams)); err != nil {
+		db.Close()
+		return nil, err
 	}
 	a := &app{cfg: cfg, logger: logger, db: db}
 	if err := a.setSources(ctx, cfg); err != nil {

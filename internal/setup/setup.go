@@ -40,6 +40,7 @@ func Sources(cfg *config.Config) ([]feeds.Source, []storage.SourceInfo) {
 			UserAgent:      s.UserAgent,
 			Headers:        s.Headers,
 			TrackingParams: cfg.Dedup.TrackingParams,
+			TagAuthority:   feeds.TagAuthority(cfg.BaseURL),
 		})
 	}
 	return sources, infos

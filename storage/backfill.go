@@ -1,0 +1,85 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+)
+
+// StoryKeys computes the keys by which copies of one story are found across
+// sources, and the original publisher, from an item's link, title and
+// content: feeds.StoryKeys, with the configured tracking parameters.
+type StoryKeys func(link, title, content string) (urlKey, titleKey, origin string)
+
+// backfillBatch is how many items one back-fill transaction keys: small, so
+// that polls waiting for the writer never wait long.
+const backfillBatch = 500
+
+// BackfillStoryKeys keys the items stored before story keys existed, which
+// migration 0004 queued, with keys: once, in small transactions, resuming
+// where a crash stopped it. It returns how many items it keyed; after the
+// first run it finds nothing to do.
+func (db *DB) BackfillStoryKeys(ctx context.Context, keys StoryKeys) (int, error) {
+	total := 0
+	for {
+		n, err := db.backfillBatch(ctx, keys)
+		total += n
+		if err != nil || n < backfillBatch {
+			if total > 0 {
+				db.changed() // copies fold from now on
+			}
+			if err != nil {
+				return total, fmt.Errorf("back-fill story keys: %w", err)
+			}
+			return total, nil
+		}
+	}
+}
+
+func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.link, i.title, i.content
+		FROM story_key_queue q JOIN items i ON i.id = q.id ORDER BY q.id LIMIT ?`, backfillBatch)
+	if err != nil {
+		return 0, fmt.Errorf("read queued items: %w", err)
+	}
+	type keyed struct {
+		id                       int64
+		urlKey, titleKey, origin string
+	}
+	var batch []keyed
+	for rows.Next() {
+		var (
+			k                    keyed
+			link, title, content string
+		)
+		if err := rows.Scan(&k.id, &link, &title, &content); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read queued items: %w", err)
+		}
+		k.urlKey, k.titleKey, k.origin = keys(link, title, content)
+		batch = append(batch, k)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("read queued items: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read queued items: %w", err)
+	}
+	for _, k := range batch {
+		if _, err := tx.ExecContext(ctx, `UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`,
+			k.urlKey, k.titleKey, k.origin, k.id); err != nil {
+			return 0, fmt.Errorf("key item %d: %w", k.id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM story_key_queue WHERE id = ?`, k.id); err != nil {
+			return 0, fmt.Errorf("dequeue item %d: %w", k.id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return len(batch), nil
+}
