@@ -2,6 +2,7 @@ package feeds_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -133,6 +134,48 @@ func TestPoll_GBKSourceConditionalGET(t *testing.T) {
 	}
 	if got := r.Summary(); got != "new 1, updated 0, unchanged 2" {
 		t.Errorf("summary %q", got)
+	}
+}
+
+// A GB2312 blog of 16 guid-less posts, each linking to its month's archive
+// page with its own #anchor, is 16 items, stored once each, published under
+// ids from the source's tag authority.
+func TestPoll_FragmentsArePosts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>老股民的博客</title><link>http://blog.example.cn/</link>`)
+	for i := 16; i >= 1; i-- {
+		fmt.Fprintf(&b, `<item><title>复盘第%d篇</title><link>http://blog.example.cn/archives/2017-%02d.html#a%d</link><description>第%d篇正文。</description></item>`,
+			i, 1+(i-1)/6, i, i)
+	}
+	b.WriteString(`</channel></rss>`)
+	body, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer ts.Close()
+	p, db := newPoller(t, "blog")
+	src := feeds.Source{Slug: "blog", URL: ts.URL, Timeout: 5 * time.Second, TagAuthority: "relay.example.org"}
+	ctx := context.Background()
+	if r := p.Poll(ctx, src); r.Err != nil || r.Counts != (feeds.Counts{New: 16}) {
+		t.Fatalf("first poll: %s, want 16 new", r.Summary())
+	}
+	if r := p.Poll(ctx, src); r.Err != nil || r.Counts != (feeds.Counts{Unchanged: 16}) {
+		t.Fatalf("second poll: %s, want 16 unchanged", r.Summary())
+	}
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"blog"}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, e := range es {
+		if !strings.HasPrefix(e.EntryID, "tag:relay.example.org,") || ids[e.EntryID] {
+			t.Errorf("%q: entry id %q, want a tag: URI of its own under the source's authority", e.Title, e.EntryID)
+		}
+		ids[e.EntryID] = true
+	}
+	if len(es) != 16 {
+		t.Errorf("%d entries stored of 16 posts", len(es))
 	}
 }
 

@@ -223,6 +223,9 @@ func TestSave_FailureKeepsItemsAndValidators(t *testing.T) {
 		if saved.Failures != i {
 			t.Errorf("failure %d: Save says %d failures in a row", i, saved.Failures)
 		}
+		if r.Failures != 0 {
+			t.Errorf("failure %d: Save wrote Failures = %d into its input", i, r.Failures)
+		}
 	}
 	states, err := db.Sources(ctx)
 	if err != nil {
