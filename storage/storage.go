@@ -1,5 +1,7 @@
 // Package storage keeps sources and their items in SQLite: schema and
-// migrations, the per-poll upsert, and the queries the publisher needs.
+// migrations, the per-poll upsert, and the queries the publisher needs. It
+// persists items as package feeds decided them (identity, entry id, story
+// keys) and computes none of that itself.
 package storage
 
 import (
