@@ -24,6 +24,8 @@ type Metrics struct {
 	failing      prometheus.Gauge
 	requests     *prometheus.CounterVec
 	reloads      *prometheus.CounterVec
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
 
 	mu       sync.Mutex
 	failures map[string]bool // sources whose last poll failed
@@ -57,11 +59,22 @@ func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
 		}, []string{"route", "code"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "feedrelay_config_reloads_total",
-			Help: "Config reloads (SIGHUP), by result (success, failure).",
+			Help: "Config reloads (SIGHUP), by result (success, failure, unchanged: the file's bytes had not changed, nothing was done).",
 		}, []string{"result"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "feedrelay_config_last_reload_successful",
+			Help: "1 when the running config is the file's (the last reload was applied, or the file is unchanged), 0 after a failed reload.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "feedrelay_config_last_reload_success_timestamp_seconds",
+			Help: "When a config was last applied (at start, then at each successful reload), in Unix seconds.",
+		}),
 		failures: map[string]bool{},
 	}
-	reg.MustRegister(m.polls, m.pollDuration, m.items, m.failing, m.requests, m.reloads)
+	reg.MustRegister(m.polls, m.pollDuration, m.items, m.failing, m.requests, m.reloads, m.reloadOK, m.reloadTime)
+	// The config a process starts with was applied successfully.
+	m.reloadOK.Set(1)
+	m.reloadTime.SetToCurrentTime()
 	if dbSize != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "feedrelay_database_bytes",
@@ -112,13 +125,26 @@ func (m *Metrics) Forget(keep func(slug string) bool) {
 	m.failing.Set(float64(len(m.failures)))
 }
 
-// Reload records a config reload.
+// Reload records a config reload; call it once the reload was applied (err
+// nil) or refused.
 func (m *Metrics) Reload(err error) {
 	if err != nil {
 		m.reloads.WithLabelValues("failure").Inc()
+		m.reloadOK.Set(0)
 		return
 	}
 	m.reloads.WithLabelValues("success").Inc()
+	m.reloadOK.Set(1)
+	m.reloadTime.SetToCurrentTime()
+}
+
+// ReloadSkipped records a reload skipped because the file's bytes are the
+// running config's: the running config is the file's again (after a failed
+// reload, the operator restored it), so the reload counts as successful, but
+// nothing was applied.
+func (m *Metrics) ReloadSkipped() {
+	m.reloads.WithLabelValues("unchanged").Inc()
+	m.reloadOK.Set(1)
 }
 
 // Handler serves the metrics.

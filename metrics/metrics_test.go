@@ -57,6 +57,7 @@ func TestMetrics(t *testing.T) {
 		`feedrelay_poll_duration_seconds_count 4`,
 		`feedrelay_config_reloads_total{result="success"} 1`,
 		`feedrelay_config_reloads_total{result="failure"} 1`,
+		"feedrelay_config_last_reload_successful 0",
 		`feedrelay_database_bytes 12345`,
 	} {
 		if !strings.Contains(out, want) {
