@@ -58,7 +58,7 @@ type Log struct {
 type Dedup struct {
 	// TrackingParams are dropped from links before comparing them; a
 	// trailing * matches any suffix. Unset (nil): story.DefaultTrackingParams,
-	// applied where links are keyed (feeds.Feed.KeyStories).
+	// applied where links are keyed (feeds.Source.Identify).
 	TrackingParams []string `yaml:"tracking_params" expect:"a list of query parameter names"`
 	// TitleWindow: items with the same title fingerprint published this
 	// close together are one story. 0s turns title matching off.

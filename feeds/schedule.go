@@ -11,104 +11,198 @@ import (
 )
 
 // Scheduler polls every source on its interval, never the same source twice
-// at once, and at most Concurrency sources at a time.
+// at once, and at most Concurrency sources at a time. Its sources, poller and
+// concurrency can be swapped while it runs (SetSources, SetPoller,
+// SetConcurrency) without cancelling polls in flight.
 type Scheduler struct {
-	Poller      *Poller
+	// Poller polls the sources until SetPoller swaps it.
+	Poller *Poller
+	// Concurrency is how many sources may be polled at once (at least 1)
+	// until SetConcurrency changes it.
 	Concurrency int
-	// OnResult, if set, is called after every poll, with NextPoll set,
-	// from the scheduling goroutine: it must not block.
+	// OnResult, if set, is called after every poll of a configured source,
+	// with NextPoll set, from the scheduling goroutine: it must not block.
 	OnResult func(*Result)
-	// Due, if set, says when sources (by slug) are next due; the others
-	// are due at once. A config reload passes on what Run returned.
-	Due map[string]time.Time
+
+	once    sync.Once
+	wake    chan struct{} // a change is pending
+	mu      sync.Mutex    // guards the pending changes below
+	sources []Source      // when newSources
+	newSrcs bool
+	poller  *Poller // nil: no change
+	limit   int     // 0: no change
 }
 
-// Run polls sources until ctx is done, then waits for polls in flight (which
-// see the cancelled context) and returns when each source is next due: as
-// scheduled, or now for those whose poll was cut short.
-func (s *Scheduler) Run(ctx context.Context, sources []Source) map[string]time.Time {
-	n := s.Concurrency
-	if n < 1 {
-		n = 1
-	}
-	// failures counts consecutive failed polls per source; only the loop
-	// below touches it.
-	failures := make([]int, len(sources))
-	sem := make(chan struct{}, n)
-	done := make(chan due, len(sources))
-	var wg sync.WaitGroup
+func (s *Scheduler) init() { s.once.Do(func() { s.wake = make(chan struct{}, 1) }) }
 
-	q := make(queue, 0, len(sources))
-	now := time.Now()
-	for i, src := range sources {
-		at, ok := s.Due[src.Slug]
-		if !ok {
-			at = now
-		}
-		q = append(q, due{at: at, idx: i})
+// notify wakes Run to take in a pending change; it never blocks, so it is
+// safe before Run starts and after it returned.
+func (s *Scheduler) notify() {
+	s.init()
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
-	heap.Init(&q)
-	// finished schedules a source's next poll after its result d.
-	finished := func(d due) {
+}
+
+// SetSources makes sources the ones polled. A source not polled before is
+// due at once; a known one (same slug) keeps its place in the schedule and
+// its failure count, and its new settings (interval, URL, headers…) apply
+// from its next poll: a changed interval takes effect when the source is
+// next scheduled. A source left out is no longer polled; a poll of it in
+// flight finishes (what it fetched is stored) but is not rescheduled or
+// reported to OnResult. Nothing in flight is cancelled. It is safe to call
+// from any goroutine, before, while or after Run runs.
+func (s *Scheduler) SetSources(sources []Source) {
+	s.mu.Lock()
+	s.sources, s.newSrcs = append([]Source(nil), sources...), true
+	s.mu.Unlock()
+	s.notify()
+}
+
+// SetPoller makes p poll every source from the next poll launched; polls in
+// flight finish with the poller they started with.
+func (s *Scheduler) SetPoller(p *Poller) {
+	s.mu.Lock()
+	s.poller = p
+	s.mu.Unlock()
+	s.notify()
+}
+
+// SetConcurrency changes how many sources may be polled at once; lowering
+// it cancels nothing, it only holds back new polls.
+func (s *Scheduler) SetConcurrency(n int) {
+	s.mu.Lock()
+	s.limit = max(n, 1)
+	s.mu.Unlock()
+	s.notify()
+}
+
+// entry is one source in the schedule.
+type entry struct {
+	src      Source
+	at       time.Time // when it is next due, while queued
+	index    int       // in the queue; -1 when not queued
+	inFlight bool
+	removed  bool // left the config while in flight
+	// failures counts consecutive failed polls; only Run's goroutine
+	// touches it.
+	failures int
+}
+
+// done is a finished poll.
+type done struct {
+	e      *entry
+	result *Result
+}
+
+// Run polls sources until ctx is done, then waits for the polls in flight
+// (which see the cancelled context) and returns.
+func (s *Scheduler) Run(ctx context.Context, sources []Source) {
+	s.init()
+	limit := max(s.Concurrency, 1)
+	poller := s.Poller
+	entries := map[string]*entry{}
+	var q queue
+	inFlight := 0
+	results := make(chan done)
+
+	set := func(sources []Source) {
+		now := time.Now()
+		keep := make(map[string]bool, len(sources))
+		for _, src := range sources {
+			keep[src.Slug] = true
+			if e, ok := entries[src.Slug]; ok {
+				e.src, e.removed = src, false
+				continue
+			}
+			e := &entry{src: src, at: now}
+			entries[src.Slug] = e
+			heap.Push(&q, e)
+		}
+		for slug, e := range entries {
+			if keep[slug] {
+				continue
+			}
+			if e.inFlight {
+				e.removed = true // forgotten when its poll returns
+				continue
+			}
+			heap.Remove(&q, e.index)
+			delete(entries, slug)
+		}
+	}
+	// take applies the changes set since the last call.
+	take := func() {
+		s.mu.Lock()
+		srcs, newSrcs, p, n := s.sources, s.newSrcs, s.poller, s.limit
+		s.sources, s.newSrcs, s.poller, s.limit = nil, false, nil, 0
+		s.mu.Unlock()
+		if newSrcs {
+			set(srcs)
+		}
+		if p != nil {
+			poller = p
+		}
+		if n > 0 {
+			limit = n
+		}
+	}
+	// finished schedules a source's next poll after its result.
+	finished := func(d done) {
+		inFlight--
+		e := d.e
+		e.inFlight = false
+		if e.removed {
+			delete(entries, e.src.Slug)
+			return
+		}
+		if ctx.Err() != nil && errors.Is(d.result.Err, context.Canceled) {
+			return // cut short by the shutdown
+		}
 		if d.result.Err != nil {
 			// The store's count carries failures over a restart.
-			failures[d.idx] = max(failures[d.idx]+1, d.result.Failures)
+			e.failures = max(e.failures+1, d.result.Failures)
 		} else {
-			failures[d.idx] = 0
+			e.failures = 0
 		}
-		d.result.NextPoll = NextPoll(sources[d.idx], d.result, failures[d.idx], time.Now())
+		d.result.NextPoll = NextPoll(e.src, d.result, e.failures, time.Now())
 		if s.OnResult != nil {
 			s.OnResult(d.result)
 		}
-		heap.Push(&q, due{at: d.result.NextPoll, idx: d.idx})
+		e.at = d.result.NextPoll
+		heap.Push(&q, e)
 	}
+
+	set(sources)
+	take() // a change made before Run started is newer than sources
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if q.Len() > 0 {
+		for inFlight < limit && q.Len() > 0 && !q[0].at.After(time.Now()) && ctx.Err() == nil {
+			e := heap.Pop(&q).(*entry)
+			e.inFlight = true
+			inFlight++
+			go func(p *Poller, src Source) {
+				results <- done{e: e, result: p.Poll(ctx, src)}
+			}(poller, e.src)
+		}
+		var wait <-chan time.Time
+		if inFlight < limit && q.Len() > 0 {
 			timer.Reset(time.Until(q[0].at))
+			wait = timer.C
 		}
 		select {
 		case <-ctx.Done():
-			wg.Wait()
-			close(done)
-			next := make(map[string]time.Time, len(sources))
-			for _, d := range q {
-				next[sources[d.idx].Slug] = d.at
+			for inFlight > 0 {
+				finished(<-results)
 			}
-			for d := range done {
-				if ctx.Err() != nil && errors.Is(d.result.Err, context.Canceled) {
-					next[sources[d.idx].Slug] = time.Now() // cut short: due again at once
-					continue
-				}
-				finished(d)
-				next[sources[d.idx].Slug] = d.result.NextPoll
-			}
-			return next
-		case d := <-done:
+			return
+		case d := <-results:
 			finished(d)
-		case <-timer.C:
-		launch:
-			for q.Len() > 0 && !q[0].at.After(time.Now()) {
-				// Results are taken in while waiting for a slot: with
-				// thousands of sources due at once (a start), they would
-				// otherwise pile up until the last one is launched.
-				select {
-				case sem <- struct{}{}:
-				case d := <-done:
-					finished(d)
-					continue
-				case <-ctx.Done():
-					break launch // the outer select returns
-				}
-				d := heap.Pop(&q).(due)
-				wg.Add(1)
-				go func(src Source, idx int) {
-					defer wg.Done()
-					defer func() { <-sem }()
-					done <- due{idx: idx, result: s.Poller.Poll(ctx, src)}
-				}(sources[d.idx], d.idx)
-			}
+		case <-s.wake:
+			take()
+		case <-wait:
 		}
 	}
 }
@@ -148,21 +242,25 @@ func NextPoll(src Source, r *Result, failures int, now time.Time) time.Time {
 	return now.Add(min(wait, MaxBackoff))
 }
 
-type due struct {
-	at     time.Time
-	idx    int
-	result *Result
-}
-
-type queue []due
+// queue orders the sources waiting for their turn, soonest first.
+type queue []*entry
 
 func (q queue) Len() int           { return len(q) }
 func (q queue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
-func (q queue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)        { *q = append(*q, x.(due)) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *queue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
 func (q *queue) Pop() any {
 	old := *q
-	d := old[len(old)-1]
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
 	*q = old[:len(old)-1]
-	return d
+	return e
 }

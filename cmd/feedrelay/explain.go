@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/feedrelay/feedrelay/config"
-	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/internal/app"
 	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
@@ -41,7 +41,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFailed
 	}
 	defer db.Close()
-	items, err := publish.New(db, setup.PublishOptions(cfg)).Explain(ctx, *source, *limit)
+	items, err := publish.New(db, app.PublishOptions(cfg)).Explain(ctx, *source, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "feedrelay: %s: %v\n", cfg.Path, err)
 		return exitUsage

@@ -2,25 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/server"
-	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/internal/app"
 )
 
 // Exit codes.
@@ -78,7 +72,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	cfg, err := config.Load(*configPath)
+	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -94,76 +88,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func newLogger(format, levelName string, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(levelName)) // validated by config
-	hopts := &slog.HandlerOptions{Level: level}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, hopts))
-	}
-	return slog.New(slog.NewTextHandler(w, hopts))
-}
-
-// app is everything a command needs, wired from one config.
-type app struct {
-	mu      sync.Mutex // guards cfg: a reload swaps it while pruning reads it
-	cfg     *config.Config
-	logger  *slog.Logger
-	db      *storage.DB
-	poller  *feeds.Poller
-	sources []feeds.Source
-}
-
-func newApp(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*app, error) {
-	db, err := storage.Open(ctx, cfg.Database)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.BackfillStoryKeys(ctx, feeds.StoryKeys(cfg.Dedup.TrackingParams)); err != nil {
-		db.Close()
-		return nil, err
-	}
-	a := &app{cfg: cfg, logger: logger, db: db}
-	if err := a.setSources(ctx, cfg); err != nil {
-		db.Close()
-		return nil, err
-	}
-	fetcher := feeds.NewFetcher(cfg.UserAgent)
-	fetcher.SetPerHostLimit(cfg.PerHost)
-	a.poller = &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}
-	return a, nil
-}
-
-// setSources makes cfg's sources the ones polled, recording them in the
-// database (a source that left the config keeps its items there).
-func (a *app) setSources(ctx context.Context, cfg *config.Config) error {
-	sources, infos := setup.Sources(cfg)
-	if err := a.db.SyncSources(ctx, infos); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	a.cfg, a.sources = cfg, sources
-	a.mu.Unlock()
-	return nil
-}
-
-func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stderr io.Writer) int {
+func runPoll(ctx context.Context, c app.Config, only string, stdout, stderr io.Writer) int {
+	cfg := c.Config
 	level := cfg.Log.Level
 	if level == "info" {
 		// The summary on stdout says what the info lines would.
 		level = "warn"
 	}
-	logger := newLogger(cfg.Log.Format, level, stderr)
-	a, err := newApp(ctx, cfg, logger)
+	a, err := app.Open(ctx, c, app.Options{Logging: app.NewLogging(stderr, cfg.Log.Format, level)})
 	if err != nil {
 		fmt.Fprintln(stderr, "feedrelay:", err)
 		return exitFailed
 	}
-	defer a.db.Close()
-	sources := a.sources
+	defer a.Close()
+	sources := a.Sources()
 	if only != "" {
 		sources = nil
-		for _, s := range a.sources {
+		for _, s := range a.Sources() {
 			if s.Slug == only {
 				sources = append(sources, s)
 			}
@@ -173,25 +114,14 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 			return exitUsage
 		}
 	}
-	results := make([]*feeds.Result, len(sources))
-	sem := make(chan struct{}, cfg.Concurrency)
-	var wg sync.WaitGroup
 	prog := newProgress(stderr, len(sources))
-	for i, src := range sources {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = a.poller.Poll(ctx, src)
-			prog.done(results[i].Err != nil)
-		}()
-	}
-	wg.Wait()
+	results := a.PollOnce(ctx, sources, func(r *feeds.Result) { prog.done(r.Err != nil) })
 	prog.finish()
 	// The search index of what was stored is left to serve, which builds
 	// it in the background (it alone answers /search).
-	a.prune(ctx)
+	if _, err := a.Prune(ctx); err != nil && ctx.Err() == nil {
+		a.Logger.Warn("retention", slog.String("error", err.Error()))
+	}
 	code := exitOK
 	for i, r := range results {
 		if r.Err != nil {
@@ -206,118 +136,27 @@ func runPoll(ctx context.Context, cfg *config.Config, only string, stdout, stder
 	return code
 }
 
-func runServe(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
-	logger := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
-	a, err := newApp(ctx, cfg, logger)
+func runServe(ctx context.Context, c app.Config, stderr io.Writer) int {
+	logging := app.NewLogging(stderr, c.Log.Format, c.Log.Level)
+	a, err := app.Open(ctx, c, app.Options{Logging: logging})
 	if err != nil {
-		logger.Error("start", slog.String("error", err.Error()))
+		logging.Logger().Error("start", slog.String("error", err.Error()))
 		return exitFailed
 	}
-	defer a.db.Close()
-
-	web := setup.NewWeb(a.db, logger, cfg)
-	srv, m, httpSrv := web.Server, web.Metrics, web.HTTP
-	ln, err := net.Listen("tcp", cfg.Listen)
+	defer a.Close()
+	ln, err := net.Listen("tcp", c.Listen)
 	if err != nil {
-		logger.Error("listen", slog.String("addr", cfg.Listen), slog.String("error", err.Error()))
+		a.Logger.Error("listen", slog.String("addr", c.Listen), slog.String("error", err.Error()))
 		return exitFailed
 	}
-	logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
-		slog.String("database", cfg.Database), slog.Int("sources", len(a.sources)))
-
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	// Housekeeping beside the polls: retention, and the search index of
-	// what the polls stored.
-	bgCtx, stopBackground := context.WithCancel(context.Background())
-	var bg sync.WaitGroup
-	bg.Add(2)
-	go func() { defer bg.Done(); a.pruneEvery(bgCtx, pruneInterval) }()
-	go func() {
-		defer bg.Done()
-		a.db.RunIndexer(bgCtx, func(err error) { logger.Warn("search index", slog.String("error", err.Error())) })
-	}()
-	defer func() { stopBackground(); bg.Wait() }()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-
-	// The scheduler runs until shutdown or a config reload; a reload
-	// restarts it on the new sources, each keeping when it is next due.
-	var due map[string]time.Time
-	code := exitOK
-	for running := true; running; {
-		pollCtx, stopPolls := context.WithCancel(context.Background())
-		sched := &feeds.Scheduler{Poller: a.poller, Concurrency: a.cfg.Concurrency, Due: due,
-			OnResult: web.Polled}
-		stopped := make(chan map[string]time.Time, 1)
-		sources := a.sources
-		go func() { stopped <- sched.Run(pollCtx, sources) }()
-		srv.SetReady(true)
-		var next *config.Config // a reloaded config, once valid
-		for running && next == nil {
-			select {
-			case <-ctx.Done():
-				logger.Info("shutting down")
-				running = false
-			case err := <-serveErr:
-				logger.Error("http server stopped", slog.String("error", err.Error()))
-				code, running = exitFailed, false
-			case <-hup:
-				var err error
-				next, err = a.reload(ctx)
-				m.Reload(err)
-				if err != nil {
-					logger.Error("config reload failed: keeping the running config",
-						slog.String("config", a.cfg.Path), slog.String("error", err.Error()))
-				}
-			}
-		}
-		// Cancel polls in flight: their transactions roll back, nothing
-		// is half-written, and each source is due again at once.
-		srv.SetReady(false)
-		stopPolls()
-		due = <-stopped
-		if next != nil {
-			a.apply(next, srv)
-			m.Forget(func(slug string) bool {
-				return slices.ContainsFunc(a.sources, func(s feeds.Source) bool { return s.Slug == slug })
-			})
-		}
+	if err := a.Run(ctx, ln, hup); err != nil {
+		a.Logger.Error("serve stopped", slog.String("error", err.Error()))
+		return exitFailed
 	}
-	// Stop taking requests and let those in flight finish; the database
-	// closes after.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("http shutdown", slog.String("error", err.Error()))
-	}
-	return code
-}
-
-// reload reads the config file again. Settings that need a restart (listen,
-// database) are kept as they are, with a warning.
-func (a *app) reload(ctx context.Context) (*config.Config, error) {
-	next, err := config.Load(a.cfg.Path)
-	if err != nil {
-		return nil, err
-	}
-	if next.Listen != a.cfg.Listen || next.Database != a.cfg.Database {
-		a.logger.Warn("config reload: listen and database take effect at the next restart",
-			slog.String("listen", a.cfg.Listen), slog.String("database", a.cfg.Database))
-	}
-	return next, nil
-}
-
-// apply swaps in a reloaded config: sources, published feeds, logging.
-func (a *app) apply(next *config.Config, srv *server.Server) {
-	if err := a.setSources(context.Background(), next); err != nil {
-		a.logger.Error("config reload: recording sources", slog.String("error", err.Error()))
-		return
-	}
-	srv.SetOptions(setup.ServerOptions(next))
-	a.logger.Info("config reloaded", slog.String("config", next.Path), slog.Int("sources", len(next.Sources)),
-		slog.Int("categories", len(next.Categories)))
+	return exitOK
 }
 
 // progress shows a one-shot poll's progress on a terminal (sources done of
@@ -357,44 +196,5 @@ func (p *progress) done(failed bool) {
 func (p *progress) finish() {
 	if p.w != nil {
 		fmt.Fprint(p.w, "\r\033[K")
-	}
-}
-
-// pruneInterval is how often serve applies retention.
-const pruneInterval = time.Hour
-
-// pruneEvery applies retention now and then every interval until ctx ends.
-func (a *app) pruneEvery(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		a.prune(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// prune applies each source's retention: items first seen more than days
-// ago go, except the source's newest min_items.
-func (a *app) prune(ctx context.Context) {
-	a.mu.Lock()
-	cfg := a.cfg
-	a.mu.Unlock()
-	for _, s := range cfg.Sources {
-		if s.Retention.Days == 0 || ctx.Err() != nil {
-			continue
-		}
-		cutoff := time.Now().AddDate(0, 0, -s.Retention.Days)
-		n, err := a.db.Prune(ctx, s.Slug, cutoff, s.Retention.MinItems)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.logger.Warn("retention", slog.String("source", s.Slug), slog.String("error", err.Error()))
-		case n > 0:
-			a.logger.Info("retention", slog.String("source", s.Slug), slog.Int("pruned", n),
-				slog.Int("days", s.Retention.Days), slog.Int("min_items", s.Retention.MinItems))
-		}
 	}
 }

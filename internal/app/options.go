@@ -1,20 +1,10 @@
-// Package setup turns a loaded config into the settings of each part of
-// feedrelay: the sources the poller polls, the rows storage keeps for them,
-// what the server publishes, and the HTTP face around the server. The
-// command and the benchmark harness wire feedrelay the same way through it.
-package setup
+package app
 
 import (
 	"html/template"
-	"log/slog"
-	"net/http"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/metrics"
 	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
@@ -77,37 +67,4 @@ func PublishOptions(cfg *config.Config) *publish.Options {
 // ServerOptions is what cfg publishes and how it is served.
 func ServerOptions(cfg *config.Config) *server.Options {
 	return &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location}
-}
-
-// Web is feedrelay's HTTP face as `serve` runs it: the server, /metrics,
-// and the metrics middleware around both.
-type Web struct {
-	Server  *server.Server
-	Metrics *metrics.Metrics
-	HTTP    *http.Server // serve it on a listener
-	// Health remembers each source's last poll, for the index; feed it
-	// and Metrics from the scheduler with Polled.
-	Health *feeds.Health
-}
-
-// NewWeb wires the HTTP face of db under cfg.
-func NewWeb(db *storage.DB, logger *slog.Logger, cfg *config.Config) *Web {
-	w := &Web{Health: &feeds.Health{}, Metrics: metrics.New(prometheus.NewRegistry(), db.Size)}
-	w.Server = server.New(db, w.Health, logger, ServerOptions(cfg))
-	root := http.NewServeMux()
-	root.Handle("GET /metrics", w.Metrics.Handler())
-	root.Handle("/", w.Server)
-	w.HTTP = &http.Server{
-		Handler:           w.Metrics.Middleware(root),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	return w
-}
-
-// Polled records a poll for the index and the metrics: a Scheduler's
-// OnResult.
-func (w *Web) Polled(r *feeds.Result) {
-	w.Health.Record(r)
-	w.Metrics.Poll(r)
 }

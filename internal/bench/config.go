@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/feedrelay/feedrelay/config"
+	"github.com/feedrelay/feedrelay/internal/app"
 )
 
 // categoryCount is how many categories the sources are spread over (round
@@ -27,7 +27,7 @@ type benchConfig struct {
 
 func (c benchConfig) yaml() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Written by go run ./bench: %d synthetic sources on 127.0.0.1.\n", c.sources)
+	fmt.Fprintf(&b, "# Written by go run ./internal/bench: %d synthetic sources on 127.0.0.1.\n", c.sources)
 	if c.listen != "" {
 		fmt.Fprintf(&b, "listen: %s\nbase_url: http://%s/\n", c.listen, c.listen)
 	} else {
@@ -60,14 +60,14 @@ func (c benchConfig) yaml() string {
 }
 
 // writeConfig writes c to dir/name and loads it as feedrelay would.
-func writeConfig(dir, name string, c benchConfig) (*config.Config, string, error) {
+func writeConfig(dir, name string, c benchConfig) (app.Config, string, error) {
 	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(c.yaml()), 0o644); err != nil {
-		return nil, "", err
+		return app.Config{}, "", err
 	}
-	cfg, err := config.Load(path)
+	cfg, err := app.LoadConfig(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("bench config: %w", err)
+		return app.Config{}, "", fmt.Errorf("bench config: %w", err)
 	}
 	return cfg, path, nil
 }

@@ -17,46 +17,36 @@ import (
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/internal/app"
 )
 
-// daemon is what runServe in cmd/feedrelay runs, in this process: the
-// scheduler over every source (recording health and metrics), the search
-// indexer, the server and /metrics behind the metrics middleware.
-// Retention and SIGHUP are left out.
+// daemon is `feedrelay serve` in this process (app.App.Run): the
+// scheduler over every source, the search indexer, retention, the server
+// and /metrics; SIGHUP is left out.
 type daemon struct {
-	in     *instance
 	polled atomic.Int64
 	stop   func()
 }
 
 // startDaemon starts cfg's daemon, listening on ln.
-func startDaemon(ctx context.Context, cfg *config.Config, logger *slog.Logger, ln net.Listener) (*daemon, error) {
-	in, err := openInstance(ctx, cfg, logger)
+func startDaemon(ctx context.Context, cfg app.Config, logging *app.Logging, ln net.Listener) (*daemon, error) {
+	d := &daemon{}
+	a, err := app.Open(ctx, cfg, app.Options{Logging: logging, OnPoll: func(*feeds.Result) { d.polled.Add(1) }})
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{in: in}
-	web := setup.NewWeb(in.db, logger, cfg)
-	srv, hs := web.Server, web.HTTP
-	go hs.Serve(ln)
-	sched := &feeds.Scheduler{Poller: in.poller, Concurrency: cfg.Concurrency,
-		OnResult: func(r *feeds.Result) { web.Polled(r); d.polled.Add(1) }}
-	pollCtx, stopPolls := context.WithCancel(context.Background())
-	stopped := make(chan struct{}, 2)
-	go func() { sched.Run(pollCtx, in.sources); stopped <- struct{}{} }()
+	runCtx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
 	go func() {
-		in.db.RunIndexer(pollCtx, func(err error) { logger.Warn("search index", slog.String("error", err.Error())) })
-		stopped <- struct{}{}
+		if err := a.Run(runCtx, ln, nil); err != nil {
+			a.Logger.Error("daemon", slog.String("error", err.Error()))
+		}
+		close(stopped)
 	}()
-	srv.SetReady(true)
 	d.stop = func() {
-		srv.SetReady(false)
-		stopPolls()
-		hs.Close()
+		cancel()
 		<-stopped
-		<-stopped
-		in.db.Close()
+		a.Close()
 	}
 	return d, nil
 }
@@ -87,7 +77,7 @@ func heapProfile(ctx context.Context, p params, dir, path string, logf func(stri
 	if err != nil {
 		return err
 	}
-	d, err := startDaemon(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ln)
+	d, err := startDaemon(ctx, cfg, app.NewLogging(io.Discard, "text", "info"), ln)
 	if err != nil {
 		return err
 	}
@@ -116,7 +106,7 @@ func fakeServe(args []string) error {
 	if len(args) != 3 || args[0] != "serve" || args[1] != "-config" {
 		return fmt.Errorf("usage: serve -config FILE, not %q", args)
 	}
-	cfg, err := config.Load(args[2])
+	cfg, err := app.LoadConfig(args[2])
 	if err != nil {
 		return err
 	}
@@ -126,7 +116,7 @@ func fakeServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := startDaemon(ctx, cfg, slog.New(slog.NewTextHandler(os.Stderr, nil)), ln)
+	d, err := startDaemon(ctx, cfg, app.NewLogging(os.Stderr, "text", "info"), ln)
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}

@@ -2,10 +2,10 @@
 // fast and how small it runs, with feedrelay's own packages and binary
 // against synthetic sources served on 127.0.0.1:
 //
-//	go run ./bench                          # small sizes, about a minute
-//	go run ./bench -sources 500 -items 50 -rss-sources 10000 -rounds 3
+//	go run ./internal/bench                          # small sizes, about a minute
+//	go run ./internal/bench -sources 500 -items 50 -rss-sources 10000 -rounds 3
 //	                                        # the sizes of the issue's targets
-//	go run ./bench -cpuprofile cold.pprof   # profile the cold poll
+//	go run ./internal/bench -cpuprofile cold.pprof   # profile the cold poll
 //	go tool pprof -top cold.pprof
 //
 // It generates N sources of M items (~1.5 KB of mixed Chinese/English HTML
@@ -42,7 +42,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"os/signal"
@@ -55,7 +54,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/config"
-	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/internal/app"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -114,7 +113,7 @@ func main() {
 	p := defaultParams()
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: go run ./bench [flags]\n\n")
+		fmt.Fprintf(fs.Output(), "usage: go run ./internal/bench [flags]\n\n")
 		fs.PrintDefaults()
 	}
 	fs.IntVar(&p.Sources, "sources", p.Sources, "synthetic sources to poll (the targets are for 500)")
@@ -145,7 +144,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	command := strings.Join(append([]string{"go run ./bench"}, os.Args[1:]...), " ")
+	command := strings.Join(append([]string{"go run ./internal/bench"}, os.Args[1:]...), " ")
 	if err := run(ctx, p, command, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -247,7 +246,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		logf("working directory: %s", dir)
 	}
 	rep := &report{Date: time.Now().Format(time.RFC3339), Command: command, Machine: describeMachine(), Params: p}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logging := app.NewLogging(stderr, "text", "warn")
 
 	// The sources.
 	logf("generating %d sources × %d items of ~%d B", p.Sources, p.Items, p.ItemSize)
@@ -275,13 +274,13 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		floors, floorsNoScan, colds, coldPolls, coldIndexes []time.Duration
 		coldCPUs, floorCPUs                                 []time.Duration
 		ratios, pollRatios                                  []float64
-		cold                                                *instance
+		cold                                                *app.App
 		coldStats                                           pollStats
 		coldWritten                                         int64
 	)
 	defer func() {
 		if cold != nil {
-			cold.db.Close()
+			cold.Close()
 		}
 	}()
 	for round := range p.Rounds {
@@ -311,7 +310,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		logf("gofeed floor: %v", best.Round(time.Millisecond))
 
 		if cold != nil {
-			cold.db.Close()
+			cold.Close()
 		}
 		cfg, _, err := writeConfig(dir, fmt.Sprintf("poll-%d.yaml", round), benchConfig{
 			database:    fmt.Sprintf("poll-%d.db", round),
@@ -323,7 +322,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		if err != nil {
 			return err
 		}
-		cold, err = openInstance(ctx, cfg, logger)
+		cold, err = app.Open(ctx, cfg, app.Options{Logging: logging})
 		if err != nil {
 			return err
 		}
@@ -338,7 +337,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		}
 		cpu0 := cpuTime()
 		wb0, _ := ioBytes()
-		r, err := cold.pollOnce(ctx)
+		r, err := pollOnce(ctx, cold)
 		wb1, _ := ioBytes()
 		cpu := cpuTime() - cpu0
 		if prof != nil {
@@ -402,7 +401,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 
 	// Retention, which `feedrelay poll` applies after polling (and serve
 	// hourly): nothing is old enough to go.
-	pruneD, pruned, err := cold.prune(ctx)
+	pruneD, pruned, err := prune(ctx, cold)
 	if err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}
@@ -414,7 +413,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 	// Warm: every source answers 304.
 	full0, conns0 := o.full.Load(), o.conns.Load()
 	cpu0 := cpuTime()
-	r, err := cold.pollOnce(ctx)
+	r, err := pollOnce(ctx, cold)
 	warmCPU := cpuTime() - cpu0
 	if err != nil {
 		return fmt.Errorf("warm poll: %w", err)
@@ -449,7 +448,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 	}
 	o.churn(changed)
 	wb0, _ := ioBytes()
-	r, err = cold.pollOnce(ctx)
+	r, err = pollOnce(ctx, cold)
 	wb1, _ := ioBytes()
 	if err != nil {
 		return fmt.Errorf("churn poll: %w", err)
@@ -471,7 +470,7 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 
 	// Serving a category feed of the cold-poll database.
 	if p.ServeDuration > 0 {
-		if err := serve(ctx, rep, p, cold, logger, logf); err != nil {
+		if err := serve(ctx, rep, p, cold, logf); err != nil {
 			return err
 		}
 	}
@@ -511,8 +510,8 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 	return nil
 }
 
-func ingest(ctx context.Context, rep *report, p params, dir string, bodies [][]byte, in *instance, logf func(string, ...any)) error {
-	parsed, err := parseAll(bodies, in.sources)
+func ingest(ctx context.Context, rep *report, p params, dir string, bodies [][]byte, in *app.App, logf func(string, ...any)) error {
+	parsed, err := parseAll(bodies, in.Sources())
 	if err != nil {
 		return fmt.Errorf("ingest: parse: %w", err)
 	}
@@ -527,7 +526,7 @@ func ingest(ctx context.Context, rep *report, p params, dir string, bodies [][]b
 			db.Close()
 		}
 	}()
-	_, infos := setup.Sources(in.cfg)
+	_, infos := app.Sources(in.Config())
 	if err := db.SyncSources(ctx, infos); err != nil {
 		return err
 	}
@@ -580,8 +579,8 @@ func ingest(ctx context.Context, rep *report, p params, dir string, bodies [][]b
 	return nil
 }
 
-func serve(ctx context.Context, rep *report, p params, in *instance, logger *slog.Logger, logf func(string, ...any)) error {
-	base, stop, err := startServer(in, logger)
+func serve(ctx context.Context, rep *report, p params, in *app.App, logf func(string, ...any)) error {
+	base, stop, err := startServer(in)
 	if err != nil {
 		return err
 	}
@@ -615,7 +614,7 @@ func serve(ctx context.Context, rep *report, p params, in *instance, logger *slo
 			fmt.Sprintf("%s req/s (p50 %s, p99 %s)", count(res.rps), res.p50, res.p99))
 	}
 	rep.note("serve: the category feed gathers %d of the %d sources (page of %d entries); server.New over the cold-poll database with the metrics middleware, as `feedrelay serve` wires it; the load generator runs on the same cores",
-		(p.Sources+categoryCount-1)/categoryCount, p.Sources, in.cfg.PageSize)
+		(p.Sources+categoryCount-1)/categoryCount, p.Sources, in.Config().PageSize)
 	return nil
 }
 

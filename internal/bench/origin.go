@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/feedrelay/feedrelay/bench/synth"
+	"github.com/feedrelay/feedrelay/internal/bench/synth"
 )
 
 // origin serves the synthetic sources on 127.0.0.1, as a well-behaved web

@@ -5,17 +5,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mmcdole/gofeed"
 
-	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/internal/setup"
-	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/internal/app"
 )
 
 // floor parses every body with gofeed on GOMAXPROCS goroutines, and
@@ -65,31 +62,6 @@ func onAllCores(n int, f func(i int) error) error {
 	return first
 }
 
-// instance is feedrelay wired as `feedrelay poll` wires it (newApp in
-// cmd/feedrelay): the config's database, sources and fetcher.
-type instance struct {
-	cfg     *config.Config
-	db      *storage.DB
-	poller  *feeds.Poller
-	sources []feeds.Source
-}
-
-func openInstance(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*instance, error) {
-	db, err := storage.Open(ctx, cfg.Database)
-	if err != nil {
-		return nil, err
-	}
-	sources, infos := setup.Sources(cfg)
-	if err := db.SyncSources(ctx, infos); err != nil {
-		db.Close()
-		return nil, err
-	}
-	fetcher := feeds.NewFetcher(cfg.UserAgent)
-	fetcher.SetPerHostLimit(cfg.PerHost)
-	return &instance{cfg: cfg, db: db, sources: sources,
-		poller: &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}}, nil
-}
-
 // round is one poll of every source, as `feedrelay poll` does it.
 type round struct {
 	results []*feeds.Result
@@ -100,28 +72,17 @@ type round struct {
 
 func (r round) total() time.Duration { return r.poll + r.index }
 
-// pollOnce polls every source once, cfg.Concurrency at a time, then
-// then indexes what it stored for search, as serve's background indexer
-// does (timed apart; the retention pass too: see prune).
-func (in *instance) pollOnce(ctx context.Context) (round, error) {
+// pollOnce polls every source of a once, as `feedrelay poll` does (its
+// concurrency at a time), then indexes what it stored for search, as
+// serve's background indexer does (timed apart; the retention pass too:
+// see prune).
+func pollOnce(ctx context.Context, a *app.App) (round, error) {
 	var r round
-	r.results = make([]*feeds.Result, len(in.sources))
-	sem := make(chan struct{}, in.cfg.Concurrency)
-	var wg sync.WaitGroup
 	start := time.Now()
-	for i, src := range in.sources {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			r.results[i] = in.poller.Poll(ctx, src)
-		}()
-	}
-	wg.Wait()
+	r.results = a.PollOnce(ctx, a.Sources(), nil)
 	r.poll = time.Since(start)
 	start = time.Now()
-	n, err := in.db.IndexAll(ctx)
+	n, err := a.DB.IndexAll(ctx)
 	r.index, r.indexed = time.Since(start), n
 	if err != nil {
 		return r, fmt.Errorf("search index: %w", err)
@@ -129,22 +90,12 @@ func (in *instance) pollOnce(ctx context.Context) (round, error) {
 	return r, nil
 }
 
-// prune applies every source's retention, as runPoll does after polling
-// and serve does hourly.
-func (in *instance) prune(ctx context.Context) (time.Duration, int, error) {
+// prune applies every source's retention, as `feedrelay poll` does after
+// polling and serve does hourly.
+func prune(ctx context.Context, a *app.App) (time.Duration, int, error) {
 	start := time.Now()
-	total := 0
-	for _, s := range in.cfg.Sources {
-		if s.Retention.Days == 0 {
-			continue
-		}
-		n, err := in.db.Prune(ctx, s.Slug, time.Now().AddDate(0, 0, -s.Retention.Days), s.Retention.MinItems)
-		if err != nil {
-			return 0, 0, err
-		}
-		total += n
-	}
-	return time.Since(start), total, nil
+	n, err := a.Prune(ctx)
+	return time.Since(start), n, err
 }
 
 // pollStats sums what a round of polls did.

@@ -45,7 +45,7 @@ func buildBinary(ctx context.Context, dir string) (string, error) {
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run the benchmark inside the feedrelay module (go run ./bench)")
+		return "", errors.New("run the benchmark inside the feedrelay module (go run ./internal/bench)")
 	}
 	bin := filepath.Join(dir, "feedrelay")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/feedrelay")

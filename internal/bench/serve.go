@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
@@ -16,22 +15,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/feedrelay/feedrelay/internal/setup"
+	"github.com/feedrelay/feedrelay/internal/app"
 )
 
-// startServer serves in's database the way runServe in cmd/feedrelay does
-// (server, /metrics, metrics middleware) on a free port of 127.0.0.1, and
-// returns its base URL.
-func startServer(in *instance, logger *slog.Logger) (string, func(), error) {
-	web := setup.NewWeb(in.db, logger, in.cfg)
+// startServer serves a's web face (server, /metrics, metrics middleware,
+// as `feedrelay serve` does) on a free port of 127.0.0.1, without its
+// scheduler, and returns its base URL.
+func startServer(a *app.App) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	hs := web.HTTP
-	go hs.Serve(ln)
-	web.Server.SetReady(true)
-	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+	go a.HTTP.Serve(ln)
+	a.Server.SetReady(true)
+	return "http://" + ln.Addr().String(), func() { a.HTTP.Close() }, nil
 }
 
 // loadResult is what a load generator measured.

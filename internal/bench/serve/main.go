@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/feedrelay/feedrelay/bench/synth"
+	"github.com/feedrelay/feedrelay/internal/bench/synth"
 )
 
 func main() {
