@@ -172,7 +172,8 @@ func (a *App) Config() *config.Config {
 	return a.cfg
 }
 
-// Sources returns the running config's sources as the poller knows them.
+// Sources returns the running config's sources as the poller knows them
+// (shared: not to be modified).
 func (a *App) Sources() []feeds.Source {
 	a.mu.Lock()
 	defer a.mu.Unlock()
