@@ -17,10 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/html/charset"
-	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
+
+	"github.com/feedrelay/feedrelay/feeds/charset"
 )
 
 // Feed is one subscription.
@@ -166,30 +166,9 @@ func decode(data []byte, doc *document) error {
 		if bom {
 			return input, nil
 		}
-		return charsetReader(label, input)
+		return charset.NewReader(label, input)
 	}
 	return d.Decode(doc)
-}
-
-// gbLabels are the names GB 2312 and GBK go by. They are decoded as
-// GB18030, their superset, because files labelled gb2312 routinely hold GBK
-// characters and x/text's GBK decoder spoils GB18030's four-byte ones.
-var gbLabels = map[string]bool{
-	"gb2312": true, "gb_2312": true, "gb_2312-80": true, "csgb2312": true, "euc-cn": true, "x-euc-cn": true,
-	"gbk": true, "x-gbk": true, "cp936": true, "ms936": true, "windows-936": true, "gb18030": true,
-}
-
-// charsetReader converts a document declared in encoding label to UTF-8,
-// for encoding/xml (which only reads UTF-8 itself).
-func charsetReader(label string, input io.Reader) (io.Reader, error) {
-	if gbLabels[strings.ToLower(strings.TrimSpace(label))] {
-		return transform.NewReader(input, simplifiedchinese.GB18030.NewDecoder()), nil
-	}
-	r, err := charset.NewReaderLabel(label, input)
-	if err != nil {
-		return nil, errors.New("unsupported encoding")
-	}
-	return r, nil
 }
 
 // parser collects feeds, merging those listed more than once.

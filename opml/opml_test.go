@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"
 )
@@ -174,7 +176,7 @@ func TestParseErrors(t *testing.T) {
 		{"html", "<!DOCTYPE html>\n<html><body><p>Not found</p></body></html>", "the root element is <html>"},
 		{"rss", `<?xml version="1.0"?><rss version="2.0"><channel/></rss>`, "opml: not an OPML document: the root element is <rss>, not <opml>"},
 		{"no body", `<opml version="2.0"><head><title>x</title></head></opml>`, "opml: no <body>"},
-		{"unknown encoding", `<?xml version="1.0" encoding="x-klingon"?><opml/>`, `opml: xml: opening charset "x-klingon": unsupported encoding`},
+		{"unknown encoding", `<?xml version="1.0" encoding="x-klingon"?><opml/>`, `opml: xml: opening charset "x-klingon": unknown charset "x-klingon"`},
 		{"bare & and mismatched tag", "<opml><body>\n<outline text=\"a\" xmlUrl=\"https://a.example/?a=1&b=2\"/>\n</bdy></opml>", "opml: XML syntax error on line 3: element <body> closed by </bdy>"},
 		{"unknown entity", "<opml><body><outline text=\"&bogus;\"/></body></opml>", "opml: XML syntax error on line 1: invalid character entity &bogus;"},
 		{"bad utf-8", "<opml><body><outline text=\"\xff\" xmlUrl=\"https://a.example/\"/></body></opml>", "opml: XML syntax error on line 1: invalid UTF-8"},
@@ -290,5 +292,27 @@ func TestWriteEdgeCases(t *testing.T) {
 	}
 	if _, err := Parse(&buf); err != nil {
 		t.Errorf("control characters made the output unreadable: %v", err)
+	}
+}
+
+// Labels are resolved by the program's one charset table (feeds/charset):
+// names x/text knows under another spelling are read, not refused.
+func TestParseCharsetLabels(t *testing.T) {
+	doc := `<opml version="2.0"><body><outline text="Новости"><outline text="Лента" xmlUrl="https://lenta.example/rss"/></outline></body></opml>`
+	for label, enc := range map[string]encoding.Encoding{
+		"MacCyrillic": charmap.MacintoshCyrillic,
+		"cp1251":      charmap.Windows1251,
+		"koi8_r":      charmap.KOI8R,
+	} {
+		b, err := enc.NewEncoder().Bytes([]byte(`<?xml version="1.0" encoding="` + label + `"?>` + doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("%s: %v", label, err)
+			continue
+		}
+		checkFeeds(t, got, []Feed{{"Лента", "https://lenta.example/rss", "", []string{"Новости"}}})
 	}
 }

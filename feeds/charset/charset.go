@@ -12,56 +12,198 @@ package charset
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/encoding/unicode/utf32"
+	"golang.org/x/text/transform"
 )
 
-// gbLabels are the names under which GB 2312 and GBK text reaches us. All of
-// them are decoded as GB18030, a strict superset: x/text's GBK decoder turns
-// GB18030 four-byte sequences into U+FFFD, and servers that say "gb2312"
-// routinely send characters outside GB 2312.
-var gbLabels = map[string]bool{
-	"gb2312": true, "gb_2312": true, "gb_2312-80": true, "csgb2312": true,
-	"gbk": true, "x-gbk": true, "cp936": true, "ms936": true, "windows-936": true,
-	"euc-cn": true, "x-euc-cn": true, "iso-ir-58": true, "chinese": true,
-	"csiso58gb231280": true, "gb18030": true,
-}
-
 // Lookup returns the encoding for a charset label, or an error naming the
-// label when it is unknown.
+// label when no encoding goes by it. It is the program's one table of
+// charset names: the fetcher, config validation and the OPML reader all
+// resolve labels here.
+//
+// Labels are resolved through x/text's indexes, not a list of our own:
+// first the WHATWG Encoding Standard's labels (htmlindex: what browsers
+// accept, e.g. latin1 and iso-8859-1 as windows-1252, which feeds labelled
+// so really are), then the IANA registry's names and aliases (ianaindex:
+// cp936, ibm850, csKOI8R…), then, for names neither registry spells that
+// way (MacCyrillic, mac-cyrillic, iso8859_15, Shift-JIS), the names x/text
+// gives each encoding it implements, compared loosely (see looseKey).
+//
+// Rules on top of the indexes:
+//   - Every label of GB 2312 or GBK (gb2312, gbk, cp936, windows-936,
+//     euc-cn…) decodes as GB18030, their superset: servers that say gb2312
+//     routinely send GBK and GB18030 characters, and x/text's GBK decoder
+//     turns GB18030's four-byte sequences into U+FFFD.
+//   - utf-16 without a BOM is big-endian (RFC 2781 §4.3), not WHATWG's
+//     little-endian; utf-32 labels, which no index lists, are read with
+//     x/text's utf32.
+//   - An encoding WHATWG maps to "replacement" (iso-2022-kr, hz-gb-2312…)
+//     is taken from IANA if x/text implements it, else refused: replacing
+//     a whole feed with one U+FFFD is losing it silently.
 func Lookup(label string) (encoding.Encoding, error) {
 	l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
-	switch {
-	case gbLabels[l]:
-		return simplifiedchinese.GB18030, nil
-	case l == "utf-8" || l == "utf8":
-		return encoding.Nop, nil
-	case l == "utf-32" || l == "utf-32be":
-		return utf32.UTF32(utf32.BigEndian, utf32.UseBOM), nil
-	case l == "utf-32le":
-		return utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), nil
-	case l == "utf-16":
-		return unicode.UTF16(unicode.BigEndian, unicode.UseBOM), nil
-	}
-	e, err := htmlindex.Get(l)
-	if err != nil {
+	if l == "" {
 		return nil, fmt.Errorf("unknown charset %q", label)
 	}
-	return e, nil
+	if e, ok := unicodeLabels[l]; ok {
+		return e, nil
+	}
+	e, registered := lookupExact(l)
+	if e == nil {
+		e = looseNames()[looseKey(l)]
+	}
+	if e == nil {
+		if registered {
+			return nil, fmt.Errorf("charset %q is not supported (x/text has no decoder for it)", label)
+		}
+		return nil, fmt.Errorf("unknown charset %q", label)
+	}
+	return gbAsGB18030(e), nil
 }
+
+// NewReader returns a reader of r, text in the charset label names,
+// converted to UTF-8. It has the signature of encoding/xml's
+// Decoder.CharsetReader, for documents read with encoding/xml.
+func NewReader(label string, r io.Reader) (io.Reader, error) {
+	e, err := Lookup(label)
+	if err != nil {
+		return nil, err
+	}
+	return transform.NewReader(r, e.NewDecoder()), nil
+}
+
+// unicodeLabels are the UTF labels whose meaning differs from the indexes'
+// or that no index lists.
+var unicodeLabels = map[string]encoding.Encoding{
+	"utf-16":   unicode.UTF16(unicode.BigEndian, unicode.UseBOM),
+	"utf-32":   utf32.UTF32(utf32.BigEndian, utf32.UseBOM),
+	"utf-32be": utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM),
+	"utf-32le": utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM),
+	"ucs-4":    utf32.UTF32(utf32.BigEndian, utf32.UseBOM),
+	// EUC-CN is GB 2312's byte form; x/text's indexes know it only under
+	// GB 2312's own names.
+	"euc-cn":   simplifiedchinese.GB18030,
+	"x-euc-cn": simplifiedchinese.GB18030,
+}
+
+// lookupExact looks label up in the WHATWG index, then in IANA's.
+// registered reports whether either index knows the name, even when x/text
+// has no decoder for it.
+func lookupExact(label string) (e encoding.Encoding, registered bool) {
+	if e, err := htmlindex.Get(label); err == nil {
+		registered = true
+		if e != encoding.Replacement {
+			return e, true
+		}
+	}
+	if e, err := ianaindex.IANA.Encoding(label); err == nil {
+		return e, true // nil when IANA lists the name but x/text lacks it
+	}
+	return nil, registered
+}
+
+// gbAsGB18030 returns GB18030 for GBK (what every GB 2312 and GBK label
+// resolves to in x/text), e otherwise.
+func gbAsGB18030(e encoding.Encoding) encoding.Encoding {
+	if e == simplifiedchinese.GBK {
+		return simplifiedchinese.GB18030
+	}
+	return e
+}
+
+// looseKey folds the spellings of one charset name together: case,
+// punctuation and spaces ("Shift JIS", shift-jis, shift_jis), an "x-"
+// prefix of unregistered names (x-mac-cyrillic), and "macintosh" written
+// "mac" (MacCyrillic is x/text's "Macintosh Cyrillic").
+func looseKey(name string) string {
+	name = strings.ToLower(name)
+	name = strings.TrimPrefix(name, "x-")
+	var b strings.Builder
+	for _, r := range name {
+		if ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return strings.Replace(b.String(), "macintosh", "mac", 1)
+}
+
+// looseNames maps the looseKey of every name x/text gives an encoding it
+// implements (its own, IANA's, the MIME one, WHATWG's) to that encoding, as
+// the exact indexes would resolve its MIME or WHATWG name, so that a
+// loosely spelled label means what its proper spelling means
+// (iso8859_1 → windows-1252, like iso-8859-1). Keys two encodings claim are
+// left out: a loose match must not guess.
+var looseNames = sync.OnceValue(func() map[string]encoding.Encoding {
+	var all []encoding.Encoding
+	for _, set := range [][]encoding.Encoding{charmap.All, japanese.All, korean.All,
+		simplifiedchinese.All, traditionalchinese.All, unicode.All} {
+		all = append(all, set...)
+	}
+	names := map[string]encoding.Encoding{}
+	ambiguous := map[string]bool{}
+	for _, e := range all {
+		canon := e
+		var keys []string
+		if s, ok := e.(fmt.Stringer); ok {
+			keys = append(keys, s.String())
+		}
+		if n, err := ianaindex.IANA.Name(e); err == nil {
+			keys = append(keys, n)
+		}
+		if n, err := ianaindex.MIME.Name(e); err == nil {
+			keys = append(keys, n)
+			if exact, _ := lookupExact(strings.ToLower(n)); exact != nil {
+				canon = exact
+			}
+		}
+		if n, err := htmlindex.Name(e); err == nil {
+			keys = append(keys, n)
+			if exact, _ := lookupExact(n); exact != nil {
+				canon = exact
+			}
+		}
+		for _, k := range keys {
+			k = looseKey(k)
+			if k == "" || ambiguous[k] {
+				continue
+			}
+			if prev, ok := names[k]; ok && prev != canon {
+				delete(names, k)
+				ambiguous[k] = true
+				continue
+			}
+			names[k] = canon
+		}
+	}
+	return names
+})
 
 // Result says which encoding was used and why.
 type Result struct {
 	Label  string // the charset the body was decoded from, e.g. "gb18030"
 	Reason string // "override", "bom", "http", "xml declaration", "default"
+}
+
+// namedBy says, for an error, where a Result.Reason's label was read.
+var namedBy = map[string]string{
+	"override": "source's charset setting", "bom": "byte order mark",
+	"http": "HTTP Content-Type", "xml declaration": "XML declaration", "default": "default",
 }
 
 var (
@@ -123,11 +265,11 @@ func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 	}
 	enc, err := Lookup(label)
 	if err != nil {
-		return nil, Result{Label: label, Reason: reason}, err
+		return nil, Result{Label: label, Reason: reason}, fmt.Errorf("%w, named by the %s", err, namedBy[reason])
 	}
 	res := Result{Label: strings.ToLower(label), Reason: reason}
 	var out []byte
-	if enc == encoding.Nop {
+	if enc == unicode.UTF8 {
 		out = body
 		if !utf8.Valid(out) {
 			out = bytes.ToValidUTF8(out, []byte("\uFFFD"))
@@ -142,9 +284,10 @@ func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 	return rewriteDeclaration(bytes.TrimPrefix(out, []byte("\uFEFF"))), res, nil
 }
 
+// isUTF8 reports whether label names UTF-8 (utf-8, utf8, unicode-1-1-utf-8…).
 func isUTF8(label string) bool {
-	l := strings.ToLower(label)
-	return l == "utf-8" || l == "utf8"
+	e, err := Lookup(label)
+	return err == nil && e == unicode.UTF8
 }
 
 func httpCharset(contentType string) string {
