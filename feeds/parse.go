@@ -40,6 +40,9 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	if err != nil {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
+	trimmed := bytes.TrimSpace(text)
+	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	text = stripForbidden(text, !isJSON)
 	if err := sniff(text, contentType, feedURL); err != nil {
 		return nil, err
 	}
