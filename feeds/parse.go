@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"mime"
@@ -43,7 +44,8 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	trimmed := bytes.TrimSpace(text)
 	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	text = stripForbidden(text, !isJSON)
-	if err := sniff(text, contentType, feedURL); err != nil {
+	text, err = sniff(text, contentType, feedURL)
+	if err != nil {
 		return nil, err
 	}
 	p := gofeed.NewParser()
@@ -53,10 +55,7 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	p.KeepOriginalFeed = true
 	gf, err := p.Parse(bytes.NewReader(text))
 	if err != nil {
-		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
-			return nil, fmt.Errorf("%w (%s)", ErrNotAFeed, describe(contentType))
-		}
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, explain(err, text, contentType)
 	}
 	var atomID, ttl string
 	switch of := gf.OriginalFeed().(type) {
@@ -70,12 +69,15 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	return f, nil
 }
 
-var htmlStart = regexp.MustCompile(`(?i)^\s*(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])`)
+// htmlStart matches the start of an HTML or XHTML page (XHTML may begin
+// with an XML declaration).
+var htmlStart = regexp.MustCompile(`(?is)^\s*(<\?xml\s.*?\?>\s*)?(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])`)
 
 // sniff rejects bodies that gofeed would misread: an HTML page (which it
 // reports only as an undetected type) and a JSON object that is not a JSON
-// Feed (which it accepts as an empty feed).
-func sniff(text []byte, contentType, feedURL string) error {
+// Feed (which it accepts as an empty feed). It returns the document to
+// parse: the body, or the Atom feed an (X)HTML page holds.
+func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 	trimmed := bytes.TrimSpace(text)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		var probe struct {
@@ -87,26 +89,80 @@ func sniff(text []byte, contentType, feedURL string) error {
 			// broken JSON.
 			var typeErr *json.UnmarshalTypeError
 			if !errors.As(err, &typeErr) {
-				return fmt.Errorf("parse: invalid JSON: %w", err)
+				return nil, fmt.Errorf("parse: invalid JSON: %w", err)
 			}
 		}
 		if !strings.HasPrefix(probe.Version, "https://jsonfeed.org/version/") &&
 			!strings.HasPrefix(probe.Version, "http://jsonfeed.org/version/") {
-			return fmt.Errorf("%w (JSON without a jsonfeed.org version)", ErrNotAFeed)
+			return nil, fmt.Errorf("%w (JSON without a jsonfeed.org version)", ErrNotAFeed)
 		}
-		return nil
+		return text, nil
 	}
 	head := trimmed
 	if len(head) > 1024 {
 		head = head[:1024]
 	}
-	if htmlStart.Match(head) {
-		if alt := advertisedFeed(text, feedURL); alt != "" {
-			return fmt.Errorf("%w (text/html); the page advertises a feed at %s", ErrNotAFeed, alt)
-		}
-		return fmt.Errorf("%w (text/html)", ErrNotAFeed)
+	if !htmlStart.Match(head) {
+		return text, nil
 	}
-	return nil
+	feed, err := embeddedAtom(text)
+	switch {
+	case feed != nil:
+		return feed, nil
+	case err != nil:
+		return nil, fmt.Errorf("%w (an HTML page holding an Atom <feed> that cannot be read: %w)", ErrNotAFeed, err)
+	}
+	if alt := advertisedFeed(text, feedURL); alt != "" {
+		return nil, fmt.Errorf("%w (text/html); the page advertises a feed at %s", ErrNotAFeed, alt)
+	}
+	return nil, fmt.Errorf("%w (text/html)", ErrNotAFeed)
+}
+
+// Atom's namespaces: 1.0 (RFC 4287) and 0.3.
+const (
+	atomNS   = "http://www.w3.org/2005/Atom"
+	atom03NS = "http://purl.org/atom/ns#"
+)
+
+// feedTag finds where an element named feed (with any prefix) may start.
+var feedTag = regexp.MustCompile(`<([A-Za-z_][\w.-]*:)?feed[\s/>]`)
+
+// embeddedAtom returns the Atom <feed> element an (X)HTML document holds,
+// such as a feed styled for browsers by wrapping it in <html><body>, which
+// feedparser reads. It returns nil, nil when the page holds no Atom feed,
+// and an error when it holds one that does not read as XML. The page
+// around the feed is not parsed (scripts and HTML need not be XML); the
+// feed must declare its namespace itself.
+func embeddedAtom(page []byte) ([]byte, error) {
+	if !bytes.Contains(page, []byte(atomNS)) && !bytes.Contains(page, []byte(atom03NS)) {
+		return nil, nil
+	}
+	var firstErr error
+	for _, loc := range feedTag.FindAllIndex(page, -1) {
+		start := loc[0]
+		d := xml.NewDecoder(bytes.NewReader(page[start:]))
+		// The feed's own HTML content may hold &nbsp; or an unclosed
+		// <br>, as the page does.
+		d.Strict = false
+		d.AutoClose = xml.HTMLAutoClose
+		d.Entity = xml.HTMLEntity
+		tok, err := d.Token()
+		if err != nil {
+			continue
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "feed" || (se.Name.Space != atomNS && se.Name.Space != atom03NS) {
+			continue
+		}
+		if err := d.Skip(); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("the <feed> element at byte %d: %w", start, err)
+			}
+			continue
+		}
+		return page[start : start+int(d.InputOffset())], nil
+	}
+	return nil, firstErr
 }
 
 // advertisedFeed returns the first feed an HTML page announces with
@@ -167,10 +223,82 @@ func feedTTL(ttl string, exts ext.Extensions) time.Duration {
 	return period / time.Duration(freq)
 }
 
+// explain turns gofeed's error for text into one an operator can act on:
+// what the document is when it is not a feed, which JSON Feed field has
+// the wrong type, that a document ending early was cut short.
+func explain(err error, text []byte, contentType string) error {
+	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+		if root := rootElement(text); root != "" {
+			return fmt.Errorf("%w (%s whose root element is <%s>, not <rss>, <feed> or <rdf:RDF>)", ErrNotAFeed, describe(contentType), root)
+		}
+		return fmt.Errorf("%w (%s holding no XML element)", ErrNotAFeed, describe(contentType))
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		return fmt.Errorf("parse: JSON Feed: %s is a JSON %s, the JSON Feed spec wants %s: %w",
+			jsonFieldPath(typeErr.Field), typeErr.Value, jsonKind(typeErr.Type.String()), err)
+	}
+	var syn *xml.SyntaxError
+	if errors.As(err, &syn) && syn.Msg == "unexpected EOF" {
+		return fmt.Errorf("parse: %w (the document is cut short)", err)
+	}
+	return fmt.Errorf("parse: %w", err)
+}
+
+// rootElement returns the name of the first element of an XML document,
+// or "" when it holds none.
+func rootElement(text []byte) string {
+	d := xml.NewDecoder(bytes.NewReader(text))
+	d.Strict = false
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			if se.Name.Space != "" {
+				return se.Name.Space + ":" + se.Name.Local
+			}
+			return se.Name.Local
+		}
+	}
+}
+
+// jsonFieldPath writes encoding/json's path of a field (".alias.items.alias.tags",
+// through gofeed's alias types) as the JSON Feed spec names it: items[].tags.
+func jsonFieldPath(field string) string {
+	var parts []string
+	for _, p := range strings.Split(field, ".") {
+		if p != "" && p != "alias" {
+			parts = append(parts, p)
+		}
+	}
+	path := strings.Join(parts, ".")
+	for _, list := range []string{"items", "authors", "attachments", "hubs"} {
+		path = strings.ReplaceAll(path, list+".", list+"[].")
+	}
+	return path
+}
+
+// jsonKind names a Go type as a JSON kind.
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case goType == "string":
+		return "a string"
+	case strings.HasPrefix(goType, "map[") || strings.Contains(goType, "."):
+		return "an object"
+	case goType == "bool":
+		return "a boolean"
+	}
+	return "a number"
+}
+
 func describe(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt == "" {
-		return "unrecognized content"
+		return "a document without a content type"
 	}
 	return mt
 }
