@@ -6,12 +6,9 @@ package feeds
 // with the headers its origin test used.
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,6 +18,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/feedrelay/feedrelay/feeds/feedstest"
 )
 
 const corpusDir = "testdata/corpus"
@@ -30,91 +29,20 @@ const corpusDir = "testdata/corpus"
 const corpusTimeout = 20 * time.Second
 
 // corpusRow is one line of MANIFEST.tsv.
-type corpusRow struct {
-	File       string
-	Format     string
-	Encoding   string // "declared=...; decode=..."
-	WellFormed string
-	Headers    http.Header
-	Expected   string
-	Notes      string
-}
-
-// decodeOK reports whether the MANIFEST says the file decodes cleanly in
-// its true encoding ("decode=ok:...").
-func (r corpusRow) decodeOK() bool { return strings.Contains(r.Encoding, "decode=ok:") }
+type corpusRow = feedstest.CorpusFile
 
 func readCorpusManifest(t testing.TB) []corpusRow {
 	t.Helper()
-	fh, err := os.Open(filepath.Join(corpusDir, "MANIFEST.tsv"))
+	rows, err := feedstest.ReadCorpus(corpusDir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer fh.Close()
-	r := csv.NewReader(fh)
-	r.Comma = '\t'
-	r.LazyQuotes = true
-	recs, err := r.ReadAll()
-	if err != nil {
-		t.Fatalf("MANIFEST.tsv: %v", err)
-	}
-	if len(recs) < 2 || recs[0][0] != "file" {
-		t.Fatalf("MANIFEST.tsv: unexpected header %q", recs[0])
-	}
-	var rows []corpusRow
-	for _, rec := range recs[1:] {
-		if len(rec) < 10 {
-			t.Fatalf("MANIFEST.tsv: short row %q", rec)
-		}
-		row := corpusRow{File: rec[0], Format: rec[3], Encoding: rec[4], WellFormed: rec[5],
-			Headers: http.Header{}, Expected: rec[7], Notes: rec[8]}
-		// The column holds the origin's "Header:" lines, without the
-		// "Header:" prefix, one per line.
-		for _, line := range strings.Split(rec[6], "\n") {
-			line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "Header:"))
-			if line == "" || line == "-" {
-				continue
-			}
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				t.Fatalf("MANIFEST.tsv: %s: bad header %q", row.File, line)
-			}
-			row.Headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-		}
-		rows = append(rows, row)
 	}
 	return rows
 }
 
-// corpusServer serves testdata/corpus, with the MANIFEST's headers. A file
-// without a Content-Type header is served without one (no sniffing), as its
-// origin test did; gzip files are served with Content-Encoding: gzip, as
-// node-feedparser's tests do, so the fetcher's transparent gunzip is used.
+// corpusServer serves testdata/corpus, with the MANIFEST's headers.
 func corpusServer(t *testing.T, rows []corpusRow) *httptest.Server {
-	byPath := map[string]corpusRow{}
-	for _, r := range rows {
-		byPath["/"+r.File] = r
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		row, ok := byPath[req.URL.Path]
-		if !ok {
-			http.NotFound(w, req)
-			return
-		}
-		body, err := os.ReadFile(filepath.Join(corpusDir, filepath.FromSlash(row.File)))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header()["Content-Type"] = nil // no sniffed default
-		for k, vs := range row.Headers {
-			w.Header()[http.CanonicalHeaderKey(k)] = vs
-		}
-		if bytes.HasPrefix(body, []byte{0x1f, 0x8b}) {
-			w.Header().Set("Content-Encoding", "gzip")
-		}
-		w.Write(body)
-	}))
+	srv := httptest.NewServer(feedstest.CorpusHandler(corpusDir, rows))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -203,7 +131,7 @@ func TestCorpus(t *testing.T) {
 	// Every file in the corpus is in the MANIFEST and vice versa.
 	listed := map[string]bool{}
 	for _, r := range rows {
-		listed[r.File] = true
+		listed[r.Path] = true
 	}
 	onDisk := 0
 	filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
@@ -234,11 +162,11 @@ func TestCorpus(t *testing.T) {
 	}
 
 	for _, row := range rows {
-		t.Run(row.File, func(t *testing.T) {
+		t.Run(row.Path, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), corpusTimeout)
 			defer cancel()
 			done := make(chan corpusOutcome, 1)
-			go func() { done <- fetchAndParse(ctx, fetcher, srv.URL+"/"+row.File) }()
+			go func() { done <- fetchAndParse(ctx, fetcher, srv.URL+"/"+row.Path) }()
 			var out corpusOutcome
 			select {
 			case out = <-done:
@@ -248,7 +176,7 @@ func TestCorpus(t *testing.T) {
 			}
 			kind := outcomeKind(out)
 			count(kind)
-			bug, isBug := knownBugs[row.File]
+			bug, isBug := knownBugs[row.Path]
 			if isBug {
 				t.Logf("known bug (%s): %s", bug, kind)
 			}
@@ -310,15 +238,15 @@ func checkCorpusOutcome(t *testing.T, row corpusRow, out corpusOutcome, isBug bo
 	}
 	if isBug {
 		if err == nil {
-			t.Errorf("known bug %q seems fixed: remove it from knownBugs", knownBugs[row.File])
+			t.Errorf("known bug %q seems fixed: remove it from knownBugs", knownBugs[row.Path])
 		}
 		return
 	}
 
-	dir, _, _ := strings.Cut(row.File, "/")
+	dir, _, _ := strings.Cut(row.Path, "/")
 	mustParse := false
 	switch {
-	case corpusNotJSONFeed[row.File]:
+	case corpusNotJSONFeed[row.Path]:
 		if !errors.Is(err, ErrNotAFeed) || !strings.Contains(err.Error(), "jsonfeed.org version") {
 			t.Errorf("JSON without a jsonfeed.org version gave %v, want ErrNotAFeed saying so", err)
 		}
@@ -333,7 +261,7 @@ func checkCorpusOutcome(t *testing.T, row corpusRow, out corpusOutcome, isBug bo
 		mustParse = true
 	case dir == "encoding":
 		// Well-formed and decodable under RFC 7303 rules.
-		mustParse = row.WellFormed == "well-formed" && row.decodeOK()
+		mustParse = row.WellFormed == "well-formed" && row.DecodeOK()
 	case row.Format == "other:note":
 		if !errors.Is(err, ErrNotAFeed) {
 			t.Errorf("a non-feed XML document gave %v, want ErrNotAFeed", err)
@@ -363,7 +291,7 @@ func checkCorpusOutcome(t *testing.T, row corpusRow, out corpusOutcome, isBug bo
 			t.Errorf("%s holds U+FFFD (wrong charset?): %q", what, s)
 		}
 	}
-	ok := row.decodeOK()
+	ok := row.DecodeOK()
 	check("feed title", f.Title, ok)
 	check("feed id", f.ID, false)
 	check("site URL", f.SiteURL, false)
@@ -378,7 +306,7 @@ func checkCorpusOutcome(t *testing.T, row corpusRow, out corpusOutcome, isBug bo
 			t.Errorf("item %d has no identity", i)
 		}
 	}
-	if exp, ok := corpusExpected[row.File]; ok {
+	if exp, ok := corpusExpected[row.Path]; ok {
 		if got, want := exp(f); got != want {
 			t.Errorf("decoded text = %q, want %q", got, want)
 		}

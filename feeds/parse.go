@@ -102,7 +102,9 @@ func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 	if len(head) > 1024 {
 		head = head[:1024]
 	}
-	if !htmlStart.Match(head) {
+	if !htmlStart.Match(head) || isFeedRoot(rootElement(text)) {
+		// An XHTML doctype before an <rss> root is a mistake feedparser
+		// forgives; so do we.
 		return text, nil
 	}
 	feed, err := embeddedAtom(text)
@@ -243,6 +245,20 @@ func explain(err error, text []byte, contentType string) error {
 		return fmt.Errorf("parse: %w (the document is cut short)", err)
 	}
 	return fmt.Errorf("parse: %w", err)
+}
+
+// isFeedRoot reports whether an XML root element (prefix:local) is one of
+// a feed's.
+func isFeedRoot(name string) bool {
+	_, local, _ := strings.Cut(name, ":")
+	if local == "" {
+		local = name
+	}
+	switch local {
+	case "rss", "feed", "RDF", "channel":
+		return true
+	}
+	return false
 }
 
 // rootElement returns the name of the first element of an XML document,

@@ -54,3 +54,14 @@ func TestParseHTMLPageErrors(t *testing.T) {
 		}
 	}
 }
+
+// An XHTML doctype before an <rss> root does not make the feed a page
+// (feedparser's always_strip_doctype case).
+func TestParseRSSAfterXHTMLDoctype(t *testing.T) {
+	body := `<?xml version="1.0" encoding="utf-8"?><!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://site.invalid/">
+<rss><channel><title>found</title><item><title>a</title><guid>1</guid></item></channel></rss>`
+	f, err := Parse([]byte(body), "", "", "https://example.org/", time.UTC)
+	if err != nil || f.Title != "found" || len(f.Items) != 1 {
+		t.Fatalf("%v, %+v", err, f)
+	}
+}
