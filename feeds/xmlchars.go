@@ -14,6 +14,23 @@ import "bytes"
 //
 // The body is returned unchanged (not copied) when it holds none.
 func stripForbidden(doc []byte, isXML bool) []byte {
+	// Raw characters go first: the parser reads what is left, in which
+	// "&#11\x017;" has become a reference.
+	doc = strip(doc, false)
+	for isXML {
+		// Again until nothing changes: "&#&#1;1;" leaves "&#1;".
+		next := strip(doc, true)
+		if len(next) == len(doc) {
+			break
+		}
+		doc = next
+	}
+	return doc
+}
+
+// strip removes raw forbidden characters, or (refs) forbidden character
+// references outside CDATA sections and comments.
+func strip(doc []byte, refs bool) []byte {
 	var out []byte // nil until the first removal
 	keep := 0      // doc[keep:i] is yet to be copied to out
 	drop := func(i, n int) {
@@ -27,15 +44,15 @@ func stripForbidden(doc []byte, isXML bool) []byte {
 	for i := 0; i < len(doc); {
 		c := doc[i]
 		switch {
-		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+		case !refs && c < 0x20 && c != '\t' && c != '\n' && c != '\r':
 			drop(i, 1)
 			i++
 			continue
-		case c == 0xEF && i+2 < len(doc) && doc[i+1] == 0xBF && (doc[i+2] == 0xBE || doc[i+2] == 0xBF):
+		case !refs && c == 0xEF && i+2 < len(doc) && doc[i+1] == 0xBF && (doc[i+2] == 0xBE || doc[i+2] == 0xBF):
 			drop(i, 3) // U+FFFE, U+FFFF
 			i += 3
 			continue
-		case !isXML:
+		case !refs:
 		case inCDATA:
 			if c == ']' && bytes.HasPrefix(doc[i:], []byte("]]>")) {
 				inCDATA = false

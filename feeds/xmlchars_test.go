@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // hasForbidden reports whether s holds a character XML 1.0 forbids.
@@ -81,6 +82,8 @@ func TestStripForbidden(t *testing.T) {
 		{"<t>&#1;&#x1f;&#X1F;&#0;&#00000001;&#xd800;&#xDFFF;&#65534;&#x110000;&#99999999999999;</t>", "<t></t>"},
 		{"<t>&#9;&#65;&#x4E2D;&#xFFFD;&#x10FFFF;&amp;&lt;</t>", "<t>&#9;&#65;&#x4E2D;&#xFFFD;&#x10FFFF;&amp;&lt;</t>"},
 		{"<t a='x&#1;y'>z</t>", "<t a='xy'>z</t>"},
+		// What the parser would read once the rest is gone goes too.
+		{"<t>&#111\x007000;&#&#1;1;</t>", "<t></t>"},
 		// Not references: left to the parser.
 		{"<t>&#; &#x; &#1 &#xg; &#</t>", "<t>&#; &#x; &#1 &#xg; &#</t>"},
 		// In CDATA and comments "&#1;" is text; raw characters still go.
@@ -99,4 +102,24 @@ func TestStripForbidden(t *testing.T) {
 	if got := stripForbidden(clean, true); &got[0] != &clean[0] {
 		t.Error("a clean body was copied")
 	}
+}
+
+// FuzzStripForbidden: the output of valid UTF-8 is valid UTF-8 without a
+// raw forbidden character, and stripping it again changes nothing.
+func FuzzStripForbidden(f *testing.F) {
+	for _, s := range []string{"<t>&#1;\x01\uFFFE</t>", "<![CDATA[&#1;]]>&#x1F;", "<!-- &#0; -->", "&#", "&#x", "&#99999999999;", "<![CDATA[", "&#&#1;1;", "&#11\x017;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		out := stripForbidden([]byte(s), true)
+		if !utf8.Valid(out) || hasForbidden(string(out)) {
+			t.Fatalf("stripForbidden(%q) = %q", s, out)
+		}
+		if again := stripForbidden(out, true); string(again) != string(out) {
+			t.Fatalf("not idempotent: %q → %q → %q", s, out, again)
+		}
+	})
 }
