@@ -1,0 +1,162 @@
+package scrape
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
+	"github.com/mmcdole/gofeed"
+)
+
+// htmlField is one compiled field of a kind: html spec.
+type htmlField struct {
+	name string
+	sel  cascadia.Selector // nil: the item element itself
+	attr string            // "": the element's text (inner HTML when html)
+	html bool              // summary, content: markup is kept (sanitized later)
+	all  bool              // every match counts, not just the first
+}
+
+type htmlSpec struct {
+	items  cascadia.Selector
+	fields []htmlField
+}
+
+// compileHTML compiles the CSS selectors with cascadia, which goquery uses
+// underneath: goquery itself turns a selector that does not compile into
+// one that silently matches nothing, which would look like a layout change.
+func compileHTML(spec Spec, errs []error) (*htmlSpec, []error) {
+	h := &htmlSpec{}
+	if strings.TrimSpace(spec.Items) != "" {
+		sel, err := cascadia.Compile(spec.Items)
+		if err != nil {
+			errs = append(errs, &FieldError{Field: "items", Value: spec.Items, Err: fmt.Errorf("CSS selector does not compile: %w", err)})
+		}
+		h.items = sel
+	}
+	for _, name := range sortedKeys(spec.Fields) {
+		value := spec.Fields[name]
+		f, err := compileHTMLField(name, value)
+		if err != nil {
+			errs = append(errs, &FieldError{Field: "fields." + name, Value: value, Err: err})
+			continue
+		}
+		h.fields = append(h.fields, f)
+	}
+	return h, errs
+}
+
+// compileHTMLField reads "SELECTOR", "SELECTOR @attr" or "@attr".
+func compileHTMLField(name, value string) (htmlField, error) {
+	f := htmlField{name: name, html: name == "summary" || name == "content",
+		all: name == "categories" || name == "summary" || name == "content"}
+	v := strings.TrimSpace(value)
+	if v == "" {
+		return f, errors.New("empty: remove the field or give a CSS selector")
+	}
+	if strings.ContainsAny(v, "{}") {
+		return f, errors.New("templates ({path}) are for kind: json; give a CSS selector, with @attr for an attribute")
+	}
+	sel := v
+	if i := strings.LastIndex(v, "@"); i == 0 || (i > 0 && v[i-1] == ' ') {
+		sel, f.attr = strings.TrimSpace(v[:i]), strings.TrimSpace(v[i+1:])
+		if f.attr == "" || strings.ContainsAny(f.attr, " \t\"'=<>/[]") {
+			return f, fmt.Errorf("attribute name %q is not valid: write \"SELECTOR @attr\", e.g. \".tt a @href\"", f.attr)
+		}
+		f.attr = strings.ToLower(f.attr) // x/net/html lower-cases attribute names
+	}
+	if sel != "" {
+		c, err := cascadia.Compile(sel)
+		if err != nil {
+			return f, fmt.Errorf("CSS selector does not compile: %w", err)
+		}
+		f.sel = c
+	}
+	return f, nil
+}
+
+func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now time.Time) (*Result, error) {
+	base, err := pageBase(pageURL)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parse HTML page: %w", err)
+	}
+	// <base href> is what the page's own relative links resolve against.
+	if href, ok := doc.Find("base[href]").First().Attr("href"); ok && base != nil {
+		if b, err := base.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
+			base = b
+		}
+	}
+	items := doc.FindMatcher(s.html.items)
+	if items.Length() == 0 {
+		return nil, fmt.Errorf("%w (items %q)", ErrNoItems, s.spec.Items)
+	}
+	r := &Result{
+		Feed: &gofeed.Feed{
+			Title: strings.Join(strings.Fields(doc.Find("title").First().Text()), " "),
+			Link:  pageURL,
+		},
+		Matched: items.Length(),
+	}
+	items.Each(func(_ int, el *goquery.Selection) {
+		v := make(map[string][]string, len(s.html.fields))
+		for _, f := range s.html.fields {
+			v[f.name] = f.values(el)
+		}
+		if it := s.item(v, base, loc, now); it != nil {
+			r.Feed.Items = append(r.Feed.Items, it)
+		} else {
+			r.Skipped++
+		}
+	})
+	return r, nil
+}
+
+// values returns the field's values within one item element: each match's
+// for categories, the matches' markup joined for summary and content, and
+// the first non-empty one otherwise.
+func (f htmlField) values(item *goquery.Selection) []string {
+	matches := item
+	if f.sel != nil {
+		matches = item.FindMatcher(f.sel)
+	}
+	var out []string
+	var joined strings.Builder
+	for i := range matches.Nodes {
+		m := matches.Eq(i)
+		var v string
+		switch {
+		case f.attr != "":
+			v, _ = m.Attr(f.attr)
+		case f.html:
+			v, _ = m.Html()
+		default:
+			v = strings.Join(strings.Fields(m.Text()), " ")
+		}
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if f.html && f.all {
+			if joined.Len() > 0 {
+				joined.WriteByte('\n')
+			}
+			joined.WriteString(v)
+			continue
+		}
+		out = append(out, v)
+		if !f.all {
+			break
+		}
+	}
+	if joined.Len() > 0 {
+		out = append(out, joined.String())
+	}
+	return out
+}
