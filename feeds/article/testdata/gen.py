@@ -94,6 +94,12 @@ def cnstock():
     related = "".join(f'<li><a href="/news/{n}.html">{t}</a></li>' for n, t in [
         (101, "两市成交额连续三日超万亿元"), (102, "多家银行下调存款利率"), (103, "北交所新股申购火爆"),
         (104, "公募基金规模突破33万亿元"), (105, "险资权益投资比例上限提高")])
+    comments = "\n".join(f'<div class="comment-item"><p>{c}</p></div>' for c in [
+        "分红多了是好事，希望上市公司能够持续稳定地分红，而不是一次性的，这样长期投资者才能真正受益。",
+        "银行股的股息率已经超过了定期存款利率，对于稳健型的投资者来说，配置一些高股息的蓝筹股是不错的选择。",
+        "希望监管部门也关注那些常年不分红的公司，对于有能力分红却长期不分红的公司应当有相应的约束措施。",
+        "一年多次分红确实提升了持股体验，但也要注意分红的可持续性，不能为了分红而影响公司的正常经营和发展。",
+    ])
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -115,7 +121,9 @@ def cnstock():
       </div>
       <div class="share-bar">分享到：<a href="#">微信</a> <a href="#">微博</a></div>
     </article>
-    <section class="comments"><h3>网友评论</h3><div class="comment">分红多了是好事，希望持续。</div></section>
+    <section class="comments"><h3>网友评论</h3>
+{comments}
+    </section>
   </div>
   <aside class="sidebar"><h3>热门文章</h3><ul>{related}</ul></aside>
 </div>
