@@ -38,11 +38,13 @@ func TagURI(authority, date, specific string) string {
 }
 
 // EntryID is the Atom <id> of it when it is first stored, seen at seen:
-// its original id when that is an absolute IRI, else a tag: URI from the
-// source's authority, the day it was first seen, the source and a hash of
-// the item's identity.
+// its original id when that is an absolute IRI and identifies it alone,
+// else a tag: URI from the source's authority, the day it was first seen,
+// the source and a hash of the item's identity. (A feed that reuses one
+// guid for several posts gives each an identity of its own: they must not
+// be published under one id, which readers take for one entry.)
 func (src *Source) EntryID(it *Item, seen time.Time) string {
-	if isAbsoluteIRI(it.GUID) {
+	if isAbsoluteIRI(it.GUID) && it.Identity == it.GUID {
 		return it.GUID
 	}
 	sum := sha256.Sum256([]byte(it.Identity))

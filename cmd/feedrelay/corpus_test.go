@@ -134,23 +134,6 @@ func distinct(entries []fpEntry) []fpEntry {
 	return out
 }
 
-// knownCorpusLosses are corpus files whose items are lost today by defects
-// other branches are fixing, and at which stage ("store": feedparser's
-// distinct entries are not all stored; "publish": stored items are not all
-// reachable through the source's feed pages). Each must still lose them
-// there, and nowhere else: a fixed one must leave this list, so that it is
-// asserted again.
-var knownCorpusLosses = map[string]struct{ stage, why string }{
-	// Two posts (titles foo and bar) under one guid, which is also their
-	// link: both are stored (feeds gives a reused guid's posts identities
-	// of their own), but both keep the guid, an absolute IRI, as their
-	// published <id>, and publish/views.go drops an entry whose id was
-	// already seen on the page. A reused guid needs distinct entry ids
-	// (the entry id policy: issue 12 item 2, branch identity).
-	"edge/feedvalidator__rss20__element-channel-item-guid__guid_duplicate_value.xml":       {"publish", "two stored items share one published <id>"},
-	"edge/feedvalidator__rss20__element-channel-item-guid__guid_duplicate_value_cdata.xml": {"publish", "two stored items share one published <id>"},
-}
-
 // pubEntry is one entry of a republished feed page.
 type pubEntry struct {
 	ID    string `xml:"id"`
@@ -390,24 +373,16 @@ sources:
 		if m := missing(s.want, entries); len(m) > 0 {
 			stage["publish"] = append(stage["publish"], "not republished: "+strings.Join(m, ", "))
 		}
-		known, isKnown := knownCorpusLosses[s.file.Path]
-		if isKnown && len(stage[known.stage]) == 0 {
-			t.Errorf("%s: no longer loses items at %s (%s): remove it from knownCorpusLosses", s.file.Path, known.stage, known.why)
-		}
-		if isKnown && len(stage[known.stage]) > 0 {
-			t.Logf("%s: known loss at %s (%s): %s", s.file.Path, known.stage, known.why, strings.Join(stage[known.stage], "; "))
-			delete(stage, known.stage)
-		}
 		if problems := append(stage["store"], stage["publish"]...); len(problems) > 0 {
 			t.Errorf("%s (%s): %s", s.file.Path, s.slug, strings.Join(problems, "; "))
-		} else if !isKnown {
+		} else {
 			totals.matched++
 		}
 	}
 
 	t.Logf("corpus: %d files, %d read by feedparser without bozo (%d entries, %d distinct items)", totals.files, totals.bozoFree, totals.seen, totals.distinct)
 	t.Logf("stored %d items; %d entries reachable through %d republished feed pages", totals.stored, totals.reachable, totals.pages)
-	t.Logf("%d of %d files: distinct = stored = reachable; %d known losses", totals.matched, totals.bozoFree, len(knownCorpusLosses))
+	t.Logf("%d of %d files: distinct = stored = reachable", totals.matched, totals.bozoFree)
 	var skipped []string
 	for _, f := range files {
 		if r := fp[f.Path]; r.Bozo {
