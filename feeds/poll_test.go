@@ -225,19 +225,22 @@ func TestScheduler_PollsEachSourceOnItsInterval(t *testing.T) {
 	defer slowTS.Close()
 	p, _ := newPoller(t, "fast", "slow")
 
+	// 2s for at least 5 polls of a 100ms interval: room for a busy
+	// machine under -race; a poll cut short by the end of the run is not
+	// an error.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	sched := &feeds.Scheduler{Poller: p, Concurrency: 2, OnResult: func(r *feeds.Result) {
-		if r.Err != nil {
+		if r.Err != nil && ctx.Err() == nil {
 			t.Errorf("%s: %v", r.Source, r.Err)
 		}
 	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 1200*time.Millisecond)
-	defer cancel()
 	sched.Run(ctx, []feeds.Source{
 		{Slug: "fast", URL: fastTS.URL, Interval: 100 * time.Millisecond, Timeout: time.Second},
 		{Slug: "slow", URL: slowTS.URL, Interval: time.Hour, Timeout: time.Second},
 	})
 	if n := fast.requests.Load(); n < 5 {
-		t.Errorf("fast source (100ms) polled %d times in 1.2s, want at least 5", n)
+		t.Errorf("fast source (100ms) polled %d times in 2s, want at least 5", n)
 	}
 	if n := slow.requests.Load(); n != 1 {
 		t.Errorf("slow source (1h) polled %d times, want once at start", n)
