@@ -47,8 +47,8 @@ const (
 	// the source and linking to the original, for readers that hide
 	// <source>. It is an html/template with .Source (the source we fetched),
 	// .Origin (the original publisher the article names, if any), .Link and
-	// .Author.
-	DefaultAttribution = `<p>（文章来源：{{if .Origin}}{{.Origin}} · 经 {{end}}{{.Source}}）<br>原文链接：<a href="{{.Link}}">{{.Link}}</a></p>`
+	// .Author. .Link is empty when the original's is not http(s).
+	DefaultAttribution = `<p>（文章来源：{{if .Origin}}{{.Origin}} · 经 {{end}}{{.Source}}）{{with .Link}}<br>原文链接：<a href="{{.}}">{{.}}</a>{{end}}</p>`
 	MinInterval        = time.Second
 )
 

@@ -23,6 +23,7 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/filter"
 	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // Store is what publishing reads. *storage.DB implements it.
@@ -176,7 +177,7 @@ func (p *Publisher) Search(q, category string) *Feed {
 func (p *Publisher) feed(path, title, htmlURL string, sel selection) *Feed {
 	return &Feed{
 		ID:      tagURI(p.opts.BaseURL, path),
-		Title:   title,
+		Title:   xmlchar.Clean(title), // a YAML "\x01" is a name too
 		Lang:    p.opts.Language,
 		Path:    path,
 		HTMLURL: htmlURL,

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"html/template"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // Entry is an entry as every format publishes it: attributed, with the
@@ -23,7 +25,7 @@ type Entry struct {
 // Copy is another source's copy of an entry's story.
 type Copy struct {
 	Source string // its source's name
-	Link   string
+	Link   string // http(s), or empty
 }
 
 // SourceFeed is the feed an entry came from, as <source> (RFC 4287
@@ -34,8 +36,8 @@ type SourceFeed struct {
 	Title string // as the feed calls itself, else Name
 
 	Updated time.Time
-	FeedURL string // the URL polled; empty for a local file
-	SiteURL string
+	FeedURL string // the URL polled, if http(s): empty for a local file
+	SiteURL string // http(s), or empty
 }
 
 // attribution is what the attribution template (Options.Attribution) sees.
@@ -48,15 +50,22 @@ type attribution struct {
 
 // alsoLine names the other sources of a story, each linked to its copy.
 var alsoLine = template.Must(template.New("also").Parse(
-	`<p>另见 (also reported by)：{{range $i, $c := .}}{{if $i}}、{{end}}<a href="{{$c.Link}}">{{$c.Source}}</a>{{end}}</p>`))
+	`<p>另见 (also reported by)：{{range $i, $c := .}}{{if $i}}、{{end}}{{if $c.Link}}<a href="{{$c.Link}}">{{$c.Source}}</a>{{else}}{{$c.Source}}{{end}}{{end}}</p>`))
 
 // views attributes the shown entries of a page. Entries with an id already
 // seen are dropped: the same original id can reach us through two sources.
+//
+// Every format renders these views, so this is where what is published is
+// made safe to publish, whichever version of feedrelay stored it: only
+// http(s) links are kept (a javascript:, data: or vbscript: link is
+// dropped, never rewritten), and no text carries a character XML 1.0
+// forbids.
 func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
 	out := make([]Entry, 0, len(shown))
 	seen := make(map[string]bool, len(shown))
 	for i := range shown {
 		e := &shown[i]
+		publishable(&e.Entry)
 		if seen[e.EntryID] {
 			continue
 		}
@@ -89,7 +98,7 @@ func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
 			if name == "" {
 				name = c.Source.Title
 			}
-			v.Also = append(v.Also, Copy{Source: name, Link: c.Link})
+			v.Also = append(v.Also, Copy{Source: xmlchar.Clean(name), Link: webLink(c.Link)})
 		}
 		if len(v.Also) > 0 {
 			if err := alsoLine.Execute(&line, v.Also); err != nil {
@@ -102,8 +111,10 @@ func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
 	return out, nil
 }
 
+// sourceOf is the feed an entry came from, its text and links already
+// made publishable (see publishable).
 func sourceOf(s *storage.SourceFeed) SourceFeed {
-	v := SourceFeed{ID: s.FeedID, Name: s.Name, Title: s.Title, Updated: s.Updated, SiteURL: s.SiteURL}
+	v := SourceFeed{ID: s.FeedID, Name: s.Name, Title: s.Title, Updated: s.Updated, SiteURL: s.SiteURL, FeedURL: s.URL}
 	if v.ID == "" {
 		v.ID = s.URL
 	}
@@ -113,10 +124,48 @@ func sourceOf(s *storage.SourceFeed) SourceFeed {
 	if v.Title == "" {
 		v.Title = v.Name
 	}
-	if u, err := url.Parse(s.URL); err == nil && u.Scheme != "file" {
-		v.FeedURL = s.URL
-	}
+	v.FeedURL = webLink(v.FeedURL) // a local file has no address to publish
 	return v
+}
+
+// publishable makes e safe to publish in place: links that are not http(s)
+// dropped, text without the characters XML 1.0 forbids.
+func publishable(e *storage.Entry) {
+	e.Link = webLink(e.Link)
+	for _, s := range []*string{&e.EntryID, &e.Title, &e.Author, &e.Content, &e.Summary, &e.Origin,
+		&e.Source.Name, &e.Source.Title, &e.Source.FeedID, &e.Source.URL} {
+		*s = xmlchar.Clean(*s)
+	}
+	e.Source.SiteURL = webLink(e.Source.SiteURL)
+	var cats []string // a copy: the stored slice is not ours to change
+	for i, c := range e.Categories {
+		if clean := xmlchar.Clean(c); clean != c || cats != nil {
+			if cats == nil {
+				cats = append(make([]string, 0, len(e.Categories)), e.Categories[:i]...)
+			}
+			if clean != "" {
+				cats = append(cats, clean)
+			}
+		}
+	}
+	if cats != nil {
+		e.Categories = cats
+	}
+}
+
+// webLink is link if it is an absolute http or https URL that holds no
+// character XML 1.0 forbids, else "": the only links feedrelay publishes.
+// A reader follows a feed's links as they are, so a javascript:, data: or
+// vbscript: link would run or show whatever its source chose.
+func webLink(link string) string {
+	u, err := url.Parse(link)
+	if err != nil || u.Host == "" || xmlchar.Clean(link) != link {
+		return ""
+	}
+	if !strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https") {
+		return ""
+	}
+	return link
 }
 
 func joinHTML(body, line string) string {
