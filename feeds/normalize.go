@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 	"github.com/mmcdole/gofeed"
 )
 
@@ -16,7 +18,6 @@ import (
 // they are safe for concurrent use.
 var (
 	contentPolicy = bluemonday.UGCPolicy()
-	textPolicy    = bluemonday.StrictPolicy()
 )
 
 func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) *Feed {
@@ -124,7 +125,7 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 		it.Summary = s
 	}
 	if it.Title == "" {
-		it.Title = excerpt(plainText(it.Content), 60)
+		it.Title = excerpt(htmltext.Plain(it.Content), 60) // content is HTML
 	}
 	for _, c := range gi.Categories {
 		if c = strings.TrimSpace(c); c != "" {
@@ -220,13 +221,10 @@ func resolve(base *url.URL, ref string) string {
 	return base.ResolveReference(u).String()
 }
 
-// plainText turns a title that may hold markup or entities into text.
-func plainText(s string) string {
-	if strings.ContainsAny(s, "<&") {
-		s = html.UnescapeString(textPolicy.Sanitize(s))
-	}
-	return strings.Join(strings.Fields(s), " ")
-}
+// plainText is the text of a title as gofeed gives it: gofeed has already
+// undone the format's escaping once, so only a title holding markup is
+// read as HTML; entities in a text title are its text (issue 11 item 9).
+func plainText(s string) string { return htmltext.Title(s) }
 
 func excerpt(s string, n int) string {
 	r := []rune(s)

@@ -52,6 +52,33 @@ func Plain(fragment string) string {
 	}
 }
 
+// Title is the text of a title as a feed parser gives it, the format's own
+// escaping already undone (gofeed decodes an RSS or Atom title's XML once):
+// plain text, white space collapsed as Plain does, and entities left as
+// they are — a title whose text is "&lt;b&gt; explained" keeps it. Only a
+// title that holds markup (a tag or a comment: an HTML title, Atom
+// type="html" or an RSS title in CDATA) is HTML, and is read with Plain.
+// Decoding a title's entities twice would turn text into markup.
+func Title(s string) string {
+	if strings.IndexByte(s, '<') < 0 || !hasMarkup(s) {
+		return collapse(s)
+	}
+	return Plain(s)
+}
+
+// hasMarkup reports whether s holds an HTML tag or comment.
+func hasMarkup(s string) bool {
+	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			return false
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken, html.CommentToken:
+			return true
+		}
+	}
+}
+
 // writer appends text with white space collapsed.
 type writer struct {
 	b     strings.Builder

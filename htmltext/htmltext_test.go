@@ -35,6 +35,23 @@ func TestPlain(t *testing.T) {
 	}
 }
 
+func TestTitle(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                      "",
+		"  两市  收涨\n ":                           "两市 收涨",
+		"&lt;script&gt;alert(1)&lt;/script&gt;": "&lt;script&gt;alert(1)&lt;/script&gt;", // text about HTML stays
+		"Tom &amp; Jerry":                       "Tom &amp; Jerry",
+		"1 < 2 and 3 <4":                        "1 < 2 and 3 <4",
+		"x <= y":                                "x <= y",
+		"<b>Bold</b> &amp; co":                  "Bold & co", // an HTML title: markup and entities read once
+		"a<!-- c -->b":                          "ab",
+	} {
+		if got := Title(in); got != want {
+			t.Errorf("Title(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func BenchmarkPlain(b *testing.B) {
 	para := "<p>沪深两市成交额突破<strong>1.2万亿元</strong>，北向资金净流入 <a href=\"https://example.com/x?a=1&amp;b=2\">45亿元</a>，科技 ETF 领涨。</p>\n"
 	s := strings.Repeat(para, 12)

@@ -20,6 +20,7 @@ import (
 // atomFeed is an Atom feed document (RFC 4287 §4.1.1) with several links,
 // a generator and a language.
 type atomFeed struct {
+	Title atomText `xml:"title"` // first, as gorilla's, which it hides
 	*feeds.AtomFeed
 	Lang      string           `xml:"xml:lang,attr,omitempty"`
 	Links     []feeds.AtomLink // self, alternate, and RFC 5005 paging
@@ -37,8 +38,19 @@ type atomGenerator struct {
 	Name    string   `xml:",chardata"`
 }
 
-// atomEntry is an entry (§4.1.2) with real categories and a real <source>.
+// atomText is a text construct (§3.1) that says it is text: titles are
+// plain text end to end, escaped once, here by encoding/xml.
+type atomText struct {
+	Type string `xml:"type,attr"`
+	Text string `xml:",chardata"`
+}
+
+func plainAtomText(s string) atomText { return atomText{Type: "text", Text: s} }
+
+// atomEntry is an entry (§4.1.2) with a text title, real categories and a
+// real <source>.
 type atomEntry struct {
+	Title atomText `xml:"title"`
 	*feeds.AtomEntry
 	Categories []atomCategory `xml:"category"`
 	// Source is §4.2.11: the metadata of the feed the entry came from. It
@@ -53,9 +65,9 @@ type atomCategory struct {
 
 // atomSource is §4.2.11.
 type atomSource struct {
-	ID      string `xml:"id,omitempty"`
-	Title   string `xml:"title,omitempty"`
-	Updated string `xml:"updated,omitempty"`
+	ID      string    `xml:"id,omitempty"`
+	Title   *atomText `xml:"title,omitempty"`
+	Updated string    `xml:"updated,omitempty"`
 	Links   []feeds.AtomLink
 }
 
@@ -71,9 +83,9 @@ const atomType = "application/atom+xml"
 // renderAtom writes p as an Atom feed document.
 func renderAtom(p *feedPage) ([]byte, error) {
 	f := &atomFeed{
+		Title: plainAtomText(p.Title),
 		AtomFeed: &feeds.AtomFeed{
 			Xmlns:   atomNS,
-			Title:   p.Title,
 			Id:      p.ID,
 			Updated: rfc3339(p.Updated),
 		},
@@ -96,8 +108,8 @@ func renderAtom(p *feedPage) ([]byte, error) {
 func atomEntryOf(v *publish.Entry) *atomEntry {
 	e := v.Entry
 	ae := &atomEntry{
+		Title: plainAtomText(e.Title),
 		AtomEntry: &feeds.AtomEntry{
-			Title:     e.Title,
 			Id:        e.EntryID,
 			Updated:   rfc3339(e.Updated),
 			Published: rfc3339(e.Published),
@@ -119,7 +131,11 @@ func atomEntryOf(v *publish.Entry) *atomEntry {
 	for _, c := range e.Categories {
 		ae.Categories = append(ae.Categories, atomCategory{Term: c})
 	}
-	src := &atomSource{ID: v.Source.ID, Title: v.Source.Title}
+	src := &atomSource{ID: v.Source.ID}
+	if v.Source.Title != "" {
+		t := plainAtomText(v.Source.Title)
+		src.Title = &t
+	}
 	if !v.Source.Updated.IsZero() {
 		src.Updated = rfc3339(v.Source.Updated)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/xml"
+	"html"
 	"time"
 
 	"github.com/gorilla/feeds"
@@ -51,7 +52,7 @@ func renderRSS(p *feedPage) ([]byte, error) {
 	ch := &rssChannel{RssFeed: &feeds.RssFeed{
 		Title:         p.Title,
 		Link:          p.HTMLURL,
-		Description:   p.Title,
+		Description:   html.EscapeString(p.Title), // a description is HTML; the title is text
 		Language:      p.Lang,
 		LastBuildDate: p.Updated.UTC().Format(time.RFC1123Z),
 		Generator:     generator + " " + version,
