@@ -24,7 +24,8 @@ type Cursor struct {
 var ErrBadCursor = errors.New("bad page cursor")
 
 // ParseCursor reads the values of a page's "before" and "after" query
-// parameters, as Cursor.String writes them; at most one may be set.
+// parameters, as Cursor.String writes them and in no other form (one page,
+// one spelling); at most one may be set.
 func ParseCursor(before, after string) (Cursor, error) {
 	var c Cursor
 	var err error
@@ -42,7 +43,10 @@ func ParseCursor(before, after string) (Cursor, error) {
 	return c, nil
 }
 
-// parsePosition reads "{unix seconds}.{id}".
+// parsePosition reads "{unix seconds}.{id}" in the one form
+// formatPosition writes: "0001767225600.1" or "+1767225600.1" name the
+// page "1767225600.1" does, and would be rendered and cached again under
+// each spelling, so they are refused, with the form to use.
 func parsePosition(s string) (*storage.Cursor, error) {
 	secs, id, ok := strings.Cut(s, ".")
 	u, err1 := strconv.ParseInt(secs, 10, 64)
@@ -50,7 +54,11 @@ func parsePosition(s string) (*storage.Cursor, error) {
 	if !ok || err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("%w %q", ErrBadCursor, s)
 	}
-	return &storage.Cursor{Updated: time.Unix(u, 0).UTC(), ID: n}, nil
+	c := &storage.Cursor{Updated: time.Unix(u, 0).UTC(), ID: n}
+	if canonical := formatPosition(*c); canonical != s {
+		return nil, fmt.Errorf("%w %q: write it %q", ErrBadCursor, s, canonical)
+	}
+	return c, nil
 }
 
 // String is c as a page query: "before={unix seconds}.{id}", "after=…",

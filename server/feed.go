@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/feedrelay/feedrelay/publish"
@@ -36,19 +37,61 @@ func (p *feedPage) links(ext, mediaType string) []link {
 
 var errBadQuery = errors.New("bad query")
 
-// pageQuery reads the paging parameters of a feed request, and the query
-// they make as written: the cache key and the self link use it.
+// queryOf reads the query of r strictly. r.URL.Query() drops what it
+// cannot read without a word — a bad %-escape, a ';' separator, or the
+// whole query past Go's limit of 10,000 parameters — and a request for an
+// archive page would get the first page. Bad input is the client's error.
+func queryOf(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadQuery, err)
+	}
+	return q, nil
+}
+
+// param is the value of the parameter name of q, "" when absent; given
+// twice, or present and empty, it is an error: which one was meant is a
+// guess, and a guess serves a page nobody asked for.
+func param(q url.Values, name string) (string, error) {
+	vs, ok := q[name]
+	switch {
+	case !ok:
+		return "", nil
+	case len(vs) > 1:
+		return "", fmt.Errorf("%w: %s given %d times", errBadQuery, name, len(vs))
+	case vs[0] == "":
+		return "", fmt.Errorf("%w: %s is empty", errBadQuery, name)
+	}
+	return vs[0], nil
+}
+
+// pageQuery reads the paging parameters of a feed request, and the
+// canonical query they make: the cache key and the self link use it, so
+// that one page is rendered and cached once, however it is asked for.
+// Other parameters are ignored (readers and trackers add their own, and
+// feeds must keep working with them) and make no cache entry. A cursor
+// that is not in its canonical form is an error (see publish.ParseCursor).
 func pageQuery(q url.Values) (publish.Cursor, string, error) {
-	b, a := q.Get("before"), q.Get("after")
+	b, err := param(q, "before")
+	if err != nil {
+		return publish.Cursor{}, "", err
+	}
+	a, err := param(q, "after")
+	if err != nil {
+		return publish.Cursor{}, "", err
+	}
 	c, err := publish.ParseCursor(b, a)
 	if err != nil {
 		return publish.Cursor{}, "", fmt.Errorf("%w: %w", errBadQuery, err)
 	}
-	switch {
-	case b != "":
-		return c, "before=" + b, nil
-	case a != "":
-		return c, "after=" + a, nil
+	return c, c.String(), nil
+}
+
+// requestPage is pageQuery of r's query.
+func requestPage(r *http.Request) (publish.Cursor, string, error) {
+	q, err := queryOf(r)
+	if err != nil {
+		return publish.Cursor{}, "", err
 	}
-	return c, "", nil
+	return pageQuery(q)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/publish"
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // The HTML pages share one layout: plain html/template, no JavaScript,
@@ -188,7 +189,7 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	cursor, _, err := pageQuery(r.URL.Query())
+	cursor, _, err := requestPage(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -215,5 +216,7 @@ func (s *Server) renderHTML(w http.ResponseWriter, r *http.Request, name string,
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(buf.Bytes())
+	// The entries come clean from publish; names, errors and URLs shown
+	// beside them may not (a YAML "\x01" is a name too).
+	w.Write([]byte(xmlchar.Clean(buf.String())))
 }

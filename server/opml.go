@@ -5,25 +5,27 @@ import (
 	"net/http"
 
 	"github.com/feedrelay/feedrelay/opml"
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // handleOPML lists every published feed (Atom) as OPML 2.0, so that a
 // reader can subscribe to all of them at once.
 func (s *Server) handleOPML(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
+	text := xmlchar.Clean // encoding/xml would write U+FFFD for what XML forbids; drop it, as every format does
 	cats := opml.Group{Title: "分类 Categories", Feeds: []opml.Feed{
-		{Title: opts.Title + " · 全部", XMLURL: opts.BaseURL + "feeds/all.atom", HTMLURL: opts.BaseURL}}}
+		{Title: text(opts.Title + " · 全部"), XMLURL: opts.BaseURL + "feeds/all.atom", HTMLURL: opts.BaseURL}}}
 	for _, c := range opts.Categories {
-		cats.Feeds = append(cats.Feeds, opml.Feed{Title: c.Title,
+		cats.Feeds = append(cats.Feeds, opml.Feed{Title: text(c.Title),
 			XMLURL: opts.BaseURL + "feeds/" + c.Slug + ".atom", HTMLURL: opts.BaseURL + "c/" + c.Slug})
 	}
 	srcs := opml.Group{Title: "来源 Sources"}
 	for _, src := range opts.Sources {
-		srcs.Feeds = append(srcs.Feeds, opml.Feed{Title: src.Name,
+		srcs.Feeds = append(srcs.Feeds, opml.Feed{Title: text(src.Name),
 			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: opts.BaseURL})
 	}
 	var buf bytes.Buffer
-	if err := opml.Write(&buf, opts.Title, s.started, []opml.Group{cats, srcs}); err != nil {
+	if err := opml.Write(&buf, text(opts.Title), s.started, []opml.Group{cats, srcs}); err != nil {
 		s.internalError(w, r, err)
 		return
 	}

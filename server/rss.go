@@ -34,6 +34,11 @@ type rssAtomLink struct {
 }
 
 type rssItem struct {
+	// Title and Link hide gorilla's, in its order: an item whose link is
+	// not published has no <link> (RSS 2.0: every item element is
+	// optional), where gorilla writes an empty one.
+	Title string `xml:"title"`
+	Link  string `xml:"link,omitempty"`
 	*feeds.RssItem
 	Categories []string   `xml:"category"`
 	Creator    string     `xml:"dc:creator,omitempty"`
@@ -65,9 +70,9 @@ func renderRSS(p *feedPage) ([]byte, error) {
 	for i := range p.Entries {
 		v := &p.Entries[i]
 		it := &rssItem{
+			Title: v.Title,
+			Link:  v.Link,
 			RssItem: &feeds.RssItem{
-				Title:       v.Title,
-				Link:        v.Link,
 				Description: v.HTML,
 				Guid:        &feeds.RssGuid{Id: v.EntryID, IsPermaLink: "false"},
 				PubDate:     v.Published.UTC().Format(time.RFC1123Z),

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/feedrelay/feedrelay/publish"
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // maxSearchRunes bounds the length of a search query, in characters.
@@ -21,8 +22,22 @@ const maxSearchRunes = 200
 // is, and paged like every feed. Searches are not cached: few repeat.
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
-	params := r.URL.Query()
-	q := strings.Join(strings.Fields(params.Get("q")), " ")
+	params, err := queryOf(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	text, err := param(params, "q")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	category, err := param(params, "category")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := strings.Join(strings.Fields(text), " ")
 	switch {
 	case q == "":
 		http.Error(w, "missing search terms: /search?q=…", http.StatusBadRequest)
@@ -33,6 +48,10 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	case !utf8.ValidString(q):
 		http.Error(w, "search terms are not UTF-8", http.StatusBadRequest)
 		return
+	case xmlchar.Clean(q) != q:
+		// No text we store holds one, and no feed may carry one back.
+		http.Error(w, "search terms hold control characters", http.StatusBadRequest)
+		return
 	}
 	cursor, _, err := pageQuery(params)
 	if err != nil {
@@ -40,7 +59,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pub := s.publisher(opts)
-	feed := pub.Search(q, params.Get("category"))
+	feed := pub.Search(q, category)
 	if feed == nil {
 		http.NotFound(w, r)
 		return

@@ -146,7 +146,7 @@ func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 const renderTimeout = 30 * time.Second
 
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, pub *publish.Publisher, feed *publish.Feed, f *feedFormat) {
-	cursor, query, err := pageQuery(r.URL.Query())
+	cursor, query, err := requestPage(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
