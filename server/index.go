@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"net/http"
 	"time"
@@ -190,6 +191,9 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cursor, _, err := requestPage(r)
+	if err == nil && cursor.After != nil {
+		err = fmt.Errorf("%w: a page for people goes back only (before=)", errBadQuery)
+	}
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

@@ -341,6 +341,7 @@ func TestOutput_BadQueries(t *testing.T) {
 		"/feeds/mix.atom?before=",
 		"/feeds/mix.atom?after=",
 		"/c/mix?before=1.x",
+		"/c/mix?after=" + strings.TrimPrefix(cursor, "before="),
 	} {
 		rec := get(t, srv, path)
 		short := path
