@@ -134,8 +134,8 @@ func TestOutput_OnlyWebLinks(t *testing.T) {
 			if good == nil || good.Link != "https://good.example/1" {
 				t.Fatalf("%s: the good entry or its link is gone: %+v", path, good)
 			}
-			if !strings.Contains(good.Content+good.Description, "恶意源") {
-				t.Errorf("%s: the folded copy is not named in the good entry: %q", path, good.Content+good.Description)
+			if html := good.Content + good.Description; !strings.Contains(html, "恶意源") || strings.Contains(html, `href=""`) {
+				t.Errorf("%s: the folded copy is not named in the good entry, or named with an empty link: %q", path, html)
 			}
 		}
 	}
