@@ -1,6 +1,10 @@
 package feeds
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/feedrelay/feedrelay/xmlchar"
+)
 
 // stripForbidden removes from a UTF-8 feed body the characters XML 1.0
 // forbids (§2.2 Char: the C0 controls other than tab, LF and CR, U+FFFE
@@ -118,24 +122,5 @@ func charRef(s []byte) (n int, forbidden bool) {
 	if i == start || i >= len(s) {
 		return 0, false
 	}
-	return i + 1, !xmlChar(v)
-}
-
-// xmlChar reports whether XML 1.0 §2.2 allows r in a document.
-func xmlChar(r rune) bool {
-	switch {
-	case r == '\t' || r == '\n' || r == '\r':
-		return true
-	case r < 0x20:
-		return false
-	case r <= 0xD7FF:
-		return true
-	case r < 0xE000:
-		return false // surrogates
-	case r <= 0xFFFD:
-		return true
-	case r < 0x10000:
-		return false // U+FFFE, U+FFFF
-	}
-	return r <= 0x10FFFF
+	return i + 1, !xmlchar.Allowed(v)
 }

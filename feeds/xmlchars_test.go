@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
 // hasForbidden reports whether s holds a character XML 1.0 forbids.
 func hasForbidden(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return !xmlChar(r) }) >= 0
+	return strings.IndexFunc(s, func(r rune) bool { return !xmlchar.Allowed(r) }) >= 0
 }
 
 // One stray character XML 1.0 forbids, raw or as a character reference,
