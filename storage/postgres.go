@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // pgx behind database/sql, registered as "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // PostgreSQL (issue 14) is reached through database/sql with pgx's driver,
@@ -40,10 +41,17 @@ func isPostgres(database string) bool {
 // openPostgres connects to the PostgreSQL database of dsn and applies its
 // pending migrations.
 func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open postgresql database: %w", err)
 	}
+	// pgx prepares and caches each statement; after five runs PostgreSQL
+	// may switch such a statement to a generic plan, blind to its
+	// arguments, which for Search is a bad plan whichever it picks (a
+	// common word wants the newest entries walked, a rare one the indexes).
+	// Planning each run costs tens of microseconds.
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
