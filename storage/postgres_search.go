@@ -4,26 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // pgSearch is Search on PostgreSQL (see migration postgres/0003): the
 // newest entries of q.Sources whose title or text contains every term of
-// q.Text, newest first, as SQLite's Search finds them. Each term becomes
-// one condition on items_search f:
-//   - three or more characters: f.doc LIKE '%term%', which pg_trgm's GIN
-//     index answers (its trigrams, then a check of the whole term);
-//   - one or two characters, not all ASCII (两市, 涨, a股): f.grams @>
-//     {term}, through the GIN index of grams, exact;
-//   - one or two ASCII characters (Fe, x): strpos on doc, of the entries
-//     walked.
+// q.Text, newest first, as SQLite's Search finds them. A term of one or
+// two characters is the condition f.grams @> {term}, exact; a longer one
+// f.grams @> {its two-character substrings} AND strpos(f.doc, term) > 0.
 //
-// The planner chooses, from the statistics of doc and grams, whether to
-// gather the matching entries through the indexes and sort them, or to walk
-// items_updated newest first checking each (a common word, found at once),
-// which SQLite's Search chooses by hand. It must plan with the terms
-// themselves, not a generic plan: see openPostgres's plan_cache_mode.
+// The planner chooses, from the statistics of grams' elements, whether to
+// gather the matching entries through the GIN index and sort them (a rare
+// term), or to walk items_updated newest first checking each (a common
+// one, found at once), which SQLite's Search chooses by hand. It must plan
+// with the terms themselves, not a generic plan: see openPostgres's
+// plan_cache_mode.
 func pgSearch(ctx context.Context, db *sql.DB, q SearchQuery) ([]Entry, error) {
 	terms := strings.Fields(q.Text)
 	if len(terms) == 0 || len(q.Sources) == 0 || q.Limit <= 0 {
@@ -45,14 +41,18 @@ func pgSearch(ctx context.Context, db *sql.DB, q SearchQuery) ([]Entry, error) {
 			continue
 		}
 		seen[t] = true
-		switch n := utf8.RuneCountInString(t); {
-		case n >= minTrigram:
-			where = append(where, "f.doc LIKE "+arg("%"+escapeLike(t)+"%"))
-		case isASCII(t):
-			where = append(where, "strpos(f.doc, "+arg(t)+") > 0")
-		default:
+		r := []rune(t)
+		if len(r) < 3 {
 			where = append(where, "f.grams @> "+arg([]string{t}))
+			continue
 		}
+		var bigrams []string
+		for i := 0; i+2 <= len(r); i++ {
+			if g := string(r[i : i+2]); !slices.Contains(bigrams, g) {
+				bigrams = append(bigrams, g)
+			}
+		}
+		where = append(where, "f.grams @> "+arg(bigrams), "strpos(f.doc, "+arg(t)+") > 0")
 	}
 	where = append(where, "s.slug = ANY("+arg(q.Sources)+")")
 	if q.Before != nil {
@@ -70,15 +70,6 @@ func pgSearch(ctx context.Context, db *sql.DB, q SearchQuery) ([]Entry, error) {
 	return scanEntries(rows)
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 // searchDoc is what items_search.doc holds for an item: its title, a line
 // break (no term spans it: terms hold no white space) and the plain text of
 // its content, else of its summary, lower-cased (LIKE and strpos compare
@@ -93,13 +84,13 @@ func searchDoc(title, content, summary string) string {
 
 // searchGrams is what items_search.grams holds for doc: each distinct
 // substring of one or two characters of its words (split as the terms are,
-// by strings.Fields) that is not all ASCII, so that grams @> {term} holds
-// exactly when doc contains the short term.
+// by strings.Fields), so that grams @> {term} holds exactly when doc
+// contains the short term.
 func searchGrams(doc string) []string {
 	seen := map[string]bool{}
 	out := []string{}
 	add := func(g string) {
-		if !seen[g] && !isASCII(g) {
+		if !seen[g] {
 			seen[g] = true
 			out = append(out, g)
 		}

@@ -214,7 +214,7 @@ func TestPostgresSearch_Reindexed(t *testing.T) {
 
 func TestSearchGrams(t *testing.T) {
 	got := searchGrams(searchDoc("A股 涨", "<p>两市<b>x</b> ok</p>", ""))
-	want := []string{"a股", "股", "涨", "两", "两市", "市", "市x"}
+	want := []string{"a", "a股", "股", "涨", "两", "两市", "市", "市x", "x", "o", "ok", "k"}
 	if !slices.Equal(got, want) {
 		t.Errorf("grams %q, want %q", got, want)
 	}
