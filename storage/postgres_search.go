@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 )
 
 // pgSearch is Search on PostgreSQL (see migration postgres/0003): the
@@ -79,7 +81,7 @@ func searchDoc(title, content, summary string) string {
 	if body == "" {
 		body = summary
 	}
-	return strings.ToLower(title + "\n" + plainText(body))
+	return strings.ToLower(title + "\n" + htmltext.Plain(body))
 }
 
 // searchGrams is what items_search.grams holds for doc: each distinct

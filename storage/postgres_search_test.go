@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 )
 
 // copyToPostgres copies the sources and items of lite into pg, ids
@@ -163,7 +165,7 @@ func TestPostgresSearch_Corpus(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 14))
 	term := func() string {
 		e := all[rng.IntN(len(all))]
-		words := strings.Fields(plainText(e.Title + " " + e.Content))
+		words := strings.Fields(htmltext.Plain(e.Title + " " + e.Content))
 		w := []rune(words[rng.IntN(len(words))])
 		n := min(1+rng.IntN(5), len(w))
 		i := rng.IntN(len(w) - n + 1)

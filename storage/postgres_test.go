@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -79,12 +80,16 @@ func TestPostgresMigrate_Concurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	files, err := fs.Glob(pgMigrationFS, "migrations/postgres/*.sql")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("%d migration files (%v)", len(files), err)
+	}
 	var names, applied int
 	if err := db.QueryRowContext(ctx, "SELECT count(DISTINCT name), count(*) FROM migrations").Scan(&names, &applied); err != nil {
 		t.Fatal(err)
 	}
-	if names != 4 || applied != 4 {
-		t.Errorf("%d migrations recorded %d times, want 4 once each", names, applied)
+	if names != len(files) || applied != len(files) {
+		t.Errorf("%d migrations recorded %d times, want %d once each", names, applied, len(files))
 	}
 }
 
@@ -95,7 +100,7 @@ func TestPostgresSchema_SameAsSQLite(t *testing.T) {
 	ctx := context.Background()
 	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	pg := pgDB(t)
-	for _, table := range []string{"sources", "items", "pruned", "search_queue", "migrations"} {
+	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "migrations"} {
 		rows, err := lite.r.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
 		if err != nil {
 			t.Fatal(err)

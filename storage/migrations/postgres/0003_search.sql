@@ -2,7 +2,7 @@
 --
 -- doc is an item's title, a line break, and the plain text of its content
 -- (else its summary), lower-cased, computed in Go by the indexer (the same
--- plainText SQLite's feedrelay_text calls). Search terms hold no white
+-- htmltext.Plain SQLite's feedrelay_text calls). Search terms hold no white
 -- space, so a term is in doc exactly when it is in the title or the text.
 --
 -- grams holds every distinct substring of one or two characters of doc's
