@@ -227,7 +227,7 @@ func TestSearchGrams(t *testing.T) {
 // Save, indexed by IndexAll) and on PostgreSQL (the same items copied,
 // indexed by pgIndexAll, then ANALYZE), reporting each one's median:
 //
-//	go test ./storage -run '^$' -bench SearchBackends -benchtime=100x
+//	go test ./storage -run '^$' -bench SearchBackends -benchtime=100x -v
 func BenchmarkSearchBackends(b *testing.B) {
 	ctx := context.Background()
 	lite := mustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
