@@ -58,7 +58,8 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // parsed feed, its items and the response's validators are written in one
 // transaction: either both are saved or neither, so a crash never leaves a
 // validator that would hide items we do not have. Unchanged items (same
-// content hash) are not written. A 304 from a healthy source writes nothing.
+// content hash) are not written. A 304 from a healthy source writes
+// only its poll history row.
 // Items are stored as feeds decided them (identity, entry id, story keys).
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	if r.NotModified && r.Err == nil {
@@ -71,7 +72,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 			return feeds.Saved{}, fmt.Errorf("save %s: read its validators: %w", r.Source, err)
 		}
 		if n == 1 {
-			return feeds.Saved{}, nil
+			return feeds.Saved{}, db.recordNotModified(ctx, r)
 		}
 	}
 	saved, published, err := db.save(ctx, r)
@@ -146,6 +147,9 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	}
 	if err != nil {
 		return feeds.Saved{}, false, fmt.Errorf("update source: %w", err)
+	}
+	if err := db.recordPoll(ctx, tx, srcID, r, saved.Counts); err != nil {
+		return feeds.Saved{}, false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return feeds.Saved{}, false, fmt.Errorf("commit: %w", err)
