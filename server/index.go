@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/htmltext"
 	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/xmlchar"
 )
@@ -24,6 +27,13 @@ var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 		return t.In(loc).Format("01-02 15:04")
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// excerpt is the first excerptRunes characters of an entry's text.
+	"excerpt": func(content, summary string) string {
+		if content == "" {
+			content = summary
+		}
+		return cut(htmltext.Plain(content), excerptRunes)
+	},
 	// The media types are constants; as HTMLAttr their "+" is not
 	// escaped to &#43;, which naive autodiscovery would not decode.
 	"formats": func() []formatLink {
@@ -38,20 +48,37 @@ var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>{{.Title}}</title>
 {{- range .Feeds}}{{$f := .}}{{range formats}}
 <link rel="alternate" {{.Type}} title="{{$f.Title}}" href="{{$.Base}}{{$f.Path}}{{.Ext}}">
 {{- end}}{{end}}
 <style>
-body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.6;color:#222}
-a{color:#0645ad}h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem}
-nav{font-size:.9rem}small,.meta{color:#666;font-size:.85rem}
-ul.entries{list-style:none;padding:0}ul.entries li{padding:.5rem 0;border-bottom:1px solid #eee}
-ul.entries a.title{font-size:1.05rem;text-decoration:none}
-.feeds a{margin-right:.5rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
-.failing{background:#fde8e8}.error{color:#a00}
-@media (max-width:40rem){table,tbody,tr,td{display:block}tr:first-child{display:none}td{border:0;padding:.1rem 0}tr{border-bottom:1px solid #ddd;padding:.4rem 0}}
+:root{color-scheme:light dark;--fg:#222;--bg:#fff;--muted:#666;--line:#ddd;--link:#0645ad;--failbg:#fdecec;--err:#b00020;--bar:#3b6fc4;--zero:#c8ced8;--ok:#2e9e44;--nm:#8fbf9a;--error:#d93025;--backoff:#e8a000}
+@media (prefers-color-scheme:dark){:root{--fg:#e2e2e2;--bg:#15171a;--muted:#a0a0a0;--line:#33373d;--link:#8ab4f8;--failbg:#3b1f22;--err:#ff8a80;--bar:#7aa7ff;--zero:#3d434c;--ok:#3fbf5f;--nm:#4d7a58;--error:#ff5c4d;--backoff:#ffb300}}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;line-height:1.6;color:var(--fg);background:var(--bg);overflow-wrap:anywhere}
+a{color:var(--link)}h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem;border-bottom:1px solid var(--line)}
+nav{font-size:.9rem}small,.meta,figcaption{color:var(--muted);font-size:.85rem}
+ul.entries{list-style:none;padding:0}ul.entries li{padding:.6rem 0;border-bottom:1px solid var(--line)}
+ul.entries a.title{font-size:1.05rem;text-decoration:none;font-weight:600}
+.excerpt{margin:.2rem 0;font-size:.95rem}.also{font-size:.8rem;color:var(--muted)}.also a{margin-right:.3rem}
+.feeds a{margin-right:.5rem}.url{word-break:break-all;color:var(--muted);font-size:.85rem}
+ol.sources{list-style:none;padding:0}ol.sources>li{padding:.6rem .5rem;border-bottom:1px solid var(--line)}
+li.failing{background:var(--failbg);border-left:4px solid var(--error)}.error{color:var(--err)}
+.name{font-weight:600}.badge{font-size:.75rem;padding:0 .4rem;border-radius:.6rem;white-space:nowrap;border:1px solid currentColor}
+.badge.failing{color:var(--err)}.badge.ok{color:var(--ok)}.badge.waiting{color:var(--muted)}
+.charts{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:flex-end;margin:.3rem 0}
+svg.chart{display:block;max-width:100%;height:auto}
+svg .bar{fill:var(--bar)}svg .bar.zero{fill:var(--zero)}svg .track{fill:var(--zero);opacity:.35}
+svg .ok,.dot.ok{fill:var(--ok);color:var(--ok)}svg .not_modified,.dot.not_modified{fill:var(--nm);color:var(--nm)}
+svg .error,.dot.error{fill:var(--error);color:var(--error)}svg .backoff,.dot.backoff{fill:var(--backoff);color:var(--backoff)}
+.dot{margin-right:.3em}
+figure{margin:.5rem 0 1rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.5rem 0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;min-width:0}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th,td.when{white-space:nowrap}
+@media (max-width:40rem){table,thead,tbody,tr,td{display:block}thead{display:none}td{border:0;padding:.1rem 0}tr{border-bottom:1px solid var(--line);padding:.4rem 0}td:empty{display:none}}
 </style>
 </head>
 <body>
@@ -62,27 +89,34 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5
 
 {{define "index"}}{{template "head" .}}
 <h1>{{.Title}}</h1>
-<h2>分类 Categories</h2>
-<ul>
-{{- range .Feeds}}
+<section aria-labelledby="categories">
+<h2 id="categories">分类 Categories</h2>
+<ul class="categories">
+{{- range .Categories}}
 <li>{{if .Page}}<a href="{{.Page}}">{{.Title}}</a>{{else}}{{.Title}}{{end}} — {{template "subscribe" .}}</li>
 {{- end}}
 </ul>
 <p><small>All feeds as an OPML subscription list: <a href="{{.Base}}opml">{{.Base}}opml</a></small></p>
-<h2>来源 Sources</h2>
-<table>
-<tr><th>Source</th><th>Items</th><th>Last poll</th><th>Last success</th><th>Next poll</th><th>Status</th></tr>
-{{- range .Sources}}
-<tr{{if .Error}} class="failing"{{end}}>
-<td><a href="{{$.Base}}sources/{{.Slug}}.atom">{{.Name}}</a><br><small>{{.URL}}</small></td>
-<td>{{.Items}}</td>
-<td>{{when $.Loc .LastPoll}}</td>
-<td>{{when $.Loc .LastSuccess}}</td>
-<td>{{if .NextPoll.IsZero}}—{{else}}{{when $.Loc .NextPoll}}{{end}}</td>
-<td>{{if .MovedTo}}<span class="error">moved permanently to {{.MovedTo}}: update the config</span><br>{{end}}{{if .Error}}<span class="error">{{.Error}}</span>{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}{{else if .LastPoll.IsZero}}waiting{{else}}ok{{end}}</td>
-</tr>
+</section>
+<section aria-labelledby="sources">
+<h2 id="sources">来源 Sources</h2>
+<ol class="sources">
+{{- range .Health}}
+<li id="source-{{.Slug}}" class="source{{if .Failing}} failing{{end}}">
+<div><a class="name" href="{{$.Base}}s/{{.Slug}}">{{.Name}}</a> {{template "status" .}} <span class="meta">items: {{.Items}} · <a href="{{$.Base}}sources/{{.Slug}}.atom">feed</a></span></div>
+<div class="url">{{.URL}}</div>
+<div class="charts">{{template "activity" .Activity}}{{template "strip" .Strip}}</div>
+<div class="meta">Last poll {{when $.Loc .LastPoll}} · last success {{when $.Loc .LastSuccess}}{{if not .NextPoll.IsZero}} · next {{when $.Loc .NextPoll}}{{end}}</div>
+{{- if .MovedTo}}
+<div class="error">Moved permanently to <span class="url">{{.MovedTo}}</span>: update the config</div>
 {{- end}}
-</table>
+{{- if .Error}}
+<div class="error">{{.Error}}{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}</div>
+{{- end}}
+</li>
+{{- end}}
+</ol>
+</section>
 </body>
 </html>
 {{end}}
@@ -92,13 +126,15 @@ table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem .5
 <p>Subscribe: {{template "subscribe" index .Feeds 0}}</p>
 <ul class="entries">
 {{- range .Entries}}
-<li><a class="title" href="{{.Link}}">{{.Title}}</a><br>
-<span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span></li>
+<li><a class="title" href="{{.Link}}">{{.Title}}</a>
+<p class="excerpt">{{excerpt .Content .Summary}}</p>
+<span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span>
+{{- if .Also}}<br><span class="also">另见 {{range .Also}}<a href="{{.Link}}">{{.Source}}</a>{{end}}</span>{{end}}</li>
 {{- else}}
 <li>No entries yet.</li>
 {{- end}}
 </ul>
-{{if .Older}}<p><a href="?{{.Older}}" rel="next">Older entries →</a></p>{{end}}
+<p>{{if .Archive}}<a href="{{.Page}}">← Newest</a> {{end}}{{if .Older}}<a href="{{.Older}}" rel="next">Older entries →</a>{{end}}</p>
 </body>
 </html>
 {{end}}`))
@@ -114,25 +150,19 @@ type feedLinks struct {
 	Page              string // its HTML page, if it has one
 }
 
-type indexSource struct {
-	Slug, Name, URL string
-	Items           int
-	LastPoll        time.Time
-	LastSuccess     time.Time
-	NextPoll        time.Time
-	Error           string
-	Failures        int
-	MovedTo         string
-}
-
 // pageData is what every HTML page shows.
 type pageData struct {
 	Title, SiteTitle, Lang, Base string
 	Loc                          *time.Location
 	Feeds                        []feedLinks // autodiscovery and subscribe links
-	Sources                      []indexSource
+	Categories                   []feedLinks // the index's categories; a source page's
+	Health                       []sourceHealth
+	Source                       *sourceHealth // a source page's
+	Polls                        []pollRow
 	Entries                      []publish.Entry
-	Older                        string // query of the page of older entries
+	Page                         string // a category page's own address
+	Older                        string // the address of the page of older entries
+	Archive                      bool   // a page of older entries
 }
 
 func newPageData(opts *Options, title string) pageData {
@@ -143,45 +173,24 @@ func newPageData(opts *Options, title string) pageData {
 	return pageData{Title: title, SiteTitle: opts.Title, Lang: opts.Language, Base: opts.BaseURL, Loc: loc}
 }
 
-func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	opts := s.opts.Load()
-	states, err := s.store.Sources(r.Context())
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	data := newPageData(opts, opts.Title)
-	data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "feeds/all", Title: "全部 All"})
-	for _, c := range opts.Categories {
-		data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: opts.BaseURL + "c/" + c.Slug})
-	}
-	for _, src := range opts.Sources {
-		data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "sources/" + src.Slug, Title: src.Name})
-		is := indexSource{Slug: src.Slug, Name: src.Name, URL: src.URL}
-		for _, st := range states {
-			if st.Slug == src.Slug {
-				is.Items, is.LastPoll, is.LastSuccess = st.Items, st.LastAttempt, st.LastSuccess
-				is.Error, is.Failures = st.LastError, st.Failures
-			}
+// excerptRunes is how much of an entry's text a category page shows.
+const excerptRunes = 200
+
+// cut shortens s to n runes, marking the cut.
+func cut(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return strings.TrimRight(s[:j], " ") + "…"
 		}
-		if s.history != nil {
-			if last, ok := s.history.Last(src.Slug); ok {
-				is.LastPoll, is.NextPoll, is.MovedTo = last.Attempted, last.NextPoll, last.MovedTo
-				if last.Err == nil {
-					is.LastSuccess, is.Error, is.Failures = last.Attempted, "", 0
-				} else {
-					is.Error = last.Err.Error()
-					is.Failures = max(is.Failures, 1)
-				}
-			}
-		}
-		data.Sources = append(data.Sources, is)
+		i++
 	}
-	s.renderHTML(w, r, "index", data)
+	return s
 }
 
 // handleCategoryPage is a category's newest entries for people, like a news
-// site's section page.
+// site's section page: title, excerpt, source, author, time, the other
+// sources' copies, older entries page by page.
 func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
 	pub := s.publisher(opts)
@@ -199,28 +208,32 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A page for people goes back only: older entries, page by page.
-	p, err := pub.Page(r.Context(), feed, publish.Cursor{Before: cursor.Before})
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	data := newPageData(opts, feed.Title)
-	data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: feed.Path, Title: feed.Title}}
-	data.Entries = p.Entries
-	if p.Next != nil {
-		data.Older = p.Next.String()
-	}
-	s.renderHTML(w, r, "category", data)
+	cursor = publish.Cursor{Before: cursor.Before}
+	key := "/c/" + r.PathValue("slug") + "?" + cursor.String()
+	s.serveHTML(w, r, opts, key, s.store.Version(r.Context()), cursor.Before != nil, func(ctx context.Context) (string, pageData, error) {
+		data := newPageData(opts, feed.Title)
+		p, err := pub.Page(ctx, feed, cursor)
+		if err != nil {
+			return "", data, err
+		}
+		data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: feed.Path, Title: feed.Title}}
+		data.Entries, data.Archive, data.Page = p.Entries, cursor.Before != nil, feed.HTMLURL
+		if p.Next != nil {
+			// Whole: html/template would escape the "=" of a query
+			// written after a literal "?".
+			data.Older = feed.HTMLURL + "?" + p.Next.String()
+		}
+		return "category", data, nil
+	})
 }
 
-func (s *Server) renderHTML(w http.ResponseWriter, r *http.Request, name string, data pageData) {
+// executePage renders the page template name with data.
+func executePage(name string, data pageData) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
-		s.internalError(w, r, err)
-		return
+		return nil, fmt.Errorf("render %s page: %w", name, err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// The entries come clean from publish; names, errors and URLs shown
 	// beside them may not (a YAML "\x01" is a name too).
-	w.Write([]byte(xmlchar.Clean(buf.String())))
+	return []byte(xmlchar.Clean(buf.String())), nil
 }

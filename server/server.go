@@ -30,6 +30,10 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Version changes whenever what Entries returns may have changed.
 	Version(ctx context.Context) uint64
+	// For the pages' health charts (health.go).
+	Polls(ctx context.Context, source string, limit int) ([]storage.Poll, error)
+	RecentPolls(ctx context.Context, limit int) (map[string][]storage.Poll, error)
+	NewItems(ctx context.Context, since time.Time) (map[string][]storage.HourCount, error)
 }
 
 // PollHistory tells the last poll of a source since the process started.
@@ -43,6 +47,14 @@ type Options struct {
 	publish.Options                // what every feed and page shows
 	MaxAge          time.Duration  // Cache-Control max-age of feeds; zero: none
 	Location        *time.Location // for times shown to people
+	// Polling is how each source is polled, by slug, for its page.
+	Polling map[string]Polling
+}
+
+// Polling is how a source is polled.
+type Polling struct {
+	Kind     string // feed, html or json; empty: feed
+	Interval time.Duration
 }
 
 // Server is the HTTP face of feedrelay. It is safe for concurrent use.
@@ -52,6 +64,7 @@ type Server struct {
 	logger  *slog.Logger
 	opts    atomic.Pointer[Options]
 	started time.Time
+	now     func() time.Time // the clock of the pages' charts; tests set it
 	mux     *http.ServeMux
 	cache   renderCache
 	ready   atomic.Bool
@@ -62,13 +75,14 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{store: store, history: history, logger: logger, started: time.Now()}
+	s := &Server{store: store, history: history, logger: logger, started: time.Now(), now: time.Now}
 	s.opts.Store(opts)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /{$}", s.handleIndex)
 	s.mux.HandleFunc("GET /feeds/{file}", s.handleCategoryFeed)
 	s.mux.HandleFunc("GET /sources/{file}", s.handleSourceFeed)
 	s.mux.HandleFunc("GET /c/{slug}", s.handleCategoryPage)
+	s.mux.HandleFunc("GET /s/{slug}", s.handleSourcePage)
 	s.mux.HandleFunc("GET /opml", s.handleOPML)
 	s.mux.HandleFunc("GET /search", s.handleSearch)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)

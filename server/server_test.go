@@ -319,16 +319,16 @@ func TestIndex_ShowsFeedsAndHealth(t *testing.T) {
 		`<link rel="alternate" type="application/atom+xml" title="市场综合" href="https://relay.example.org/feeds/markets.atom">`,
 		`<link rel="alternate" type="application/atom+xml" title="证券时报网" href="https://relay.example.org/sources/stcn.atom">`,
 		`href="https://relay.example.org/feeds/zhengquanshibaowang.atom"`,
-		`class="failing"`,
+		`class="source failing"`,
 		`fetch: HTTP 429 Too Many Requests`,
-		`moved permanently to https://rsshub.example/stcn/new`,
+		`Moved permanently to <span class="url">https://rsshub.example/stcn/new</span>`,
 		time.Date(2026, 11, 26, 3, 9, 5, 0, time.UTC).Local().Format("2006-01-02 15:04:05"),
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("index lacks %s", want)
 		}
 	}
-	if strings.Count(body, `class="failing"`) != 1 {
+	if strings.Count(body, `class="source failing"`) != 1 {
 		t.Errorf("want exactly one failing source on the index")
 	}
 }

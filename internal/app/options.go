@@ -66,5 +66,9 @@ func PublishOptions(cfg *config.Config) *publish.Options {
 
 // ServerOptions is what cfg publishes and how it is served.
 func ServerOptions(cfg *config.Config) *server.Options {
-	return &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location}
+	opts := &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location, Polling: map[string]server.Polling{}}
+	for _, s := range cfg.Sources {
+		opts.Polling[s.Slug] = server.Polling{Interval: s.Interval}
+	}
+	return opts
 }
