@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
@@ -83,11 +85,10 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 		counts.New, counts.Updated, msg); err != nil {
 		return fmt.Errorf("insert poll: %w", err)
 	}
-	// The subquery is NULL, and nothing goes, while MaxPolls or fewer are
-	// kept. Both walk polls_source.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM polls WHERE source_id = ? AND id <= (
-		SELECT id FROM polls WHERE source_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-		srcID, srcID, MaxPolls); err != nil {
+	// All but the newest MaxPolls, through polls_source.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM polls WHERE id IN (SELECT id FROM polls
+		WHERE source_id = ? ORDER BY attempted DESC, id DESC LIMIT -1 OFFSET ?)`,
+		srcID, MaxPolls); err != nil {
 		return fmt.Errorf("drop old polls: %w", err)
 	}
 	if counts.New == 0 {
@@ -106,25 +107,149 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 	return nil
 }
 
-// recordNotModified records a 304 from a healthy source, which changes
-// nothing else, in a transaction of its own.
+// pollQueue holds the history rows of healthy 304s until a background
+// writer stores them: such a poll changes nothing else, and must not wait
+// for the writer while another source's big batch holds it (Save checks it
+// on a reader for that reason). Reads of the history include the queue.
+type pollQueue struct {
+	mu      sync.Mutex
+	pending []feeds.Result // without their feeds
+	err     error          // of the last write, told by the next 304's Save
+	started bool
+	closed  bool
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// recordNotModified queues the history row of a 304 from a healthy source
+// for the background writer, started on first use and stopped by Close. It
+// returns the error of the queue's last write, if any.
 func (db *DB) recordNotModified(ctx context.Context, r *feeds.Result) error {
+	q := &db.notModified
+	c := *r
+	c.Feed = nil
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return fmt.Errorf("record poll of %s: database closed", r.Source)
+	}
+	q.pending = append(q.pending, c)
+	err := q.err
+	q.err = nil
+	if !q.started {
+		q.started = true
+		q.wake, q.stop, q.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+		go db.writeQueuedPolls()
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default: // the writer is awake already
+	}
+	return err
+}
+
+// writeQueuedPolls stores queued 304s whenever some are queued, until Close.
+func (db *DB) writeQueuedPolls() {
+	q := &db.notModified
+	defer close(q.done)
+	for {
+		select {
+		case <-q.wake:
+			db.flushPolls()
+		case <-q.stop:
+			db.flushPolls()
+			return
+		}
+	}
+}
+
+// flushPolls stores the queued 304s in one transaction. They stay queued,
+// and so shown, until it commits; a failed batch is dropped and its error
+// kept for the next 304's Save.
+func (db *DB) flushPolls() {
+	q := &db.notModified
+	q.mu.Lock()
+	batch := slices.Clone(q.pending)
+	q.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	err := db.writePolls(context.Background(), batch)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = slices.Delete(q.pending, 0, len(batch)) // only this goroutine removes
+	if err != nil {
+		q.err = err
+	}
+}
+
+func (db *DB) writePolls(ctx context.Context, batch []feeds.Result) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("record poll of %s: %w", r.Source, err)
+		return fmt.Errorf("record %d polls: %w", len(batch), err)
 	}
 	defer tx.Rollback()
-	var srcID int64
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, r.Source).Scan(&srcID); err != nil {
-		return fmt.Errorf("record poll of %s: find source: %w", r.Source, err)
-	}
-	if err := db.recordPoll(ctx, tx, srcID, r, feeds.Counts{}); err != nil {
-		return fmt.Errorf("record poll of %s: %w", r.Source, err)
+	for i := range batch {
+		r := &batch[i]
+		var srcID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, r.Source).Scan(&srcID); err != nil {
+			return fmt.Errorf("record poll of %s: find source: %w", r.Source, err)
+		}
+		if err := db.recordPoll(ctx, tx, srcID, r, feeds.Counts{}); err != nil {
+			return fmt.Errorf("record poll of %s: %w", r.Source, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("record poll of %s: commit: %w", r.Source, err)
+		return fmt.Errorf("record %d polls: commit: %w", len(batch), err)
 	}
 	return nil
+}
+
+// closePolls stores what is queued and stops the background writer.
+func (db *DB) closePolls() {
+	q := &db.notModified
+	q.mu.Lock()
+	started, closed := q.started, q.closed
+	q.closed = true
+	q.mu.Unlock()
+	if started && !closed {
+		close(q.stop)
+		<-q.done
+	}
+}
+
+// queuedPolls are the queued polls of source (every source's if empty), by
+// slug, newest first.
+func (db *DB) queuedPolls(source string) map[string][]Poll {
+	q := &db.notModified
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := map[string][]Poll{}
+	for i := len(q.pending) - 1; i >= 0; i-- {
+		r := &q.pending[i]
+		if source == "" || r.Source == source {
+			out[r.Source] = append(out[r.Source], Poll{Attempted: r.Attempted.Truncate(time.Second), Duration: r.Duration.Truncate(time.Millisecond),
+				Status: r.StatusCode, Outcome: PollNotModified})
+		}
+	}
+	return out
+}
+
+// withQueued merges the queued polls q into stored (both newest first),
+// keeping the newest limit.
+func withQueued(stored, q []Poll, limit int) []Poll {
+	if len(q) == 0 {
+		return stored
+	}
+	// A batch just committed is briefly both stored and queued.
+	q = slices.DeleteFunc(slices.Clone(q), func(p Poll) bool {
+		return slices.ContainsFunc(stored, func(s Poll) bool { return s.Attempted.Equal(p.Attempted) && s.Outcome == p.Outcome })
+	})
+	out := append(q, stored...)
+	slices.SortStableFunc(out, func(a, b Poll) int { return b.Attempted.Compare(a.Attempted) })
+	return out[:min(len(out), limit)]
 }
 
 // pollColumns are the columns scanPoll reads, from polls p.
@@ -143,9 +268,12 @@ func scanPoll(rows *sql.Rows, dest ...any) (Poll, error) {
 
 // Polls returns the newest limit polls of source, newest first.
 func (db *DB) Polls(ctx context.Context, source string, limit int) ([]Poll, error) {
+	// The queue first: a row written meanwhile is then read twice, not
+	// missed (withQueued drops the copy).
+	queued := db.queuedPolls(source)[source]
 	rows, err := db.r.QueryContext(ctx, `SELECT `+pollColumns+`
 		FROM polls p JOIN sources s ON s.id = p.source_id
-		WHERE s.slug = ? ORDER BY p.id DESC LIMIT ?`, source, limit)
+		WHERE s.slug = ? ORDER BY p.attempted DESC, p.id DESC LIMIT ?`, source, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query polls of %s: %w", source, err)
 	}
@@ -161,19 +289,21 @@ func (db *DB) Polls(ctx context.Context, source string, limit int) ([]Poll, erro
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query polls of %s: %w", source, err)
 	}
-	return out, nil
+	return withQueued(out, queued, limit), nil
 }
 
 // RecentPolls returns the newest limit polls of every source that has any,
 // by slug, newest first.
 func (db *DB) RecentPolls(ctx context.Context, limit int) (map[string][]Poll, error) {
-	// For each source, a range of polls_source from its limit-th newest
-	// poll (the scalar subquery, once per source; 0 when it has fewer).
+	queued := db.queuedPolls("") // first, as in Polls
+	// For each source, a range of polls_source from the time of its
+	// limit-th newest poll (the scalar subquery, once per source; 0 when
+	// it has fewer). Polls at the same second may add a few: cut below.
 	rows, err := db.r.QueryContext(ctx, `SELECT s.slug, `+pollColumns+`
 		FROM sources s JOIN polls p ON p.source_id = s.id
-		WHERE p.id >= COALESCE((SELECT id FROM polls WHERE source_id = s.id
-			ORDER BY id DESC LIMIT 1 OFFSET ?), 0)
-		ORDER BY s.id, p.id DESC`, limit-1)
+		WHERE p.attempted >= COALESCE((SELECT attempted FROM polls WHERE source_id = s.id
+			ORDER BY attempted DESC, id DESC LIMIT 1 OFFSET ?), 0)
+		ORDER BY s.id, p.attempted DESC, p.id DESC`, limit-1)
 	if err != nil {
 		return nil, fmt.Errorf("query recent polls: %w", err)
 	}
@@ -185,10 +315,15 @@ func (db *DB) RecentPolls(ctx context.Context, limit int) (map[string][]Poll, er
 		if err != nil {
 			return nil, fmt.Errorf("scan recent poll: %w", err)
 		}
-		out[slug] = append(out[slug], p)
+		if len(out[slug]) < limit {
+			out[slug] = append(out[slug], p)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query recent polls: %w", err)
+	}
+	for slug, q := range queued {
+		out[slug] = withQueued(out[slug], q, limit)
 	}
 	return out, nil
 }

@@ -189,3 +189,51 @@ func TestSave_CountsNewItemsPerHour(t *testing.T) {
 		t.Errorf("new items per hour %v, want %v (the October hour dropped)", got["stcn"], want)
 	}
 }
+
+// A healthy 304 does not wait for the writer (another source's big batch
+// may hold it): its history row is queued, shown by Polls at once, and
+// stored once the writer is free — at the latest by Close.
+func TestSave_NotModifiedDoesNotWaitForWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "feedrelay.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncSources(ctx, []SourceInfo{{Slug: "stcn", Name: "证券时报网", URL: "https://example.org/stcn.xml"}}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	ok := result("stcn", `"v1"`, item("a", "A", t0))
+	ok.Attempted = t0
+	if _, err := db.Save(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := db.w.BeginTx(ctx, nil) // the writer, held
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A deadline, not a measurement: waiting for the writer would never end.
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	nm := &feeds.Result{Source: "stcn", Attempted: t0.Add(time.Minute), StatusCode: 304, NotModified: true,
+		ETag: `"v1"`, LastModified: ok.LastModified}
+	if _, err := db.Save(short, nm); err != nil {
+		t.Fatalf("a healthy 304 while the writer is busy: %v", err)
+	}
+	polls, err := db.Polls(ctx, "stcn", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(polls) != 2 || polls[0].Outcome != PollNotModified || !polls[0].Attempted.Equal(t0.Add(time.Minute)) {
+		t.Errorf("history while the 304 is queued: %+v, want it first", polls)
+	}
+	busy.Rollback()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, path)
+	if n := pollCount(t, db, "stcn"); n != 2 {
+		t.Errorf("%d polls stored after Close, want the 304's too", n)
+	}
+}

@@ -34,6 +34,8 @@ type DB struct {
 	version version
 	// queued wakes RunIndexer when a poll queued items for the search index.
 	queued chan struct{}
+	// notModified holds healthy 304s' history rows (polls.go).
+	notModified pollQueue
 }
 
 // Open opens (creating if needed) the database at path and applies pending
@@ -93,6 +95,7 @@ func prepareFile(ctx context.Context, path string) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.closePolls()
 	db.version.close()
 	rerr := db.r.Close()
 	if err := db.w.Close(); err != nil {

@@ -13,8 +13,9 @@ CREATE TABLE polls (
     updated     INTEGER NOT NULL,
     error       TEXT NOT NULL DEFAULT ''
 );
--- The newest polls of one source, and the bound, walk this index.
-CREATE INDEX polls_source ON polls (source_id, id DESC);
+-- The newest polls of one source, and the bound, walk this index: by
+-- time, since a healthy 304's row may be written after later polls'.
+CREATE INDEX polls_source ON polls (source_id, attempted DESC, id DESC);
 
 -- New items per source and hour of first seen, counted as polls store them,
 -- so that the index draws 30 days of activity from a few hundred rows per
