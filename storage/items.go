@@ -58,8 +58,8 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // parsed feed, its items and the response's validators are written in one
 // transaction: either both are saved or neither, so a crash never leaves a
 // validator that would hide items we do not have. Unchanged items (same
-// content hash) are not written. A 304 from a healthy source writes
-// only its poll history row.
+// content hash) are not written. A 304 from a healthy source only
+// queues its poll history row (polls.go).
 // Items are stored as feeds decided them (identity, entry id, story keys).
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	if r.NotModified && r.Err == nil {
