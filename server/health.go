@@ -194,13 +194,13 @@ func (s *Server) health(src *publish.Source, how Polling, st *storage.SourceStat
 }
 
 // pagesVersion is the version the index and source pages are cached at:
-// the store's, the day (the charts end today) and each source's last poll
+// the store's data version (they show every poll), the day (the charts end today) and each source's last poll
 // as the scheduler reported it (its next poll lives only in memory).
 func (s *Server) pagesVersion(ctx context.Context, opts *Options, loc *time.Location, now time.Time) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
 	put := func(n uint64) { binary.LittleEndian.PutUint64(b[:], n); h.Write(b[:]) }
-	put(s.store.Version(ctx))
+	put(s.store.DataVersion(ctx))
 	y, m, d := now.In(loc).Date()
 	put(uint64(y*10000 + int(m)*100 + d))
 	if s.history != nil {

@@ -30,6 +30,8 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Version changes whenever what Entries returns may have changed.
 	Version(ctx context.Context) uint64
+	// DataVersion changes whenever anything stored changed (polls too).
+	DataVersion(ctx context.Context) uint64
 	// For the pages' health charts (health.go).
 	Polls(ctx context.Context, source string, limit int) ([]storage.Poll, error)
 	RecentPolls(ctx context.Context, limit int) (map[string][]storage.Poll, error)

@@ -78,6 +78,11 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 			return 0, fmt.Errorf("dequeue item %d: %w", k.id, err)
 		}
 	}
+	if len(batch) > 0 {
+		if err := bumpPublished(ctx, tx); err != nil {
+			return 0, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}

@@ -151,6 +151,11 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	if err := db.recordPoll(ctx, tx, srcID, r, saved.Counts); err != nil {
 		return feeds.Saved{}, false, err
 	}
+	if published {
+		if err := bumpPublished(ctx, tx); err != nil {
+			return feeds.Saved{}, false, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return feeds.Saved{}, false, fmt.Errorf("commit: %w", err)
 	}

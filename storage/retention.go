@@ -75,6 +75,9 @@ func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, ke
 	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE id IN (SELECT id FROM temp.doomed)`); err != nil {
 		return 0, err
 	}
+	if err := bumpPublished(ctx, tx); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM pruned WHERE source_id = ? AND pruned_at < ?`,
 		srcID, now-int64(forgetPrunedAfter/time.Second)); err != nil {
 		return 0, err

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,50 +13,119 @@ import (
 // processes (a cron `feedrelay poll` beside `serve`).
 const versionCheckEvery = time.Second
 
-// version counts changes to what is published, so that the publisher can
-// render a feed once per change and serve it from memory in between.
+// version follows the changes to what is published, so that the publisher
+// can render a feed once per change and serve it from memory in between,
+// and the changes to anything stored, for the pages that show polls.
 type version struct {
-	n atomic.Uint64
+	published atomic.Uint64 // bumped when published_version moves
+	data      atomic.Uint64 // bumped at any commit seen
+	stale     atomic.Bool   // this process committed a published change
+	own       atomic.Int64  // of those, how many the next check has not seen
 
-	mu      sync.Mutex // guards the fields below; TryLock: a check never waits
-	conn    *sql.Conn  // one fixed connection: PRAGMA data_version is per connection
-	data    int64
-	checked time.Time
+	mu        sync.Mutex // guards the fields below; TryLock: a check never waits
+	conn      *sql.Conn  // one fixed connection: PRAGMA data_version is per connection
+	dataSeen  int64      // its data_version at the last check
+	counter   int64      // published_version.n at the last check
+	checked   time.Time
+	broken    bool // conn failed: take a new one, count a change
+	haveFirst bool
 }
 
 // Version changes whenever entries or source metadata change: at once for
-// this process's writes, within a second for another process's.
+// this process's writes, within a second for another process's. Poll
+// history and failure counts, which no feed shows, leave it alone.
 func (db *DB) Version(ctx context.Context) uint64 {
-	v := &db.version
-	if v.mu.TryLock() {
-		if time.Since(v.checked) >= versionCheckEvery {
-			v.checked = time.Now()
-			if v.conn == nil {
-				v.conn, _ = db.r.Conn(ctx)
-			}
-			var data int64
-			switch {
-			case v.conn == nil:
-			case v.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&data) == nil:
-				if v.data != 0 && data != v.data {
-					v.n.Add(1)
-				}
-				v.data = data
-			default:
-				// A broken connection stays broken: take a new one next
-				// time (its data_version starts afresh, so count a change).
-				v.conn.Close()
-				v.conn, v.data = nil, 0
-				v.n.Add(1)
-			}
-		}
-		v.mu.Unlock()
-	}
-	return v.n.Load()
+	db.checkVersion(ctx, db.version.stale.Load())
+	return db.version.published.Load()
 }
 
-// changed records a committed change to what is published.
-func (db *DB) changed() { db.version.n.Add(1) }
+// DataVersion changes whenever anything stored changes (a poll's history
+// row included), within a second for another process's writes.
+func (db *DB) DataVersion(ctx context.Context) uint64 {
+	db.checkVersion(ctx, false)
+	return db.version.data.Load()
+}
+
+// checkVersion reads data_version, and published_version when data_version
+// moved (or now, when this process committed a published change), at most
+// once a second unless now.
+func (db *DB) checkVersion(ctx context.Context, now bool) {
+	v := &db.version
+	if !now && time.Since(v.checked) < versionCheckEvery {
+		return
+	}
+	if !v.mu.TryLock() {
+		return
+	}
+	defer v.mu.Unlock()
+	if !now && time.Since(v.checked) < versionCheckEvery {
+		return
+	}
+	v.checked = time.Now()
+	stale := v.stale.Swap(false)
+	if err := v.read(ctx, db, stale); err != nil {
+		// A broken connection stays broken: take a new one next time (its
+		// data_version starts afresh, so count a change of both).
+		if v.conn != nil {
+			v.conn.Close()
+		}
+		v.conn, v.haveFirst = nil, false
+		v.data.Add(1)
+		v.published.Add(1)
+	}
+}
+
+// read is checkVersion's reading; v.mu is held.
+func (v *version) read(ctx context.Context, db *DB, force bool) error {
+	if v.conn == nil {
+		c, err := db.r.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("version: %w", err)
+		}
+		v.conn = c
+	}
+	var data int64
+	if err := v.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&data); err != nil {
+		return fmt.Errorf("version: %w", err)
+	}
+	moved := !v.haveFirst || data != v.dataSeen
+	if v.haveFirst && moved {
+		v.data.Add(1)
+	}
+	v.dataSeen = data
+	if !moved && !force {
+		return nil
+	}
+	var n int64
+	if err := v.conn.QueryRowContext(ctx, "SELECT n FROM published_version").Scan(&n); err != nil {
+		return fmt.Errorf("version: %w", err)
+	}
+	// This process's own changes were counted as they committed; only
+	// more than those is another process's.
+	if own := v.own.Swap(0); v.haveFirst && n-v.counter > own {
+		v.published.Add(1)
+	}
+	v.counter, v.haveFirst = n, true
+	return nil
+}
+
+// changed records a committed change to what is published by this process:
+// its readers see it at once.
+func (db *DB) changed() {
+	db.version.own.Add(1)
+	db.version.published.Add(1)
+	db.version.data.Add(1)
+	db.version.stale.Store(true)
+}
+
+// bumpPublished moves published_version in tx, a transaction that changes
+// what is published, so that other processes' caches see the change.
+func bumpPublished(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE published_version SET n = n + 1"); err != nil {
+		return fmt.Errorf("count a published change: %w", err)
+	}
+	return nil
+}
 
 func (v *version) close() {
 	v.mu.Lock()
