@@ -55,7 +55,7 @@ func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
 		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "feedrelay_http_requests_total",
-			Help: "HTTP requests served, by route pattern and status code.",
+			Help: "HTTP requests served, by route pattern and status code (499: the client went away before its answer).",
 		}, []string{"route", "code"}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "feedrelay_config_reloads_total",
@@ -152,6 +152,11 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+// StatusClientClosed is the code under which requests whose client
+// disconnected before the answer are counted (nginx's 499, "client closed
+// request"): they are neither successes nor our errors.
+const StatusClientClosed = 499
+
 // Middleware counts the requests next serves, by the route pattern the
 // ServeMux matched (so that /feeds/{file} is one series, not one per feed).
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
@@ -162,7 +167,14 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		code := sw.code
+		if r.Context().Err() != nil && (!sw.wrote || code >= 500) {
+			// The client went away before it had its answer (net/http
+			// cancels the context when the connection closes): not a
+			// failure of ours.
+			code = StatusClientClosed
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 	})
 }
 

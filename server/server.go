@@ -278,6 +278,10 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
+		if clientGone(r) {
+			s.logger.Debug("client went away", slog.String("path", r.URL.Path))
+			return
+		}
 		s.logger.Error("health check: database does not answer", slog.String("error", err.Error()))
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
@@ -300,7 +304,18 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // internalError logs err and tells the client only that something failed.
+// A request whose client went away (its queries were canceled with it) is
+// no failure of ours: it is logged at debug and answered with nothing, and
+// the metrics count it apart (metrics.StatusClientClosed).
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if clientGone(r) {
+		s.logger.Debug("client went away", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		return
+	}
 	s.logger.Error("request failed", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
+
+// clientGone reports whether r's client has gone: net/http cancels a
+// request's context when its connection closes, and nothing else cancels it.
+func clientGone(r *http.Request) bool { return r.Context().Err() != nil }
