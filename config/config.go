@@ -41,6 +41,10 @@ type Config struct {
 	Categories      []Category    `yaml:"categories" expect:"a list of categories"`
 	Sources         []Source      `yaml:"sources" expect:"a list of sources"`
 
+	// AllowPrivateNetworks lets every source's fetches reach loopback,
+	// private and link-local addresses (see Source.AllowPrivateNetworks).
+	AllowPrivateNetworks bool `yaml:"allow_private_networks"`
+
 	// Path is the file the config was read from; relative paths in it
 	// (database, file: sources) are resolved against its directory.
 	Path string `yaml:"-"`
@@ -120,6 +124,12 @@ type Source struct {
 	Headers     map[string]string `yaml:"headers" expect:"a mapping of header names to values"`
 	Filters     Filters           `yaml:"filters"`
 	Retention   Retention         `yaml:"retention"`
+
+	// AllowPrivateNetworks lets the source's fetches, redirects included,
+	// reach non-public addresses; otherwise only the address its url
+	// names literally (or localhost) is allowed besides public ones.
+	// Unset: the global allow_private_networks.
+	AllowPrivateNetworks bool `yaml:"allow_private_networks"`
 
 	// Location is Timezone loaded, else the global one.
 	Location *time.Location `yaml:"-"`

@@ -252,6 +252,9 @@ func (v *validator) validate(c *Config) {
 		}
 		v.filters(p+".filters", "source "+s.Slug, &s.Filters)
 		v.retention(p+".retention", &s.Retention, d.Retention)
+		if !v.w.has(p + ".allow_private_networks") {
+			s.AllowPrivateNetworks = c.AllowPrivateNetworks
+		}
 	}
 }
 

@@ -33,6 +33,8 @@ type Source struct {
 	// source's entries whose original id is not an absolute IRI: the host
 	// of base_url (see TagAuthority). Empty means "feedrelay.invalid".
 	TagAuthority string
+	// AllowPrivateNetworks: see Request.AllowPrivateNetworks.
+	AllowPrivateNetworks bool
 }
 
 // Feed is a parsed, normalized source feed.

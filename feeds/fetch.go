@@ -35,12 +35,16 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return "HTTP " + e.Status }
 
-type movedKey struct{}
+type fetchKey struct{}
 
-// movedTo follows one fetch's redirects.
-type movedTo struct {
-	url    string // where a chain of permanent redirects ended
-	broken bool   // a temporary redirect was in the chain
+// fetchState is what one fetch's redirects check and record.
+type fetchState struct {
+	policy dialPolicy
+	// headers are the operator's own headers for the source's host, which
+	// may hold its credentials (an API key, a cookie).
+	headers []string
+	moved   string // where a chain of permanent redirects ended
+	broken  bool   // a temporary redirect was in the chain
 }
 
 // Request is one conditional fetch.
@@ -52,7 +56,17 @@ type Request struct {
 	IdleTimeout  time.Duration // zero: only Timeout applies
 	MaxBodySize  int64
 	UserAgent    string
-	Headers      map[string]string
+	Headers      map[string]string // sent to URL's host only, never across a redirect to another
+	// AllowPrivateNetworks lets the fetch connect to loopback, private,
+	// link-local and other non-public addresses (allow_private_networks).
+	// Without it, besides public addresses, only the address URL itself
+	// names (http://127.0.0.1:8080/, http://localhost/) may be reached.
+	AllowPrivateNetworks bool
+	// ConfiguredURL is the URL the operator wrote for the source, when URL
+	// is another (an article page a feed links to): only the literal
+	// address the operator's URL names is exempt, never one a feed names.
+	// Empty: URL is the configured one.
+	ConfiguredURL string
 }
 
 // Response is a fetched body, or a 304.
@@ -73,14 +87,19 @@ type Response struct {
 }
 
 // Fetcher fetches feeds over HTTP(S) and from local files. It is safe for
-// concurrent use; all fetches share one http.Client and its connections.
+// concurrent use. Fetches share connections, one pool per address policy
+// (see Request.AllowPrivateNetworks): a connection to a private address one
+// source may reach is never handed to a source that may not.
 type Fetcher struct {
-	client    *http.Client
 	userAgent string
+	// resolver resolves host names; nil is the system's (tests set one).
+	resolver *net.Resolver
+	proxies  map[string]bool // host:port of the environment's proxies
 
 	mu      sync.Mutex
 	perHost int
 	hosts   map[string]chan struct{} // a slot per fetch in flight to that host
+	clients map[dialPolicy]*http.Client
 }
 
 // DefaultPerHost is how many fetches may run at once against one host.
@@ -93,8 +112,14 @@ func (f *Fetcher) SetPerHostLimit(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.perHost = max(n, 1)
-	f.client.Transport.(*http.Transport).MaxConnsPerHost = f.perHost
-	f.client.Transport.(*http.Transport).MaxIdleConnsPerHost = max(f.perHost, 4)
+	for _, c := range f.clients {
+		setPerHost(c.Transport.(*http.Transport), f.perHost)
+	}
+}
+
+func setPerHost(tr *http.Transport, n int) {
+	tr.MaxConnsPerHost = n
+	tr.MaxIdleConnsPerHost = max(n, 4)
 }
 
 // acquire waits for a free slot for host; release it with the returned func.
@@ -114,46 +139,79 @@ func (f *Fetcher) acquire(ctx context.Context, host string) (func(), error) {
 	}
 }
 
-// NewFetcher returns a Fetcher with a shared, connection-reusing client.
+// NewFetcher returns a Fetcher with shared, connection-reusing clients.
 func NewFetcher(userAgent string) *Fetcher {
 	if userAgent == "" {
 		userAgent = DefaultUserAgent
 	}
+	return &Fetcher{
+		userAgent: userAgent,
+		proxies:   proxyAddrs(),
+		perHost:   DefaultPerHost,
+		hosts:     make(map[string]chan struct{}),
+		clients:   make(map[dialPolicy]*http.Client),
+	}
+}
+
+// client is the client whose connections obey p.
+func (f *Fetcher) client(p dialPolicy) *http.Client {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.clients[p]; ok {
+		return c
+	}
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           p.dialer(f.resolver, f.proxies),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: 30 * time.Second,
-		MaxConnsPerHost:       DefaultPerHost,
 	}
-	return &Fetcher{
-		userAgent: userAgent,
-		perHost:   DefaultPerHost,
-		hosts:     make(map[string]chan struct{}),
-		client: &http.Client{
-			Transport: tr,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if len(via) > MaxRedirects {
-					return fmt.Errorf("redirect loop: more than %d redirects", MaxRedirects)
-				}
-				// Only a chain of permanent redirects from the configured
-				// URL means the operator should update the YAML.
-				if moved, ok := req.Context().Value(movedKey{}).(*movedTo); ok {
-					code := req.Response.StatusCode
-					if !moved.broken && (code == http.StatusMovedPermanently || code == http.StatusPermanentRedirect) {
-						moved.url = req.URL.String()
-					} else {
-						moved.url, moved.broken = "", true
-					}
-				}
-				return nil
-			},
-		},
+	setPerHost(tr, f.perHost)
+	c := &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+	f.clients[p] = c
+	return c
+}
+
+// checkRedirect decides whether to follow a redirect to req, and records
+// whether the source has moved for good.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > MaxRedirects {
+		return fmt.Errorf("redirect loop: more than %d redirects", MaxRedirects)
 	}
+	st, ok := req.Context().Value(fetchKey{}).(*fetchState)
+	if !ok {
+		return errors.New("redirect outside a fetch")
+	}
+	// Credentials in a redirect's URL were chosen by the server that
+	// redirected, not by the operator: net/http would send them as Basic
+	// auth to wherever they point.
+	req.URL.User = nil
+	if err := st.policy.checkURL(req.URL); err != nil {
+		return err
+	}
+	// The operator's credentials are for the configured host only.
+	// (net/http keeps Authorization and Cookie for its subdomains, and
+	// every other header for any host.)
+	if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+		for _, k := range []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2"} {
+			req.Header.Del(k)
+		}
+		for _, k := range st.headers {
+			req.Header.Del(k)
+		}
+	}
+	// Only a chain of permanent redirects from the configured URL means
+	// the operator should update the YAML.
+	code := req.Response.StatusCode
+	if !st.broken && (code == http.StatusMovedPermanently || code == http.StatusPermanentRedirect) {
+		st.moved = req.URL.String()
+	} else {
+		st.moved, st.broken = "", true
+	}
+	return nil
 }
 
 // ErrIdle is returned when a response stops sending for req.IdleTimeout.
@@ -178,13 +236,27 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 	if u.Scheme == "file" {
 		return fetchFile(u.Path, req)
 	}
+	configured := u
+	if req.ConfiguredURL != "" {
+		if configured, err = url.Parse(req.ConfiguredURL); err != nil {
+			return nil, fmt.Errorf("configured url: %w", err)
+		}
+	}
+	policy := policyFor(configured, req.AllowPrivateNetworks)
+	st := &fetchState{policy: policy}
+	for k := range req.Headers {
+		switch http.CanonicalHeaderKey(k) {
+		case "User-Agent", "Accept", "Accept-Language":
+		default:
+			st.headers = append(st.headers, k)
+		}
+	}
 	release, err := f.acquire(ctx, u.Host)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	moved := &movedTo{}
-	ctx = context.WithValue(ctx, movedKey{}, moved)
+	ctx = context.WithValue(ctx, fetchKey{}, st)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		return nil, err
@@ -204,7 +276,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 	for k, v := range req.Headers {
 		hreq.Header.Set(k, v)
 	}
-	resp, err := f.client.Do(hreq)
+	resp, err := f.client(policy).Do(hreq)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +287,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		ContentType:  resp.Header.Get("Content-Type"),
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
-		MovedTo:      moved.url,
+		MovedTo:      st.moved,
 		FreshFor:     freshness(resp.Header, time.Now()),
 	}
 	switch {

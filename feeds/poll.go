@@ -95,6 +95,8 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		MaxBodySize:  src.MaxBodySize,
 		UserAgent:    src.UserAgent,
 		Headers:      src.Headers,
+
+		AllowPrivateNetworks: src.AllowPrivateNetworks,
 	})
 	if resp != nil {
 		r.StatusCode = resp.StatusCode

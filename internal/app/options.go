@@ -31,6 +31,8 @@ func Sources(cfg *config.Config) ([]feeds.Source, []storage.SourceInfo) {
 			Headers:        s.Headers,
 			TrackingParams: cfg.Dedup.TrackingParams,
 			TagAuthority:   feeds.TagAuthority(cfg.BaseURL),
+
+			AllowPrivateNetworks: s.AllowPrivateNetworks,
 		})
 	}
 	return sources, infos

@@ -34,6 +34,8 @@ var reloadable = map[string]string{
 	"defaults":             "folded into each source by config",
 	"categories":           "server options",
 	"sources":              "scheduler (SetSources) and server options; retention read at each pass",
+	// allow_private_networks is folded into each source by config.
+	"allow_private_networks": "sources (each carries it): the next fetch of each",
 }
 
 // Reload reads the config file again and swaps it in whole, without
