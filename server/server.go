@@ -9,6 +9,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -280,6 +281,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(ctx); err != nil {
 		if clientGone(r) {
 			s.logger.Debug("client went away", slog.String("path", r.URL.Path))
+			return
+		}
+		if errors.Is(err, storage.ErrCorrupt) {
+			// The error names the file and how to restore it.
+			s.logger.Error("health check: the database is corrupt", slog.String("error", err.Error()))
+			http.Error(w, "database corrupt: restore it from a backup (the log says how)", http.StatusServiceUnavailable)
 			return
 		}
 		s.logger.Error("health check: database does not answer", slog.String("error", err.Error()))

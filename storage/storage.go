@@ -16,7 +16,7 @@ import (
 	"sort"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -36,36 +36,64 @@ type DB struct {
 	queued chan struct{}
 	// notModified holds healthy 304s' history rows (polls.go).
 	notModified pollQueue
+	// corrupt is set by the first query that finds the file damaged.
+	corrupt *corruption
+	// Checked says how the file was checked when it was opened.
+	Checked IntegrityCheck
 }
 
-// Open opens (creating if needed) the database at path and applies pending
-// migrations.
+// Open opens (creating if needed) the database at path, checks that the
+// file is not damaged (see CheckIntegrity; a *CorruptError if it is), and
+// applies pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if err := registerText(); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	corrupt := &corruption{path: path}
 	if err := prepareFile(ctx, path); err != nil {
+		if err := corrupt.note(err); errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	dsn := (&url.URL{Scheme: "file", Opaque: path}).String() +
 		"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_time_format=sqlite"
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	w, err := openWatched(dsn+"&_txlock=immediate", corrupt)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn+"&_query_only=1")
+	r, err := openWatched(dsn+"&_query_only=1", corrupt)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(8)
-	db := &DB{w: w, r: r, path: path, Now: time.Now, queued: make(chan struct{}, 1)}
+	db := &DB{w: w, r: r, path: path, Now: time.Now, queued: make(chan struct{}, 1), corrupt: corrupt}
+	if db.Checked, err = db.CheckIntegrity(ctx); err != nil {
+		db.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("check %s: %w", path, err)
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// openWatched opens a pool on dsn whose errors are checked for corruption.
+func openWatched(dsn string, c *corruption) (*sql.DB, error) {
+	conn, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(watchedConnector{Connector: conn, c: c}), nil
 }
 
 // prepareFile sets the page size while the file is still empty: 8 KiB pages
@@ -120,8 +148,12 @@ func (db *DB) Size() (int64, error) {
 	return total, nil
 }
 
-// Ping checks that the database answers a query.
+// Ping checks that the database answers a query, and fails with a
+// *CorruptError once any query has found the file damaged.
 func (db *DB) Ping(ctx context.Context) error {
+	if ce := db.corrupt.err.Load(); ce != nil {
+		return ce
+	}
 	var one int
 	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
