@@ -15,6 +15,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/app"
+	"github.com/feedrelay/feedrelay/internal/connlimit"
 )
 
 // Exit codes.
@@ -149,6 +150,7 @@ func runServe(ctx context.Context, c app.Config, stderr io.Writer) int {
 		a.Logger.Error("listen", slog.String("addr", c.Listen), slog.String("error", err.Error()))
 		return exitFailed
 	}
+	ln = connlimit.Apply(a.HTTP, ln) // timeouts, header limit, connections capped below the fd limit
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

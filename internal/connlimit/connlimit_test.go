@@ -1,0 +1,226 @@
+package connlimit
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serve runs srv on a capped loopback listener (max connections; 0: from
+// the fd limit, as Apply does) until the test ends.
+func serve(t *testing.T, srv *http.Server, max int) (addr string, l *Listener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = Apply(srv, ln).(*Listener)
+	if max > 0 {
+		l.max = max
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), l
+}
+
+func okHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+}
+
+// dial opens a raw connection; get sends one request on it and reads the
+// answer's status line and body.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func get(t *testing.T, c net.Conn, path string) (*http.Response, error) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp, nil
+}
+
+// closed reports whether the server closed c within d.
+func closed(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	_, err := c.Read(make([]byte, 1))
+	return err == io.EOF || (err != nil && !isTimeout(err))
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
+
+func TestApply_SetsLimits(t *testing.T) {
+	srv := &http.Server{ReadHeaderTimeout: 3 * time.Second}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	Apply(srv, ln)
+	if srv.ReadHeaderTimeout != 3*time.Second || srv.ReadTimeout != ReadTimeout || srv.WriteTimeout != WriteTimeout ||
+		srv.IdleTimeout != IdleTimeout || srv.MaxHeaderBytes != MaxHeaderBytes || srv.ConnState == nil {
+		t.Errorf("after Apply: %+v", srv)
+	}
+	if m := MaxConns(); m < 16 || m >= fdLimit() {
+		t.Errorf("MaxConns %d with an fd limit of %d", m, fdLimit())
+	}
+}
+
+// A keep-alive connection is closed once idle for IdleTimeout.
+func TestIdleConnectionClosed(t *testing.T) {
+	addr, _ := serve(t, &http.Server{Handler: okHandler(), IdleTimeout: 300 * time.Millisecond}, 0)
+	c := dial(t, addr)
+	if resp, err := get(t, c, "/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	if !closed(c, 3*time.Second) {
+		t.Error("an idle keep-alive connection was still open 3 s after a 300 ms IdleTimeout")
+	}
+}
+
+// Headers that never end are cut at ReadHeaderTimeout.
+func TestSlowHeadersCut(t *testing.T) {
+	addr, _ := serve(t, &http.Server{Handler: okHandler(), ReadHeaderTimeout: 300 * time.Millisecond}, 0)
+	c := dial(t, addr)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	if !closed(c, 3*time.Second) {
+		t.Error("a request whose headers never end was still open 3 s after a 300 ms ReadHeaderTimeout")
+	}
+}
+
+// Headers beyond MaxHeaderBytes are refused with 431 at once: 64 KiB of a
+// header that never ends (a client that would send a megabyte, 1,000
+// clients that would make the server buffer a gigabyte) need no more.
+func TestHugeHeaders431(t *testing.T) {
+	addr, _ := serve(t, &http.Server{Handler: okHandler()}, 0)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	go func() {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: ")
+		c.Write([]byte(strings.Repeat("a", 64<<10))) // and no end of line
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("1 MiB of headers: %s, want 431", resp.Status)
+	}
+}
+
+// At the cap, a new client takes the place of the connection idle longest,
+// else of the oldest that has not finished its request; when every
+// connection is busy answering, it is told 503 at once.
+func TestShedding(t *testing.T) {
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", okHandler())
+	mux.HandleFunc("/block", func(w http.ResponseWriter, r *http.Request) { <-release })
+	addr, l := serve(t, &http.Server{Handler: mux}, 3)
+	defer close(release)
+	waitOpen := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); l.Open() != n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections open, want %d", l.Open(), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	// Three idle keep-alive connections, the first idle longest.
+	var idle []net.Conn
+	for range 3 {
+		c := dial(t, addr)
+		if _, err := get(t, c, "/"); err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitOpen(3)
+	fresh := dial(t, addr)
+	if resp, err := get(t, fresh, "/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a fresh client at the cap: %v %v", resp, err)
+	}
+	if !closed(idle[0], time.Second) {
+		t.Error("the connection idle longest was not shed")
+	}
+	if closed(idle[1], 50*time.Millisecond) || closed(idle[2], 50*time.Millisecond) {
+		t.Error("more idle connections were shed than needed")
+	}
+	fresh.Close()
+	idle[1].Close()
+	idle[2].Close()
+	waitOpen(0)
+
+	// Three connections that never finish their headers.
+	var slow []net.Conn
+	for range 3 {
+		c := dial(t, addr)
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n")
+		slow = append(slow, c)
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitOpen(3)
+	fresh = dial(t, addr)
+	if resp, err := get(t, fresh, "/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a fresh client behind unfinished requests: %v %v", resp, err)
+	}
+	if !closed(slow[0], time.Second) {
+		t.Error("the oldest unfinished request was not shed")
+	}
+	for _, c := range append(slow[1:], fresh) {
+		c.Close()
+	}
+	waitOpen(0)
+
+	// Three requests being answered: no one to shed.
+	for range 3 {
+		c := dial(t, addr)
+		io.WriteString(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		l.mu.Lock()
+		active := 0
+		for c := range l.conns {
+			if c.state == http.StateActive {
+				active++
+			}
+		}
+		l.mu.Unlock()
+		if active == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests in the handler, want 3", active)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	resp, err := get(t, dial(t, addr), "/")
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a client with every connection busy: %v %v, want 503", resp, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the 503 took %v", d)
+	}
+}
