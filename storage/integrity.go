@@ -9,9 +9,9 @@ import (
 )
 
 // quickCheckMaxBytes is the largest database CheckIntegrity runs PRAGMA
-// quick_check on. quick_check reads every page and every record, at about
-// 35 MiB/s here (about 4 s at this size); larger files get the page probe
-// (about 3.7 GiB/s), so that a start never waits long on a big archive
+// quick_check on. quick_check reads every page and every record, at 35-62
+// MiB/s here (2-4 s at this size); larger files get the page probe (about
+// 3.3 GiB/s), so that a start never waits long on a big archive
 // (BenchmarkCheckIntegrity, BENCHMARKS.md). A variable for the tests.
 var quickCheckMaxBytes int64 = 128 << 20
 
