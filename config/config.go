@@ -40,6 +40,8 @@ type Config struct {
 	Defaults        Defaults      `yaml:"defaults"`
 	Categories      []Category    `yaml:"categories" expect:"a list of categories"`
 	Sources         []Source      `yaml:"sources" expect:"a list of sources"`
+	Export          Export        `yaml:"export"`
+	WebSub          WebSub        `yaml:"websub"`
 
 	// AllowPrivateNetworks lets every source's fetches reach loopback,
 	// private and link-local addresses (see Source.AllowPrivateNetworks).
@@ -67,6 +69,21 @@ type Dedup struct {
 	// TitleWindow: items with the same title fingerprint published this
 	// close together are one story. 0s turns title matching off.
 	TitleWindow time.Duration `yaml:"title_window"`
+}
+
+// Export is what `serve` keeps exported as files.
+type Export struct {
+	// Jekyll is a Jekyll site's folder (relative to the config file) whose
+	// _posts and category pages serve rewrites after each poll that
+	// changed something; empty: none.
+	Jekyll string `yaml:"jekyll"`
+	// Prune removes there the posts of entries no longer published.
+	Prune bool `yaml:"prune"`
+}
+
+// WebSub names the hubs told of every change to a published feed.
+type WebSub struct {
+	Hubs []string `yaml:"hubs" expect:"a list of hub URLs"`
 }
 
 // Filters are regular expressions on an item's title and content: with

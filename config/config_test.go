@@ -346,6 +346,11 @@ var invalidTests = []struct {
 	{"invalid-listen.yaml", []string{
 		`:1: listen: "8080" is not host:port`,
 	}},
+	{"invalid-export-websub.yaml", []string{
+		`:2: export.prune: prunes nothing without export.jekyll`,
+		`:4: websub.hubs[1]: "hub.example" is not an absolute http(s) URL`,
+		`:4: websub.hubs[2]: "ftp://hub.example/" is not an absolute http(s) URL`,
+	}},
 	{"invalid-base-url.yaml", []string{
 		`:2: base_url: "/feeds/" is not an absolute http(s) URL`,
 	}},

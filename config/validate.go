@@ -130,6 +130,18 @@ func (v *validator) validate(c *Config) {
 		v.errorf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 
+	if c.Export.Jekyll != "" && !filepath.IsAbs(c.Export.Jekyll) {
+		c.Export.Jekyll = filepath.Join(dir, c.Export.Jekyll)
+	}
+	if c.Export.Prune && c.Export.Jekyll == "" {
+		v.errorf("export.prune", "prunes nothing without export.jekyll")
+	}
+	for i, h := range c.WebSub.Hubs {
+		if u, err := url.Parse(h); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errorf(fmt.Sprintf("websub.hubs[%d]", i), "%q is not an absolute http(s) URL", h)
+		}
+	}
+
 	d := &c.Defaults
 	v.duration("defaults.interval", &d.Interval, DefaultInterval, MinInterval)
 	v.duration("defaults.max_interval", &d.MaxInterval, DefaultMaxInterval, MinInterval)

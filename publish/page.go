@@ -101,8 +101,8 @@ func (p *Publisher) Page(ctx context.Context, f *Feed, c Cursor) (*Page, error) 
 	if err != nil {
 		return nil, fmt.Errorf("page %s of %s: %w", c, f.Path, err)
 	}
-	if f.search != "" {
-		pg.Previous = nil // search pages go back only
+	if f.search != "" || f.links == FileLinks {
+		pg.Previous = nil // search pages go back only; see FileLinks
 	}
 	if pg.Entries, err = p.views(shown); err != nil {
 		return nil, fmt.Errorf("page %s of %s: %w", c, f.Path, err)

@@ -70,7 +70,27 @@ type Options struct {
 	Attribution *template.Template
 	Categories  []Category
 	Sources     []Source
+	// Links is how the pages of a feed are addressed in the links it
+	// publishes (self, next, first; the HTML pages' older-entries link).
+	Links LinkStyle
 }
+
+// LinkStyle is how a feed's pages are addressed.
+type LinkStyle int
+
+const (
+	// QueryLinks address a page by a query the server reads:
+	// feeds/markets.atom?before=1764118800.42.
+	QueryLinks LinkStyle = iota
+	// FileLinks address every page by a path of its own, for a static
+	// host that ignores query strings (`feedrelay export static`):
+	// feeds/markets/before-1764118800.42.atom, and c/markets/ for a
+	// category's HTML page, c/markets/before-….html for its older
+	// entries. Such pages have no "previous" link: a static site holds
+	// the pages its first page leads to by "next", not every position
+	// a previous page could start at.
+	FileLinks
+)
 
 // Publisher publishes the feeds of one Options from a Store. It is safe for
 // concurrent use.
@@ -99,20 +119,63 @@ type Feed struct {
 	search string
 	sel    selection
 	find   finder
+	links  LinkStyle
+	page   bool // HTMLURL is f's own page (a category's), which pages as f does
 }
 
 // URL is the address of f in the format with extension ext (".atom"), at
-// the page given by query ("before=…"; empty: the first page).
+// the page given by query ("before=…"; empty: the first page), in the
+// publisher's LinkStyle.
 func (f *Feed) URL(ext, query string) string {
 	if f.search != "" {
 		ext = ""
 		query = strings.TrimSuffix(f.search+"&"+query, "&")
+	} else if f.links == FileLinks && query != "" {
+		return f.base + f.Path + "/" + fileOf(query) + ext
 	}
 	u := f.base + f.Path + ext
 	if query != "" {
 		u += "?" + query
 	}
 	return u
+}
+
+// PageURL is the address of f's HTML page at the page given by query
+// (empty: the first page), or "" if f has no HTML page of its own (only a
+// category has).
+func (f *Feed) PageURL(query string) string {
+	if !f.page {
+		return ""
+	}
+	u := f.HTMLURL
+	switch {
+	case query == "":
+	case f.links == FileLinks:
+		u += fileOf(query) + ".html"
+	default:
+		u += "?" + query
+	}
+	return u
+}
+
+// fileOf is a page query as a file name: "before=1764118800.42" →
+// "before-1764118800.42" (the characters of a cursor are safe in a path).
+func fileOf(query string) string { return strings.Replace(query, "=", "-", 1) }
+
+// Sources are the slugs of the sources whose entries f may show.
+func (f *Feed) Sources() []string { return f.sel.sources }
+
+// Feeds are every feed published but searches: every source's together,
+// each category's, each source's, in the config's order.
+func (p *Publisher) Feeds() []*Feed {
+	out := []*Feed{p.All()}
+	for _, c := range p.opts.Categories {
+		out = append(out, p.Category(c.Slug))
+	}
+	for _, s := range p.opts.Sources {
+		out = append(out, p.Source(s.Slug))
+	}
+	return out
 }
 
 // All is the feed of every configured source.
@@ -128,8 +191,13 @@ func (p *Publisher) Category(slug string) *Feed {
 	if cat == nil {
 		return nil
 	}
-	f := p.feed("feeds/"+slug, cat.Title, p.opts.BaseURL+"c/"+slug, p.categorySelection(cat))
+	htmlURL := p.opts.BaseURL + "c/" + slug
+	if p.opts.Links == FileLinks {
+		htmlURL += "/" // c/{slug}/index.html on a static host
+	}
+	f := p.feed("feeds/"+slug, cat.Title, htmlURL, p.categorySelection(cat))
 	f.find = p.entriesOf(f.sel)
+	f.page = true
 	return f
 }
 
@@ -183,6 +251,7 @@ func (p *Publisher) feed(path, title, htmlURL string, sel selection) *Feed {
 		HTMLURL: htmlURL,
 		base:    p.opts.BaseURL,
 		sel:     sel,
+		links:   p.opts.Links,
 	}
 }
 

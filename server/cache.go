@@ -19,6 +19,7 @@ type rendered struct {
 	etag, gzETag string // strong, one per representation
 	modified     time.Time
 	contentType  string
+	link         string // the Link header, if any
 
 	key     string
 	version uint64   // of the store when rendered
@@ -92,7 +93,7 @@ func (c *renderCache) get(key string, version uint64, opts *Options, archive boo
 		if err == nil {
 			out.finish(level)
 			r.body, r.gz, r.etag, r.gzETag = out.body, out.gz, out.etag, out.gzETag
-			r.modified, r.contentType = out.modified, out.contentType
+			r.modified, r.contentType, r.link = out.modified, out.contentType, out.link
 		}
 		r.err = err
 		return err

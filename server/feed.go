@@ -16,16 +16,20 @@ type link struct{ Rel, Href, Type string }
 // page, at the query the request named.
 type feedPage struct {
 	*publish.Page
-	query string // this page's query ("before=…"), empty on the first page
+	query string   // this page's query ("before=…"), empty on the first page
+	hubs  []string // WebSub hubs
 }
 
-// links are the self, alternate and paging links of p in format ext.
+// links are the hub, self, alternate and paging links of p in format ext.
 func (p *feedPage) links(ext, mediaType string) []link {
-	ls := []link{
-		{"self", p.URL(ext, p.query), mediaType},
-		{"alternate", p.HTMLURL, "text/html"},
-		{"first", p.URL(ext, ""), mediaType},
+	var ls []link
+	for _, h := range p.hubs {
+		ls = append(ls, link{Rel: "hub", Href: h})
 	}
+	ls = append(ls,
+		link{"self", p.URL(ext, p.query), mediaType},
+		link{"alternate", p.HTMLURL, "text/html"},
+		link{"first", p.URL(ext, ""), mediaType})
 	if p.Previous != nil {
 		ls = append(ls, link{"previous", p.URL(ext, p.Previous.String()), mediaType})
 	}

@@ -219,9 +219,9 @@ func (s *Server) handleCategoryPage(w http.ResponseWriter, r *http.Request) {
 		data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: feed.Path, Title: feed.Title}}
 		data.Entries, data.Archive, data.Page = p.Entries, cursor.Before != nil, feed.HTMLURL
 		if p.Next != nil {
-			// Whole: html/template would escape the "=" of a query
-			// written after a literal "?".
-			data.Older = feed.HTMLURL + "?" + p.Next.String()
+			// Whole (html/template would escape the "=" of a query
+			// written after a literal "?"), in the feed's link style.
+			data.Older = feed.PageURL(p.Next.String())
 		}
 		return "category", data, nil
 	})

@@ -44,6 +44,9 @@ func renderJSON(p *feedPage) ([]byte, error) {
 	if p.Next != nil {
 		f.NextUrl = p.URL(".json", p.Next.String())
 	}
+	for _, h := range p.hubs {
+		f.Hubs = append(f.Hubs, &feeds.JSONHub{Type: "WebSub", Url: h})
+	}
 	for i := range p.Entries {
 		v := &p.Entries[i]
 		it := &jsonItem{JSONItem: &feeds.JSONItem{

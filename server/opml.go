@@ -25,7 +25,7 @@ func (s *Server) handleOPML(w http.ResponseWriter, r *http.Request) {
 			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: opts.BaseURL})
 	}
 	var buf bytes.Buffer
-	if err := opml.Write(&buf, text(opts.Title), s.started, []opml.Group{cats, srcs}); err != nil {
+	if err := opml.Write(&buf, text(opts.Title), s.epoch(opts), []opml.Group{cats, srcs}); err != nil {
 		s.internalError(w, r, err)
 		return
 	}

@@ -67,7 +67,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), renderTimeout)
 	defer cancel()
 	// The self link names the cursor in its canonical form.
-	p, err := s.page(ctx, pub, feed, cursor, cursor.String())
+	p, err := s.page(ctx, opts, pub, feed, cursor, cursor.String())
 	if errors.Is(err, publish.ErrBadCursor) {
 		http.Error(w, fmt.Sprintf("%v: %v", errBadQuery, err), http.StatusBadRequest)
 		return
@@ -76,6 +76,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	p.hubs = nil // no hub hears of a search's changes
 	body, err := renderAtom(p)
 	if err != nil {
 		s.internalError(w, r, err)

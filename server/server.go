@@ -52,12 +52,29 @@ type Options struct {
 	Location        *time.Location // for times shown to people
 	// Polling is how each source is polled, by slug, for its page.
 	Polling map[string]Polling
+	// Hubs are the WebSub hubs (W3C WebSub §4) every feed names: as
+	// <link rel="hub"> (RSS: atom:link, JSON Feed: hubs) and in a Link
+	// header beside rel="self".
+	Hubs []string
+	// Epoch dates what has no date of its own: an empty feed's <updated>
+	// and the OPML's dateCreated. Zero: when the server started. A static
+	// export sets a fixed one, so that a second export of an unchanged
+	// database writes the same bytes.
+	Epoch time.Time
 }
 
 // Polling is how a source is polled.
 type Polling struct {
 	Kind     string // feed, html or json; empty: feed
 	Interval time.Duration
+}
+
+// epoch is opts.Epoch, else when s started.
+func (s *Server) epoch(opts *Options) time.Time {
+	if !opts.Epoch.IsZero() {
+		return opts.Epoch
+	}
+	return s.started
 }
 
 // Server is the HTTP face of feedrelay. It is safe for concurrent use.
@@ -172,7 +189,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, query != "", func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
-		p, err := s.page(ctx, pub, feed, cursor, query)
+		p, err := s.page(ctx, opts, pub, feed, cursor, query)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +197,8 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 		if err != nil {
 			return nil, fmt.Errorf("render %s%s: %w", feed.Path, f.ext, err)
 		}
-		return &rendered{body: body, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8"}, nil
+		return &rendered{body: body, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8",
+			link: linkHeader(opts.Hubs, p.URL(f.ext, query))}, nil
 	})
 	if err != nil {
 		s.internalError(w, r, err)
@@ -190,16 +208,31 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 }
 
 // page is the page of feed at cursor, named query in its links. An empty
-// page is dated when the server started: it has no entry to be dated by.
-func (s *Server) page(ctx context.Context, pub *publish.Publisher, feed *publish.Feed, cursor publish.Cursor, query string) (*feedPage, error) {
+// page is dated by the epoch: it has no entry to be dated by.
+func (s *Server) page(ctx context.Context, opts *Options, pub *publish.Publisher, feed *publish.Feed, cursor publish.Cursor, query string) (*feedPage, error) {
 	p, err := pub.Page(ctx, feed, cursor)
 	if err != nil {
 		return nil, err
 	}
 	if p.Updated.IsZero() {
-		p.Updated = s.started
+		p.Updated = s.epoch(opts)
 	}
-	return &feedPage{Page: p, query: query}, nil
+	return &feedPage{Page: p, query: query, hubs: opts.Hubs}, nil
+}
+
+// linkHeader is the Link header (RFC 8288) of a feed with WebSub hubs: each
+// hub and the feed's own URL (WebSub §4, for subscribers that read only
+// headers); "" without hubs.
+func linkHeader(hubs []string, self string) string {
+	if len(hubs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, h := range hubs {
+		fmt.Fprintf(&b, "<%s>; rel=\"hub\", ", h)
+	}
+	fmt.Fprintf(&b, "<%s>; rel=\"self\"", self)
+	return b.String()
 }
 
 // serveRendered answers with rd, compressed if the client accepts gzip.
@@ -209,6 +242,9 @@ func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered, maxAge 
 	h := w.Header()
 	h.Set("Content-Type", rd.contentType)
 	h.Set("Vary", "Accept-Encoding")
+	if rd.link != "" {
+		h.Set("Link", rd.link)
+	}
 	if maxAge > 0 {
 		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
 	}
