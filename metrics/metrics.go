@@ -147,6 +147,10 @@ func (m *Metrics) ReloadSkipped() {
 	m.reloadOK.Set(1)
 }
 
+// Registerer is where other parts of feedrelay register their own metrics,
+// served beside these.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
 // Handler serves the metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

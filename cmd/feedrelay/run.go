@@ -34,6 +34,9 @@ commands:
   explain [-config config.yaml] -source S   why each of a source's newest items is shown, dropped or folded
   import-opml FILE                          print config sources for an OPML subscription list
   backup [-config config.yaml] FILE         write a consistent copy of the database, even while serving
+  export jekyll [-config config.yaml] [-category S] [-since YYYY-MM-DD] [-prune] DIR
+                                            write the published entries as Jekyll posts
+  export static [-config config.yaml] DIR   write every feed, page and the OPML as a static site
   healthcheck [-config config.yaml]         exit 0 if the running serve answers /healthz (for Docker)
 `
 
@@ -53,6 +56,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHealthcheck(ctx, args, stdout, stderr)
 	case "explain":
 		return runExplain(ctx, args, stdout, stderr)
+	case "export":
+		return runExport(ctx, args, stdout, stderr)
 	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)

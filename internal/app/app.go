@@ -27,6 +27,7 @@ import (
 	"github.com/feedrelay/feedrelay/metrics"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
+	"github.com/feedrelay/feedrelay/websub"
 )
 
 // Config is a config file as loaded: the config and the checksum of the
@@ -69,6 +70,7 @@ type App struct {
 	Server  *server.Server
 	HTTP    *http.Server // serves Server and /metrics; Run serves it on a listener
 	Health  *feeds.Health
+	Pinger  *websub.Pinger // tells the config's WebSub hubs of changed feeds (Run)
 
 	logging *Logging
 	onPoll  func(*feeds.Result)
@@ -77,6 +79,10 @@ type App struct {
 	// without an id of their own: the host of base_url at start, for as
 	// long as the process runs (a reload that changes it is warned about).
 	authority string
+	// changes are the sources whose polls stored something, and
+	// feedChanges what each feed showed, for WebSub and the Jekyll export.
+	changes     *changes
+	feedChanges websub.Changes
 
 	reloading sync.Mutex        // one reload at a time; guards sum
 	sum       [sha256.Size]byte // of the running config's file
@@ -95,7 +101,7 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 		o.Logging = NewLogging(os.Stderr, cfg.Log.Format, cfg.Log.Level)
 	}
 	a := &App{logging: o.Logging, Logger: o.Logging.Logger(), onPoll: o.OnPoll, sum: c.sum, cfg: cfg,
-		authority: feeds.TagAuthority(cfg.BaseURL)}
+		authority: feeds.TagAuthority(cfg.BaseURL), changes: newChanges()}
 	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -112,6 +118,8 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 
 	a.Health = &feeds.Health{}
 	a.Metrics = metrics.New(prometheus.NewRegistry(), db.Size)
+	a.Pinger = websub.NewPinger(a.Metrics.Registerer(), a.Logger)
+	a.Pinger.SetHubs(cfg.WebSub.Hubs)
 	a.Server = server.New(db, a.Health, a.Logger, ServerOptions(cfg))
 	root := http.NewServeMux()
 	root.Handle("GET /metrics", a.Metrics.Handler())
@@ -184,6 +192,9 @@ func (a *App) Sources() []feeds.Source {
 func (a *App) polled(r *feeds.Result) {
 	a.Health.Record(r)
 	a.Metrics.Poll(r)
+	if changedSomething(r) {
+		a.changes.add(r.Source)
+	}
 	if a.onPoll != nil {
 		a.onPoll(r)
 	}
@@ -277,6 +288,17 @@ func (a *App) Run(ctx context.Context, ln net.Listener, reload <-chan os.Signal)
 	bg.Go(func() {
 		a.DB.RunIndexer(bgCtx, func(err error) { a.Logger.Warn("search index", slog.String("error", err.Error())) })
 	})
+	// What the polls changed: WebSub pings and the Jekyll folder, each in
+	// goroutines of their own, so that neither slows a poll.
+	jekyll := make(chan struct{}, 1)
+	if len(cfg.WebSub.Hubs) > 0 {
+		// What every feed shows before the first poll, against which
+		// the polls' changes are found.
+		a.feedsChanged(ctx, nil)
+	}
+	bg.Go(func() { a.Pinger.Run(bgCtx) })
+	bg.Go(func() { a.watchChanges(bgCtx, jekyll) })
+	bg.Go(func() { a.keepJekyll(bgCtx, jekyll) })
 	defer func() { stopBackground(); bg.Wait() }()
 
 	pollCtx, stopPolls := context.WithCancel(context.Background())

@@ -68,7 +68,8 @@ func PublishOptions(cfg *config.Config) *publish.Options {
 
 // ServerOptions is what cfg publishes and how it is served.
 func ServerOptions(cfg *config.Config) *server.Options {
-	opts := &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location, Polling: map[string]server.Polling{}}
+	opts := &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location, Polling: map[string]server.Polling{},
+		Hubs: cfg.WebSub.Hubs}
 	for _, s := range cfg.Sources {
 		opts.Polling[s.Slug] = server.Polling{Interval: s.Interval}
 	}

@@ -36,6 +36,8 @@ var reloadable = map[string]string{
 	"sources":              "scheduler (SetSources) and server options; retention read at each pass",
 	// allow_private_networks is folded into each source by config.
 	"allow_private_networks": "sources (each carries it): the next fetch of each",
+	"export":                 "read at each Jekyll export (the next poll that changes something)",
+	"websub":                 "server options (hub links) and the Pinger (SetHubs): the next ping",
 }
 
 // Reload reads the config file again and swaps it in whole, without
@@ -98,6 +100,7 @@ func (a *App) apply(ctx context.Context, next *config.Config) error {
 	a.sched.SetConcurrency(next.Concurrency)
 	a.sched.SetSources(sources)
 	a.Server.SetOptions(ServerOptions(next))
+	a.Pinger.SetHubs(next.WebSub.Hubs)
 	a.forgetRemoved(sources)
 	return nil
 }

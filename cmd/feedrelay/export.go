@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/feedrelay/feedrelay/export"
+	"github.com/feedrelay/feedrelay/internal/app"
+)
+
+// runExport is `feedrelay export jekyll|static [flags] DIR`.
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "jekyll" && args[0] != "static") {
+		fmt.Fprint(stderr, "usage: feedrelay export jekyll [-config C] [-category S] [-since YYYY-MM-DD] [-prune] DIR\n"+
+			"       feedrelay export static [-config C] DIR\n")
+		return exitUsage
+	}
+	kind := args[0]
+	fs := flag.NewFlagSet("export "+kind, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "config.yaml", "config file")
+	var category, since *string
+	var prune *bool
+	if kind == "jekyll" {
+		category = fs.String("category", "", "only the posts shown in this category (its slug)")
+		since = fs.String("since", "", "only the posts dated on or after this day, YYYY-MM-DD in the config's timezone")
+		prune = fs.Bool("prune", false, "remove the posts (feedrelay's, in _posts) of entries no longer published")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "feedrelay export %s: name one folder to write into\n", kind)
+		return exitUsage
+	}
+	dir := fs.Arg(0)
+	c, err := app.LoadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	var o export.JekyllOptions
+	if kind == "jekyll" {
+		o.Category, o.Prune = *category, *prune
+		if *since != "" {
+			if o.Since, err = time.ParseInLocation("2006-01-02", *since, c.Location); err != nil {
+				fmt.Fprintf(stderr, "feedrelay export jekyll: -since %q is not a day such as 2022-01-12\n", *since)
+				return exitUsage
+			}
+		}
+	}
+	level := c.Log.Level
+	if level == "info" {
+		level = "warn" // the summary says it
+	}
+	a, err := app.Open(ctx, c, app.Options{Logging: app.NewLogging(stderr, c.Log.Format, level)})
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay:", err)
+		return exitFailed
+	}
+	defer a.Close()
+	var res *export.Result
+	if kind == "jekyll" {
+		res, err = a.ExportJekyll(ctx, dir, o)
+	} else {
+		res, err = a.ExportStatic(ctx, dir)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s export to %s: %s\n", kind, dir, res)
+	return exitOK
+}
