@@ -1,0 +1,119 @@
+package websub
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// hubRecorder answers publish pings, failing the first fail of them.
+type hubRecorder struct {
+	mu    sync.Mutex
+	fail  int
+	pings [][]string // hub.url of each ping answered 2xx
+	tries int
+	bad   []string // what was wrong with a request
+}
+
+func (h *hubRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tries++
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		h.bad = append(h.bad, r.Method+" "+r.Header.Get("Content-Type"))
+	}
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("hub.mode") != "publish" {
+		h.bad = append(h.bad, "form "+r.PostForm.Encode())
+	}
+	if h.fail > 0 {
+		h.fail--
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+		return
+	}
+	h.pings = append(h.pings, r.PostForm["hub.url"])
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *hubRecorder) got() ([][]string, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.pings), h.tries
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+	}
+}
+
+// A failing hub is tried again with backoff, with what changed meanwhile
+// in the same ping; a hub that hangs delays neither Publish nor the other
+// hub; each outcome is counted.
+func TestPinger_RetriesAndCounts(t *testing.T) {
+	flaky := &hubRecorder{fail: 2}
+	ok := &hubRecorder{}
+	hang := make(chan struct{})
+	srvFlaky, srvOK := httptest.NewServer(flaky), httptest.NewServer(ok)
+	srvHang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srvFlaky.Close()
+	defer srvOK.Close()
+	defer srvHang.Close()
+	defer close(hang)
+
+	reg := prometheus.NewRegistry()
+	p := NewPinger(reg, nil)
+	p.MinBackoff, p.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+	p.SetHubs([]string{srvFlaky.URL, srvOK.URL, srvHang.URL})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	start := time.Now()
+	p.Publish([]string{"https://relay.example/feeds/a.atom", "https://relay.example/feeds/a.rss"})
+	eventually(t, "the first failure", func() bool { _, n := flaky.got(); return n >= 1 })
+	p.Publish([]string{"https://relay.example/feeds/b.atom", "https://relay.example/feeds/a.atom"})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Publish took %v with a hub that hangs", d)
+	}
+
+	eventually(t, "the flaky hub's success", func() bool { pings, _ := flaky.got(); return len(pings) > 0 })
+	pings, tries := flaky.got()
+	all := []string{"https://relay.example/feeds/a.atom", "https://relay.example/feeds/a.rss", "https://relay.example/feeds/b.atom"}
+	var heard []string
+	for _, ping := range pings {
+		heard = append(heard, ping...)
+	}
+	slices.Sort(heard)
+	if tries != 2+len(pings) || !slices.Equal(heard, all) {
+		t.Errorf("flaky hub: %d tries, heard %q; want 2 failures then each URL once: %q", tries, heard, all)
+	}
+	eventually(t, "the good hub hears of all", func() bool {
+		pings, _ := ok.got()
+		var n int
+		for _, p := range pings {
+			n += len(p)
+		}
+		return n >= 3
+	})
+	if len(flaky.bad)+len(ok.bad) > 0 {
+		t.Errorf("malformed pings: %q %q", flaky.bad, ok.bad)
+	}
+	okPings, _ := ok.got()
+	if got := testutil.ToFloat64(p.pings.WithLabelValues("success")); int(got) != len(pings)+len(okPings) {
+		t.Errorf("success count %v, want %d", got, len(pings)+len(okPings))
+	}
+	if got := testutil.ToFloat64(p.pings.WithLabelValues("failure")); got != 2 {
+		t.Errorf("failure count %v, want the flaky hub's 2 (the hanging one has not answered)", got)
+	}
+}
