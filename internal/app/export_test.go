@@ -24,8 +24,8 @@ import (
 type feedOrigin struct {
 	*origin
 	mu    sync.Mutex
-	items map[string][]string  // slug → item titles, newest last
-	start map[string]time.Time // slug → the date of its first item
+	items map[string][]string      // slug → item titles, newest last
+	start map[string]time.Time     // slug → the date of its first item
 	step  map[string]time.Duration // slug → between its items' dates (default a minute)
 }
 
