@@ -19,9 +19,10 @@ import (
 // Static writes feedrelay's whole HTTP face but its dynamic parts (search,
 // health, metrics) as files, at the server's own paths, so that any static
 // host serves it: the index (index.html), the OPML (opml), every feed in
-// every format and every page of it, and each category's HTML pages
+// every format and every page of it, each category's HTML pages
 // (c/{slug}/index.html, so that /c/{slug} finds it on hosts that add the
-// slash, as nginx, GitHub Pages and S3 do).
+// slash, as nginx, GitHub Pages and S3 do) and each source's page
+// (s/{slug}/index.html).
 //
 // The bytes are the daemon's: each file is the body of a request to
 // Handler, in-process. The Handler must publish Options, whose Links are
@@ -74,6 +75,13 @@ func (s *Static) Export(ctx context.Context, dir string) (*Result, error) {
 	}
 	if err := put("opml", "/opml"); err != nil {
 		return res, err
+	}
+	// Each source's page: /s/{slug}, a folder's index so that the links
+	// the pages have to it find it.
+	for _, src := range s.Options.Sources {
+		if err := put("s/"+src.Slug+"/index.html", "/s/"+src.Slug); err != nil {
+			return res, err
+		}
 	}
 	fileFeeds, pathFeeds := files.Feeds(), paths.Feeds()
 	for i, f := range fileFeeds {
