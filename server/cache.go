@@ -48,6 +48,7 @@ type renderCache struct {
 	bytes int
 	slots chan struct{}
 	once  sync.Once
+	limit int // bytes; zero means maxCacheBytes
 }
 
 // renderSlots is how many archive pages may render at once: half the
@@ -111,7 +112,11 @@ func (c *renderCache) get(key string, version uint64, opts *Options, archive boo
 	r.counted = len(r.body) + len(r.gz)
 	c.bytes += r.counted
 	r.elem = c.lru.PushFront(r)
-	for c.bytes > maxCacheBytes && c.lru.Len() > 1 {
+	limit := c.limit
+	if limit == 0 {
+		limit = maxCacheBytes
+	}
+	for c.bytes > limit && c.lru.Len() > 1 {
 		c.remove(c.lru.Back().Value.(*rendered))
 	}
 	return r, nil

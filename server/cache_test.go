@@ -9,29 +9,30 @@ import (
 // A crawler walking many archive pages must not push out the hot first page
 // of a feed: past the memory bound, the least recently served pages go.
 func TestRenderCache_EvictsLeastRecentlyUsed(t *testing.T) {
-	var c renderCache
+	c := renderCache{limit: 1 << 20}
+	const page = 32 << 10
 	opts := &Options{}
 	renders := map[string]int{}
 	get := func(key string) {
 		t.Helper()
 		_, err := c.get(key, 1, opts, key != "/feeds/hot.atom?", func() (*rendered, error) {
 			renders[key]++
-			return &rendered{body: bytes.Repeat([]byte(key), (1<<20)/len(key))}, nil
+			return &rendered{body: bytes.Repeat([]byte(key), page/len(key))}, nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	get("/feeds/hot.atom?")
-	for i := range 3 * maxCacheBytes / (1 << 20) {
+	for i := range 3 * c.limit / page {
 		get(fmt.Sprintf("/feeds/hot.atom?before=%d.1", i))
 		get("/feeds/hot.atom?") // served again and again while the crawl goes on
 	}
 	if n := renders["/feeds/hot.atom?"]; n != 1 {
 		t.Errorf("the hot page was rendered %d times, want once", n)
 	}
-	if c.bytes > maxCacheBytes {
-		t.Errorf("cache holds %d bytes, bound is %d", c.bytes, maxCacheBytes)
+	if c.bytes > c.limit {
+		t.Errorf("cache holds %d bytes, bound is %d", c.bytes, c.limit)
 	}
 	get("/feeds/hot.atom?before=0.1") // the oldest archive page was evicted
 	if n := renders["/feeds/hot.atom?before=0.1"]; n != 2 {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,19 +19,22 @@ import (
 )
 
 // stallingStore holds the index's query until the client has gone, then
-// runs it on the canceled context, as a slow query whose client hangs up
-// does.
+// fails it, as a slow query does whose client hangs up (pages render
+// detached from their first request, so the query itself is not canceled:
+// gone says when the client has left).
 type stallingStore struct {
 	Store
-	entered chan struct{}
-	done    chan struct{}
+	entered, gone, done chan struct{}
 }
 
 func (s *stallingStore) Sources(ctx context.Context) ([]storage.SourceState, error) {
 	close(s.entered)
 	defer close(s.done)
-	<-ctx.Done()
-	return s.Store.Sources(ctx)
+	select {
+	case <-ctx.Done():
+	case <-s.gone:
+	}
+	return nil, errors.New("query interrupted")
 }
 
 // syncBuffer is a log sink the server's goroutines write to.
@@ -55,12 +59,16 @@ func (b *syncBuffer) String() string {
 // of ours: no ERROR line (anyone could flood the log), no 500 counted.
 func TestClientDisconnect_NotAnError(t *testing.T) {
 	base, _ := newTestServer(t)
-	store := &stallingStore{Store: base.store, entered: make(chan struct{}), done: make(chan struct{})}
+	store := &stallingStore{Store: base.store, entered: make(chan struct{}), gone: make(chan struct{}), done: make(chan struct{})}
 	var logs syncBuffer
 	srv := New(store, nil, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), base.opts.Load())
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg, nil)
-	ts := httptest.NewServer(m.Middleware(srv))
+	served := make(chan context.Context, 1) // the request's context, as the server sees it
+	ts := httptest.NewServer(m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served <- r.Context()
+		srv.ServeHTTP(w, r)
+	})))
 	defer ts.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,6 +78,8 @@ func TestClientDisconnect_NotAnError(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("the request was answered (%s) before the client went away", resp.Status)
 	}
+	<-(<-served).Done() // the server has seen the client go
+	close(store.gone)
 	<-store.done
 	ts.Close() // waits for the handler and the middleware to finish
 
