@@ -1,12 +1,17 @@
-// Package charset decides the character encoding of a fetched feed and
-// converts it to UTF-8 before any XML or JSON parser sees the bytes.
+// Package charset decides the character encoding of a fetched feed or web
+// page and converts it to UTF-8 before any XML, HTML or JSON parser sees the
+// bytes.
 //
-// The order follows RFC 7303 §3: a byte order mark wins, then the charset
-// parameter of the HTTP Content-Type, then the XML declaration, then UTF-8.
-// An operator's per-source override beats all of them, because the operator
-// has looked at the bytes. One pragmatic exception, common on Chinese sites:
-// when HTTP claims UTF-8 but the body is not valid UTF-8 and the declaration
-// names another encoding, the declaration is believed.
+// For a feed (ToUTF8) the order follows RFC 7303 §3: a byte order mark wins,
+// then the charset parameter of the HTTP Content-Type, then the XML
+// declaration, then UTF-8. For an HTML page (PageToUTF8) the HTML
+// standard's <meta> prescan takes the declaration's place: <meta charset>
+// or <meta http-equiv="Content-Type" content="…; charset=…"> within the
+// first 1024 bytes. An operator's per-source override beats all of them,
+// because the operator has looked at the bytes. One pragmatic exception,
+// common on Chinese sites: when HTTP claims UTF-8 but the body is not valid
+// UTF-8 and the declaration (or <meta>) names another encoding, the
+// declaration is believed.
 package charset
 
 import (
@@ -19,6 +24,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	xhtml "golang.org/x/net/html"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
@@ -197,13 +203,14 @@ var looseNames = sync.OnceValue(func() map[string]encoding.Encoding {
 // Result says which encoding was used and why.
 type Result struct {
 	Label  string // the charset the body was decoded from, e.g. "gb18030"
-	Reason string // "override", "bom", "http", "xml declaration", "default"
+	Reason string // "override", "bom", "http", "xml declaration", "meta", "default"
 }
 
 // namedBy says, for an error, where a Result.Reason's label was read.
 var namedBy = map[string]string{
 	"override": "source's charset setting", "bom": "byte order mark",
-	"http": "HTTP Content-Type", "xml declaration": "XML declaration", "default": "default",
+	"http": "HTTP Content-Type", "xml declaration": "XML declaration", "meta": "HTML <meta> charset",
+	"default": "default",
 }
 
 var (
@@ -217,6 +224,23 @@ var (
 // failing the whole feed. The XML declaration, if any, is rewritten to say
 // utf-8 so that the parser does not try to convert a second time.
 func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
+	return toUTF8(body, contentType, override, declaredEncoding(body), "xml declaration")
+}
+
+// PageToUTF8 converts an HTML page to UTF-8, as ToUTF8 converts a feed, with
+// the page's <meta> charset (see metaCharset) where a feed has its XML
+// declaration. An XHTML page's XML declaration counts when no <meta> says.
+// The <meta> is left as it is: HTML parsers given bytes do not re-decode.
+func PageToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
+	if cs := metaCharset(body); cs != "" {
+		return toUTF8(body, contentType, override, cs, "meta")
+	}
+	return ToUTF8(body, contentType, override)
+}
+
+// toUTF8 is ToUTF8 and PageToUTF8: declared is the encoding the document
+// names itself ("" for none), declaredBy the Result.Reason it is given.
+func toUTF8(body []byte, contentType, override, declared, declaredBy string) ([]byte, Result, error) {
 	label, reason := "", ""
 	switch {
 	case override != "":
@@ -232,7 +256,6 @@ func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 	case bytes.HasPrefix(body, []byte{0xFF, 0xFE}):
 		label, reason = "utf-16le", "bom"
 	}
-	declared := declaredEncoding(body)
 	if label == "" {
 		if cs := httpCharset(contentType); cs != "" {
 			label, reason = cs, "http"
@@ -240,12 +263,12 @@ func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 			// front of a GBK file is far more common than a lying
 			// declaration.
 			if isUTF8(cs) && declared != "" && !isUTF8(declared) && !utf8.Valid(body) {
-				label, reason = declared, "xml declaration"
+				label, reason = declared, declaredBy
 			}
 		}
 	}
 	if label == "" && declared != "" {
-		label, reason = declared, "xml declaration"
+		label, reason = declared, declaredBy
 	}
 	if label == "" {
 		// XML 1.0 Appendix F: without a BOM, the first bytes of "<?" tell
@@ -335,4 +358,69 @@ func rewriteDeclaration(doc []byte) []byte {
 	out = append(out, doc[:loc[0]]...)
 	out = append(out, fixed...)
 	return append(out, doc[loc[1]:]...)
+}
+
+// metaCharset is the HTML standard's prescan (§13.2.3.2, "prescan a byte
+// stream to determine its encoding") in the first 1024 bytes: the charset of
+// the first <meta charset="…"> or <meta http-equiv="Content-Type"
+// content="text/html; charset=…">, or "" when there is none. Comments are
+// skipped, as the prescan skips them; a label naming UTF-16 means UTF-8
+// (the page could not have been read as ASCII to find it otherwise).
+func metaCharset(body []byte) string {
+	head := body
+	if len(head) > 1024 {
+		head = head[:1024]
+	}
+	z := xhtml.NewTokenizer(bytes.NewReader(head))
+	for {
+		switch z.Next() {
+		case xhtml.ErrorToken:
+			return ""
+		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
+			name, hasAttr := z.TagName()
+			if string(name) != "meta" || !hasAttr {
+				continue
+			}
+			var cs, httpEquiv, content string
+			for more := true; more; {
+				var k, v []byte
+				k, v, more = z.TagAttr()
+				switch string(k) {
+				case "charset":
+					cs = string(v)
+				case "http-equiv":
+					httpEquiv = string(v)
+				case "content":
+					content = string(v)
+				}
+			}
+			if cs == "" && strings.EqualFold(strings.TrimSpace(httpEquiv), "content-type") {
+				cs = contentCharset(content)
+			}
+			if cs = strings.TrimSpace(cs); cs != "" {
+				if l := strings.ToLower(cs); strings.HasPrefix(l, "utf-16") {
+					return "utf-8"
+				}
+				return cs
+			}
+		}
+	}
+}
+
+// contentCharset reads charset=… from a <meta http-equiv> content value,
+// which need not be a well-formed media type ("text/html;charset=gbk").
+func contentCharset(content string) string {
+	i := strings.Index(strings.ToLower(content), "charset")
+	if i < 0 {
+		return ""
+	}
+	rest := strings.TrimLeft(content[i+len("charset"):], " \t")
+	if !strings.HasPrefix(rest, "=") {
+		return ""
+	}
+	rest = strings.Trim(strings.TrimLeft(rest[1:], " \t"), `"'`)
+	if j := strings.IndexAny(rest, ";\"' \t"); j >= 0 {
+		rest = rest[:j]
+	}
+	return rest
 }

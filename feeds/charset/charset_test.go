@@ -369,3 +369,44 @@ func FuzzToUTF8(f *testing.F) {
 		}
 	})
 }
+
+// An HTML page in GBK that says so only in a <meta> (no HTTP charset, no
+// XML declaration) is decoded by PageToUTF8: by <meta charset> and by the
+// older http-equiv form, also behind a server default of UTF-8. A <meta>
+// in a comment does not count.
+func TestPageMetaCharset(t *testing.T) {
+	for _, name := range []string{"gbk_meta.html", "gbk_meta_http_equiv.html"} {
+		for _, ct := range []string{"", "text/html", "text/html; charset=utf-8"} {
+			t.Run(name+"/"+ct, func(t *testing.T) {
+				out, res, err := charset.PageToUTF8(fixture(t, name), ct, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantText(t, string(out), "证券时报网", "沪指涨0.35%")
+				if res.Reason != "meta" || res.Label == "utf-8" {
+					t.Errorf("decoded as %q (%s), want the <meta> label", res.Label, res.Reason)
+				}
+			})
+		}
+	}
+	// The feed rules do not read <meta>: the same bytes are not text there.
+	if out, _, _ := charset.ToUTF8(fixture(t, "gbk_meta.html"), "", ""); strings.Contains(string(out), "证券时报网") {
+		t.Error("ToUTF8 decoded the page by its <meta>: feeds would read HTML declarations")
+	}
+}
+
+// The prescan reads the first 1024 bytes only, as browsers do; the HTTP
+// charset beats <meta>, and the override beats both.
+func TestPageMetaCharsetOrder(t *testing.T) {
+	late := append(bytes.Repeat([]byte(" "), 1024), []byte(`<meta charset="gbk">`)...)
+	if _, res, _ := charset.PageToUTF8(late, "", ""); res.Reason != "default" {
+		t.Errorf("a <meta> after 1024 bytes was read: %+v", res)
+	}
+	page := fixture(t, "gbk_meta.html")
+	if _, res, _ := charset.PageToUTF8(page, "text/html; charset=big5", ""); res.Reason != "http" {
+		t.Errorf("HTTP charset did not win: %+v", res)
+	}
+	if _, res, _ := charset.PageToUTF8(page, "", "gb18030"); res.Reason != "override" {
+		t.Errorf("override did not win: %+v", res)
+	}
+}

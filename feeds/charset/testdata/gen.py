@@ -33,3 +33,19 @@ good = doc("utf-8", "沪指XX涨").encode("utf-8")
 write("utf8_invalid.xml", good.replace(b"XX", b"\xff\xfe"))
 # (j) Valid UTF-8 whose declaration lies and says gbk.
 write("utf8_decl_gbk.xml", doc("gbk").encode("utf-8"))
+
+# (g) HTML pages in GBK that say so only in <meta>: <meta charset> and the
+#     older http-equiv form (no quotes, no space before charset).
+PAGE = """<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<!-- <meta charset="utf-8"> in a comment does not count -->
+{meta}
+<title>证券时报网</title>
+</head>
+<body><ul class="list"><li><a href="/article/detail/1.html">沪指涨0.35%</a></li></ul></body>
+</html>
+"""
+write("gbk_meta.html", PAGE.format(meta='<meta charset="gbk">').encode("gbk"))
+write("gbk_meta_http_equiv.html",
+      PAGE.format(meta='<meta http-equiv=Content-Type content="text/html;charset=gb2312">').encode("gbk"))
