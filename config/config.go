@@ -17,6 +17,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/feedrelay/feedrelay/feeds/article"
+	"github.com/feedrelay/feedrelay/feeds/scrape"
 	"github.com/feedrelay/feedrelay/filter"
 )
 
@@ -148,8 +150,52 @@ type Source struct {
 	// Unset: the global allow_private_networks.
 	AllowPrivateNetworks bool `yaml:"allow_private_networks"`
 
+	// Kind is what url answers (issue 13): feed (the default: RSS, Atom,
+	// JSON Feed), html (a list page read with CSS selectors) or json (an
+	// API answer read with gjson paths).
+	Kind string `yaml:"kind"`
+	// Items selects the items of an html or json page: a CSS selector
+	// matching one element per item, or the path of the array.
+	Items string `yaml:"items"`
+	// Fields map item fields (scrape.Fields: title, link, guid, …) to a
+	// CSS selector ("SEL" for the text, "SEL @attr" for an attribute) or
+	// a path ("{path}" in a value makes it a template).
+	Fields map[string]string `yaml:"fields" expect:"a mapping of item fields (title, link, …) to selectors or paths"`
+	// TimeFormat reads published and updated: a Go layout, unix or
+	// unix_ms; unset, dates are read as feed dates are.
+	TimeFormat string `yaml:"time_format"`
+	// FullText, when set, fetches each new item's page once and keeps its
+	// article (any kind).
+	FullText *FullText `yaml:"full_text"`
+
 	// Location is Timezone loaded, else the global one.
 	Location *time.Location `yaml:"-"`
+	// Scraper is Kind, Items, Fields, TimeFormat and FullText.URL
+	// compiled; nil for kind: feed.
+	Scraper *scrape.Scraper `yaml:"-"`
+	// Extractor is FullText compiled; nil without full_text.
+	Extractor *article.Extractor `yaml:"-"`
+}
+
+// Source kinds.
+const (
+	KindFeed = "feed"
+	KindHTML = "html"
+	KindJSON = "json"
+)
+
+// FullText says how to take the article out of an item's page. Empty
+// ({}), readability finds it.
+type FullText struct {
+	// Selector picks the article on the item's page; empty: readability.
+	Selector string `yaml:"selector"`
+	// Remove are removed inside the article first (share bars, scripts).
+	Remove []string `yaml:"remove" expect:"a list of CSS selectors"`
+	// URL (kind: json) is a template of the article's URL, when it is not
+	// the item's link: "http://…/GetNewsText.do?id={infocode}".
+	URL string `yaml:"url"`
+	// Path reads the answer of URL as JSON: the path of the article's HTML.
+	Path string `yaml:"path"`
 }
 
 // ByteSize is a size in bytes, written in YAML as a number or with a unit

@@ -67,25 +67,25 @@ func TestLoadValid(t *testing.T) {
 		Name: "证券时报网", Slug: "stcn",
 		URL: "https://rsshub.app/stcn/yw", SiteURL: "https://www.stcn.com/",
 		Categories: []string{"zhengquanshibaowang", "caijing"},
-		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
+		Interval:   5 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50}, Kind: KindFeed,
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "中国新闻网财经", Slug: "zhongguoxinwenwangcaijing",
 		URL:        "https://www.chinanews.com.cn/rss/finance.xml",
 		Categories: []string{"caijing"}, Charset: "gb18030",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10, Retention: Retention{Days: 0, MinItems: 50},
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 512 << 10, Retention: Retention{Days: 0, MinItems: 50}, Kind: KindFeed,
 		UserAgent: "feedrelay-test/1.0",
 	}, {
 		Name: "FT中文网", Slug: "ftzhongwenwang",
 		URL:        "https://www.ftchinese.com/rss/news",
 		Categories: []string{"caijing", "hongguan"},
-		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
+		Interval:   30 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 10 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50}, Kind: KindFeed,
 		UserAgent: "Mozilla/5.0",
 	}, {
 		Name: "华尔街见闻", Slug: "wallstreetcn",
 		URL:        "https://rsshub.app/wallstreetcn/news/global",
 		Categories: []string{"caijing"}, Timezone: "America/New_York",
-		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50},
+		Interval: 15 * time.Minute, MaxInterval: 6 * time.Hour, Timeout: 30 * time.Second, IdleTimeout: 15 * time.Second, MaxBodySize: 16 << 20, Retention: Retention{Days: 0, MinItems: 50}, Kind: KindFeed,
 		UserAgent: "feedrelay-test/1.0",
 		Headers:   map[string]string{"Referer": "https://wallstreetcn.com/"},
 	}}
@@ -240,6 +240,18 @@ var invalidTests = []struct {
 		":4: categories[0].filters.include[1]: bad regular expression: error parsing regexp: missing closing ): `(港股`",
 		":9: sources[0].filters.exclude[0]: bad regular expression: error parsing regexp: missing closing ]: `[`",
 		":10: sources[0].retention.days: must not be negative (0 keeps everything)",
+	}},
+	{"invalid-scrape.yaml", []string{
+		`:5: sources[0].items: "ul.list > li[": CSS selector does not compile: expected identifier, found EOF instead`,
+		`:8: sources[0].fields.link: ".tt a @": attribute name "" is not valid: write "SELECTOR @attr", e.g. ".tt a @href"`,
+		`:9: sources[0].fields.pubdate: ".time": unknown field (known: title, link, guid, published, updated, author, origin, summary, content, categories)`,
+		`:10: sources[0].time_format: "nonsense": not a Go layout: write the reference time Mon Jan 2 15:04:05 MST 2006 as the site writes dates (e.g. "2006-01-02 15:04", "01月02日 15:04"), or use unix / unix_ms`,
+		`:13: sources[0].full_text.remove[1]: "div[[": CSS selector does not compile: expected identifier, found [ instead`,
+		`:20: sources[1].fields.guid: "info(code": unclosed '('`,
+		`:22: sources[1].full_text.path: needs full_text.url: path reads the JSON answer of that URL`,
+		`:25: sources[2].items: only for kind: html or json (this source is kind: feed, its items are the feed's)`,
+		`:26: sources[2].full_text.url: only for kind: json (a feed item's article is at its link)`,
+		`:29: sources[3].kind: must be feed, html or json, not "xml"`,
 	}},
 	{"invalid-unknown-key.yaml", []string{
 		`:8: sources[0].categroy: unknown key "categroy"; did you mean "categories"?`,
@@ -806,5 +818,45 @@ func TestErrorString(t *testing.T) {
 		if got := tc.err.Error(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// The keys of issue 13 compile into the source: a scraper for kind: html and
+// json, an extractor for full_text of any kind (readability for {}).
+func TestScrapeSources(t *testing.T) {
+	c, err := Parse("scrape.yaml", []byte(`
+sources:
+  - name: 证券时报网
+    url: https://www.stcn.com/article/list.html?type=yw
+    kind: html
+    items: "ul.list > li"
+    fields: {title: ".tt a", link: ".tt a @href", published: ".time", summary: ".text"}
+    full_text: {selector: ".detail-content", remove: [".share", "script"]}
+  - name: 东方财富网
+    url: http://api.example.cn/web/webapi?type=45
+    kind: json
+    items: nodeList
+    fields: {title: title, guid: infocode, link: "http://finance.example.cn/a?c={infocode}", published: showtime, origin: from}
+    full_text: {url: "http://finance.example.cn/GetNewsText.do?id={infocode}", path: text}
+  - name: feed
+    url: https://example.org/rss.xml
+    full_text: {}
+  - name: plain
+    url: https://example.org/plain.xml
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type compiled struct {
+		kind               string
+		scraper, extractor bool
+	}
+	var got []compiled
+	for _, s := range c.Sources {
+		got = append(got, compiled{s.Kind, s.Scraper != nil, s.Extractor != nil})
+	}
+	want := []compiled{{KindHTML, true, true}, {KindJSON, true, true}, {KindFeed, false, true}, {KindFeed, false, false}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"net"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/feeds/article"
 	"github.com/feedrelay/feedrelay/feeds/charset"
+	"github.com/feedrelay/feedrelay/feeds/scrape"
 	"github.com/feedrelay/feedrelay/filter"
 )
 
@@ -266,6 +269,75 @@ func (v *validator) validate(c *Config) {
 		v.retention(p+".retention", &s.Retention, d.Retention)
 		if !v.w.has(p + ".allow_private_networks") {
 			s.AllowPrivateNetworks = c.AllowPrivateNetworks
+		}
+		v.scrape(p, s)
+	}
+}
+
+// scrape checks a source's kind, its selectors or paths, and its
+// full_text, and compiles them (scrape.Compile, article.Compile). Each
+// problem those report names its key (items, fields.link, full_text.remove[1]):
+// it is reported at that key's line under the source.
+func (v *validator) scrape(p string, s *Source) {
+	switch s.Kind {
+	case "":
+		s.Kind = KindFeed
+	case KindFeed, KindHTML, KindJSON:
+	default:
+		v.errorf(p+".kind", "must be feed, html or json, not %q", s.Kind)
+		return
+	}
+	if s.Kind == KindFeed {
+		for _, key := range []string{"items", "fields", "time_format"} {
+			if v.w.has(p + "." + key) {
+				v.errorf(p+"."+key, "only for kind: html or json (this source is kind: feed, its items are the feed's)")
+			}
+		}
+	}
+	ft := s.FullText
+	if ft != nil {
+		if ft.URL != "" && s.Kind == KindFeed {
+			v.errorf(p+".full_text.url", "only for kind: json (a feed item's article is at its link)")
+		}
+		if ft.Path != "" && ft.URL == "" {
+			v.errorf(p+".full_text.path", "needs full_text.url: path reads the JSON answer of that URL")
+		}
+		e, err := article.Compile(article.Spec{Selector: ft.Selector, Remove: ft.Remove, Path: ft.Path})
+		v.fieldErrors(p, err)
+		s.Extractor = e
+	}
+	if s.Kind == KindFeed || v.w.failed(p+".fields") {
+		return
+	}
+	spec := scrape.Spec{Kind: scrape.Kind(s.Kind), Items: s.Items, Fields: s.Fields, TimeFormat: s.TimeFormat}
+	if ft != nil {
+		spec.FullTextURL = ft.URL
+	}
+	sc, err := scrape.Compile(spec)
+	v.fieldErrors(p, err)
+	s.Scraper = sc
+}
+
+// fieldErrors reports each *scrape.FieldError in err at its key under the
+// source at p.
+func (v *validator) fieldErrors(p string, err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var fe *scrape.FieldError
+		if !errors.As(e, &fe) {
+			v.errorf(p, "%v", e)
+			continue
+		}
+		if fe.Value == "" {
+			v.errorf(p+"."+fe.Field, "%v", fe.Err)
+		} else {
+			v.errorf(p+"."+fe.Field, "%q: %v", fe.Value, fe.Err)
 		}
 	}
 }
