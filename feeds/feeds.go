@@ -5,8 +5,12 @@
 package feeds
 
 import (
+	"net/url"
+	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/feeds/article"
+	"github.com/feedrelay/feedrelay/feeds/scrape"
 	"github.com/feedrelay/feedrelay/story"
 )
 
@@ -35,6 +39,12 @@ type Source struct {
 	TagAuthority string
 	// AllowPrivateNetworks: see Request.AllowPrivateNetworks.
 	AllowPrivateNetworks bool
+	// Scraper reads the items of a page that is no feed (kind: html or
+	// json); nil for a feed (RSS, Atom, JSON Feed) read by gofeed.
+	Scraper *scrape.Scraper
+	// Article, when set (full_text), takes each new item's article out of
+	// its page, fetched once (see Poller).
+	Article *article.Extractor
 }
 
 // Feed is a parsed, normalized source feed.
@@ -82,8 +92,18 @@ type Item struct {
 	Hash string
 
 	// Keys that copies of one story share across sources (package story),
-	// and the original publisher the content names, if any.
+	// and the original publisher: the one a scraped page names for the
+	// item (fields.origin), else the one its content names at its end.
 	URLKey, TitleKey, Origin string
+
+	// ArticleURL is where the item's full text is fetched from when its
+	// source has full_text: the URL full_text.url made for it, else its
+	// link; empty for none.
+	ArticleURL string
+	// Article is what this poll's fetch of the full text gave; nil when
+	// none was made (the item is not new nor changed, or the poll's bound
+	// of fetches was reached: storage keeps it pending).
+	Article *Article
 }
 
 // A Key is one place where an item may already be stored: the row under
@@ -116,13 +136,52 @@ type Counts struct {
 // seen, beyond what Parse read: the id each is published under if it is new,
 // the keys by which copies of one story are found across sources (package
 // story), and each item's original publisher.
+//
+// An origin the page names for the item (a scraped fields.origin) wins over
+// the one its content names. With full_text, each item's ArticleURL is its
+// own full_text URL or its link, when that is a URL the fetcher may read
+// (see articleURL).
 func (src *Source) Identify(f *Feed, seen time.Time) {
 	keys := StoryKeys(src.TrackingParams)
 	for i := range f.Items {
 		it := &f.Items[i]
 		it.EntryID = src.EntryID(it, seen)
-		it.URLKey, it.TitleKey, it.Origin = keys(it.Link, it.Title, it.Content)
+		var origin string
+		it.URLKey, it.TitleKey, origin = keys(it.Link, it.Title, it.Content)
+		if it.Origin == "" {
+			it.Origin = origin
+		}
+		if src.Article == nil {
+			it.ArticleURL = ""
+			continue
+		}
+		if it.ArticleURL == "" {
+			it.ArticleURL = it.Link
+		}
+		it.ArticleURL = src.articleURL(it.ArticleURL)
 	}
+}
+
+// articleURL is raw if the fetcher may read it for this source's full
+// text, else "": an http(s) URL, or a file: URL when the source itself is
+// a file (a demo or a local scraper's output on disk). A page on the web
+// naming file:///etc/passwd as an article must not have it read.
+func (src *Source) articleURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host != "" {
+			return raw
+		}
+	case "file":
+		if strings.HasPrefix(src.URL, "file:") {
+			return raw
+		}
+	}
+	return ""
 }
 
 // StoryKeys returns the function that computes an item's story keys and

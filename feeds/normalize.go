@@ -12,6 +12,8 @@ import (
 
 	"github.com/feedrelay/feedrelay/htmltext"
 	"github.com/mmcdole/gofeed"
+
+	"github.com/feedrelay/feedrelay/feeds/scrape"
 )
 
 // Policies are built once: building one costs about half a millisecond, and
@@ -132,6 +134,11 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 			it.Categories = append(it.Categories, c)
 		}
 	}
+	// What a scraped page says of the item beyond gofeed's fields.
+	it.Origin = plainText(gi.Custom[scrape.CustomOrigin])
+	if u := strings.TrimSpace(gi.Custom[scrape.CustomFullTextURL]); u != "" {
+		it.ArticleURL = resolveArticle(base, u)
+	}
 	it.Identity, it.Lookup = identity(it)
 	it.Hash = contentHash(it)
 	return it
@@ -163,12 +170,20 @@ func identity(it Item) (string, []Key) {
 	return "sha256:" + hex.EncodeToString(sum[:16]), nil
 }
 
+// contentHash is the hash of what the source says of an item: the list's,
+// never the full text fetched for it, so that an unchanged list fetches no
+// article. A scraped origin is part of it (it is shown); it is hashed only
+// when set, so that the hashes of feed items stay what they were and an
+// upgrade does not count every stored item as changed.
 func contentHash(it Item) string {
 	h := sha256.New()
 	for _, s := range []string{it.Link, it.Title, it.Author, it.Content, it.Summary,
 		strings.Join(it.Categories, "\x1f"), timeKey(it.Published), timeKey(it.Updated)} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+	}
+	if it.Origin != "" {
+		h.Write([]byte("origin\x00" + it.Origin))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
@@ -201,6 +216,19 @@ func linkIdentity(raw string) (id, old string) {
 
 func isWebURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// resolveArticle makes a full_text URL absolute: against the page's web
+// address like any link, and also against a file: list page, whose
+// articles may be files beside it (Source.articleURL decides which URLs
+// may be read).
+func resolveArticle(base *url.URL, ref string) string {
+	if base != nil && base.Scheme == "file" {
+		if u, err := url.Parse(ref); err == nil && !u.IsAbs() {
+			return base.ResolveReference(u).String()
+		}
+	}
+	return resolve(base, ref)
 }
 
 func resolve(base *url.URL, ref string) string {

@@ -28,6 +28,14 @@ type Result struct {
 	Feed         *Feed // nil on 304 or error, and once stored
 	Err          error
 	Counts       Counts
+	// Skipped is how many items of a scraped page had neither guid nor
+	// link and were left out.
+	Skipped int
+	// Retried are the full texts of stored items fetched again in this
+	// poll (an earlier fetch failed); Articles counts every article
+	// fetch of the poll, those of its items included.
+	Retried  []ArticleUpdate
+	Articles ArticleCounts
 	// Failures is how many polls in a row have failed, this one included,
 	// as the Store counts them (so the count survives restarts).
 	Failures int
@@ -42,12 +50,18 @@ type Saved struct {
 }
 
 // Store is what the poller needs from storage. Save must store the items of
-// r.Feed and the validators of r in one transaction, so that a validator is
-// never saved for items that were not; it records failures too, and says
-// what it did. It does not modify r.
+// r.Feed (with their articles), r.Retried and the validators of r in one
+// transaction, so that a validator is never saved for items that were not;
+// it records failures too, and says what it did. It does not modify r.
+//
+// StoredArticles says, for each of items (by index), whether it is stored
+// and under which list hash; DueArticles lists the source's items whose
+// full text is pending and due at now (at most limit).
 type Store interface {
 	Validators(ctx context.Context, source string) (etag, lastModified string, err error)
 	Save(ctx context.Context, r *Result) (Saved, error)
+	StoredArticles(ctx context.Context, source string, items []Item) ([]StoredArticle, error)
+	DueArticles(ctx context.Context, source string, now time.Time, limit int) ([]DueArticle, error)
 }
 
 // Poller polls one source at a time: conditional fetch, parse, normalize,
@@ -68,6 +82,9 @@ func (p *Poller) Poll(ctx context.Context, src Source) *Result {
 	}
 	r := &Result{Source: src.Slug, URL: src.URL, Attempted: now()}
 	r.Err = p.poll(ctx, src, r)
+	if r.Err == nil && src.Article != nil {
+		r.Err = p.articles(ctx, src, r)
+	}
 	r.Duration = time.Since(r.Attempted)
 	if r.Err == nil || ctx.Err() == nil {
 		saved, err := p.Store.Save(ctx, r)
@@ -113,10 +130,11 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		r.NotModified = true
 		return nil
 	}
-	feed, err := Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
+	feed, skipped, err := src.parse(resp, r.Attempted)
 	if err != nil {
 		return err
 	}
+	r.Skipped = skipped
 	src.Identify(feed, r.Attempted)
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)
@@ -140,11 +158,22 @@ func (p *Poller) log(src Source, r *Result) {
 		p.Logger.Warn("poll failed", append(attrs, slog.String("error", r.Err.Error()))...)
 		return
 	}
-	p.Logger.Info("poll", append(attrs,
+	attrs = append(attrs,
 		slog.Bool("not_modified", r.NotModified),
 		slog.Int("new", r.Counts.New),
 		slog.Int("updated", r.Counts.Updated),
-		slog.Int("unchanged", r.Counts.Unchanged))...)
+		slog.Int("unchanged", r.Counts.Unchanged))
+	if r.Skipped > 0 {
+		attrs = append(attrs, slog.Int("skipped", r.Skipped))
+	}
+	if a := r.Articles; a.OK+a.Failed > 0 {
+		attrs = append(attrs, slog.Int("articles", a.OK), slog.Int("articles_failed", a.Failed))
+	}
+	if r.Articles.Failed > 0 {
+		p.Logger.Warn("poll: full text not fetched", append(attrs, slog.String("article_error", r.Articles.Err))...)
+		return
+	}
+	p.Logger.Info("poll", attrs...)
 }
 
 // Summary is a one-line account of a poll for people: what changed, or why
@@ -164,6 +193,15 @@ func (r *Result) Summary() string {
 		s = "unchanged (not modified)"
 	default:
 		s = fmt.Sprintf("new %d, updated %d, unchanged %d", r.Counts.New, r.Counts.Updated, r.Counts.Unchanged)
+	}
+	if r.Err == nil && r.Skipped > 0 {
+		s += fmt.Sprintf("; skipped %d without guid or link", r.Skipped)
+	}
+	if a := r.Articles; r.Err == nil && a.OK+a.Failed > 0 {
+		s += fmt.Sprintf("; full text %d fetched", a.OK)
+		if a.Failed > 0 {
+			s += fmt.Sprintf(", %d failed (kept with their summary, retried later): %s", a.Failed, a.Err)
+		}
 	}
 	if r.MovedTo != "" {
 		s += "; moved permanently to " + r.MovedTo

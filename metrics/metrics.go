@@ -21,6 +21,7 @@ type Metrics struct {
 	polls        *prometheus.CounterVec
 	pollDuration prometheus.Histogram
 	items        *prometheus.CounterVec
+	articles     *prometheus.CounterVec
 	failing      prometheus.Gauge
 	requests     *prometheus.CounterVec
 	reloads      *prometheus.CounterVec
@@ -49,6 +50,10 @@ func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
 			Name: "feedrelay_items_total",
 			Help: "Items stored, by kind (new, updated).",
 		}, []string{"kind"}),
+		articles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedrelay_articles_total",
+			Help: "Full-text fetches of items (full_text), by result (ok, error).",
+		}, []string{"result"}),
 		failing: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedrelay_sources_failing",
 			Help: "Sources whose last poll failed.",
@@ -71,7 +76,7 @@ func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
 		}),
 		failures: map[string]bool{},
 	}
-	reg.MustRegister(m.polls, m.pollDuration, m.items, m.failing, m.requests, m.reloads, m.reloadOK, m.reloadTime)
+	reg.MustRegister(m.polls, m.pollDuration, m.items, m.articles, m.failing, m.requests, m.reloads, m.reloadOK, m.reloadTime)
 	// The config a process starts with was applied successfully.
 	m.reloadOK.Set(1)
 	m.reloadTime.SetToCurrentTime()
@@ -103,6 +108,8 @@ func (m *Metrics) Poll(r *feeds.Result) {
 	m.pollDuration.Observe(r.Duration.Seconds())
 	m.items.WithLabelValues("new").Add(float64(r.Counts.New))
 	m.items.WithLabelValues("updated").Add(float64(r.Counts.Updated))
+	m.articles.WithLabelValues("ok").Add(float64(r.Articles.OK))
+	m.articles.WithLabelValues("error").Add(float64(r.Articles.Failed))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r.Err != nil {

@@ -75,8 +75,11 @@ type sourceHealth struct {
 	Failures        int
 	MovedTo         string
 	Failing         bool
-	Activity        barChart
-	Strip           pollStrip
+	// Warning is a problem that does not fail the source: full texts not
+	// fetched (those items are shown with their summary).
+	Warning  string
+	Activity barChart
+	Strip    pollStrip
 }
 
 // pollRow is one poll in a source page's table.
@@ -169,6 +172,10 @@ func (s *Server) health(src *publish.Source, how Polling, st *storage.SourceStat
 	if st != nil {
 		h.Items, h.LastPoll, h.LastSuccess = st.Items, st.LastAttempt, st.LastSuccess
 		h.Error, h.Failures = st.LastError, st.Failures
+		if st.ArticleErrors > 0 {
+			h.Warning = fmt.Sprintf("full text: %d article(s) not fetched in the last %v, shown with their summary; latest error: %s",
+				st.ArticleErrors, storage.ArticleWarningWindow, st.ArticleError)
+		}
 	}
 	for i := range polls { // a healthy 304 updates only the history
 		if polls[i].Attempted.After(h.LastPoll) {
@@ -378,6 +385,7 @@ var _ = template.Must(pages.New("charts").Parse(`
 </dl>
 {{if .MovedTo}}<p class="error">Moved permanently to <span class="url">{{.MovedTo}}</span>: update the config.</p>{{end}}
 {{if .Error}}<p class="error">{{.Error}}{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}</p>{{end}}
+{{if .Warning}}<p class="warning">{{.Warning}}</p>{{end}}
 <p>Subscribe: {{template "subscribe" index $.Feeds 0}}</p>
 {{- if $.Categories}}
 <p>In {{range $i, $c := $.Categories}}{{if $i}}; {{end}}<a href="{{$c.Page}}">{{$c.Title}}</a>: {{template "subscribe" $c}}{{end}}</p>

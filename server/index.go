@@ -65,7 +65,7 @@ ul.entries a.title{font-size:1.05rem;text-decoration:none;font-weight:600}
 .excerpt{margin:.2rem 0;font-size:.95rem}.also{font-size:.8rem;color:var(--muted)}.also a{margin-right:.3rem}
 .feeds a{margin-right:.5rem}.url{word-break:break-all;color:var(--muted);font-size:.85rem}
 ol.sources{list-style:none;padding:0}ol.sources>li{padding:.6rem .5rem;border-bottom:1px solid var(--line)}
-li.failing{background:var(--failbg);border-left:4px solid var(--error)}.error{color:var(--err)}
+li.failing{background:var(--failbg);border-left:4px solid var(--error)}.error{color:var(--err)}.warning{color:var(--warn,#8a5a00)}
 .name{font-weight:600}.badge{font-size:.75rem;padding:0 .4rem;border-radius:.6rem;white-space:nowrap;border:1px solid currentColor}
 .badge.failing{color:var(--err)}.badge.ok{color:var(--ok)}.badge.waiting{color:var(--muted)}
 .charts{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:flex-end;margin:.3rem 0}
@@ -112,6 +112,9 @@ th,td.when{white-space:nowrap}
 {{- end}}
 {{- if .Error}}
 <div class="error">{{.Error}}{{if gt .Failures 1}} ({{.Failures}} failures in a row){{end}}</div>
+{{- end}}
+{{- if .Warning}}
+<div class="warning">{{.Warning}}</div>
 {{- end}}
 </li>
 {{- end}}

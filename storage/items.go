@@ -62,7 +62,7 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // queues its poll history row (polls.go).
 // Items are stored as feeds decided them (identity, entry id, story keys).
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
-	if r.NotModified && r.Err == nil {
+	if r.NotModified && r.Err == nil && len(r.Retried) == 0 {
 		// Checked on a reader first: waiting for the writer (busy with
 		// another source's big batch) would stall this source's poll.
 		var n int
@@ -148,6 +148,16 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	if err != nil {
 		return feeds.Saved{}, false, fmt.Errorf("update source: %w", err)
 	}
+	if r.Err == nil && len(r.Retried) > 0 {
+		ids, err := db.saveRetried(ctx, tx, srcID, r.Retried)
+		if err == nil {
+			err = db.indexItems(ctx, tx, ids)
+		}
+		if err != nil {
+			return feeds.Saved{}, false, err
+		}
+		published = published || len(ids) > 0
+	}
 	if err := db.recordPoll(ctx, tx, srcID, r, saved.Counts); err != nil {
 		return feeds.Saved{}, false, err
 	}
@@ -228,6 +238,11 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
 			rows.stored(it.Identity, &storedItem{id: id, identity: it.Identity})
+			if it.ArticleURL != "" {
+				if err := saveArticle(ctx, tx, srcID, id, it.ArticleURL, it.Article); err != nil {
+					return counts, err
+				}
+			}
 			changed = append(changed, id)
 			counts.New++
 			continue
@@ -250,6 +265,13 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			it.URLKey, it.TitleKey, it.Origin, row.id)
 		if err != nil {
 			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
+		}
+		// Changed: its full text is fetched again (this poll's fetch, or
+		// pending for the next).
+		if it.ArticleURL != "" {
+			if err := saveArticle(ctx, tx, srcID, row.id, it.ArticleURL, it.Article); err != nil {
+				return counts, err
+			}
 		}
 		changed = append(changed, row.id)
 		counts.Updated++

@@ -146,15 +146,28 @@ type SourceState struct {
 	LastStatus  int
 	LastError   string
 	Failures    int
+	// ArticleErrors is how many of the source's full-text fetches failed
+	// in the last ArticleWarningWindow (still to retry, or given up), and
+	// ArticleError the latest of their errors: the source works, but some
+	// items are shown with their summary only.
+	ArticleErrors int
+	ArticleError  string
 }
+
+// ArticleWarningWindow is how long a failed full-text fetch is reported
+// with its source.
+const ArticleWarningWindow = 24 * time.Hour
 
 // Sources returns every known source, configured or not, by slug.
 func (db *DB) Sources(ctx context.Context) ([]SourceState, error) {
 	rows, err := db.r.QueryContext(ctx, `
 		SELECT s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated,
 		       s.last_attempt, s.last_success, s.last_status, s.last_error, s.failures,
-		       (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id)
-		FROM sources s ORDER BY s.slug`)
+		       (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id),
+		       (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id AND a.last_error != '' AND a.last_attempt >= ?1),
+		       COALESCE((SELECT a.last_error FROM articles a WHERE a.source_id = s.id AND a.last_error != ''
+		                 AND a.last_attempt >= ?1 ORDER BY a.last_attempt DESC, a.item_id DESC LIMIT 1), '')
+		FROM sources s ORDER BY s.slug`, db.Now().Add(-ArticleWarningWindow).Unix())
 	if err != nil {
 		return nil, fmt.Errorf("query sources: %w", err)
 	}
@@ -166,7 +179,8 @@ func (db *DB) Sources(ctx context.Context) ([]SourceState, error) {
 			updated, attempt, success int64
 		)
 		if err := rows.Scan(&s.Slug, &s.Name, &s.URL, &s.FeedID, &s.Title, &s.SiteURL, &s.Language,
-			&updated, &attempt, &success, &s.LastStatus, &s.LastError, &s.Failures, &s.Items); err != nil {
+			&updated, &attempt, &success, &s.LastStatus, &s.LastError, &s.Failures, &s.Items,
+			&s.ArticleErrors, &s.ArticleError); err != nil {
 			return nil, fmt.Errorf("scan source: %w", err)
 		}
 		s.Updated, s.LastAttempt, s.LastSuccess = unixTime(updated), unixTime(attempt), unixTime(success)

@@ -33,6 +33,8 @@ func Sources(cfg *config.Config) ([]feeds.Source, []storage.SourceInfo) {
 			TagAuthority:   feeds.TagAuthority(cfg.BaseURL),
 
 			AllowPrivateNetworks: s.AllowPrivateNetworks,
+			Scraper:              s.Scraper,
+			Article:              s.Extractor,
 		})
 	}
 	return sources, infos
@@ -71,7 +73,7 @@ func ServerOptions(cfg *config.Config) *server.Options {
 	opts := &server.Options{Options: *PublishOptions(cfg), MaxAge: cfg.CacheMaxAge, Location: cfg.Location, Polling: map[string]server.Polling{},
 		Hubs: cfg.WebSub.Hubs}
 	for _, s := range cfg.Sources {
-		opts.Polling[s.Slug] = server.Polling{Interval: s.Interval}
+		opts.Polling[s.Slug] = server.Polling{Kind: s.Kind, Interval: s.Interval}
 	}
 	return opts
 }

@@ -1,0 +1,315 @@
+package feeds
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds/charset"
+	"github.com/feedrelay/feedrelay/story"
+)
+
+// The full text of items (full_text, issue 13). Each item's article is
+// fetched once: when the item is new, and again only when the source
+// changes the item (its content hash: the list's, never the article's, so
+// an unchanged list costs no article fetch). A failed fetch keeps the item
+// with what the list says of it, and is retried on later polls, with
+// backoff, until MaxArticleAttempts; it never fails the poll. Fetches go
+// through the poll's Fetcher (its per-host limit, the source's body cap,
+// timeouts and user agent), ArticleConcurrency at a time per source.
+
+// ArticleState is where an item's full text stands.
+type ArticleState string
+
+// The states of an item's full text.
+const (
+	ArticleOK      ArticleState = "ok"      // fetched: the item's content is the article
+	ArticlePending ArticleState = "pending" // to fetch, or to retry at NextAttempt
+	ArticleFailed  ArticleState = "failed"  // MaxArticleAttempts failed: not tried again until the item changes
+)
+
+// Article is the outcome of one fetch of an item's full text, as storage
+// records it.
+type Article struct {
+	State ArticleState
+	// Content is the article, sanitized like feed content; set when
+	// State is ArticleOK.
+	Content string
+	// Attempts counts the fetches since the item was new or last changed,
+	// this one included.
+	Attempts int
+	// NextAttempt is when a pending article may be tried again.
+	NextAttempt time.Time
+	Attempted   time.Time
+	// Err is why the fetch failed; empty when it did not.
+	Err string
+}
+
+const (
+	// MaxArticleAttempts bounds the fetches of one article.
+	MaxArticleAttempts = 4
+	// ArticleRetryBase is the wait before the first retry; it doubles at
+	// each failure, up to ArticleRetryMax (or later when the site asks with
+	// Retry-After).
+	ArticleRetryBase = 5 * time.Minute
+	ArticleRetryMax  = 6 * time.Hour
+	// ArticleConcurrency is how many articles of one source are fetched
+	// at once; the fetcher's per-host limit applies on top.
+	ArticleConcurrency = 4
+	// MaxArticlesPerPoll bounds the fetches of one poll; the rest stay
+	// pending for the next poll.
+	MaxArticlesPerPoll = 100
+)
+
+// StoredArticle is what storage holds of one item of a poll: its row, if
+// any, and the list hash stored with it.
+type StoredArticle struct {
+	ItemID int64 // 0: not stored
+	Hash   string
+	// Pruned: retention removed the item; it is not stored again.
+	Pruned bool
+}
+
+// DueArticle is a stored item whose full text is pending and due for a
+// fetch: its earlier fetch failed, or a poll's bound left it out.
+type DueArticle struct {
+	ItemID   int64
+	URL      string
+	Attempts int
+	// What the item holds now: the list's content and summary, and the
+	// origin, which the article may name when the list did not.
+	Content, Summary, Origin string
+}
+
+// ArticleUpdate is the fetch of a stored item's full text outside its
+// list's changes (a retry), with what the item holds once it is applied.
+type ArticleUpdate struct {
+	ItemID                   int64
+	Content, Summary, Origin string
+	Article                  Article
+}
+
+// ArticleCounts says what a poll's article fetches gave.
+type ArticleCounts struct {
+	OK, Failed int
+	// Err is the first failure, for the poll's summary and warning.
+	Err string
+}
+
+// articleJob is one article to fetch: an item of this poll (item ≥ 0), or
+// a stored item due for a retry.
+type articleJob struct {
+	item     int
+	due      DueArticle
+	url      string
+	attempts int // before this fetch
+	out      Article
+}
+
+// articles fetches the full text r's items and the source's due retries
+// need, and puts them in r for Save. Errors of the store are the poll's;
+// an article that fails is only that article's.
+func (p *Poller) articles(ctx context.Context, src Source, r *Result) error {
+	var jobs []*articleJob
+	changed := map[int64]bool{} // rows whose article this poll fetches anew
+	if r.Feed != nil {
+		stored, err := p.Store.StoredArticles(ctx, src.Slug, r.Feed.Items)
+		if err != nil {
+			return fmt.Errorf("look up stored items for their full text: %w", err)
+		}
+		for i, it := range r.Feed.Items {
+			st := stored[i]
+			if it.ArticleURL == "" || st.Pruned || (st.ItemID != 0 && st.Hash == it.Hash) {
+				continue
+			}
+			if st.ItemID != 0 {
+				changed[st.ItemID] = true
+			}
+			jobs = append(jobs, &articleJob{item: i, url: it.ArticleURL})
+		}
+	}
+	due, err := p.Store.DueArticles(ctx, src.Slug, r.Attempted, MaxArticlesPerPoll)
+	if err != nil {
+		return fmt.Errorf("list articles due for a retry: %w", err)
+	}
+	for _, d := range due {
+		if !changed[d.ItemID] {
+			jobs = append(jobs, &articleJob{item: -1, due: d, url: d.URL, attempts: d.Attempts})
+		}
+	}
+	if len(jobs) > MaxArticlesPerPoll {
+		jobs = jobs[:MaxArticlesPerPoll] // the rest stay pending
+	}
+	p.fetchArticles(ctx, src, jobs, r.Attempted)
+	for _, j := range jobs {
+		if ctx.Err() != nil && j.out.State == "" {
+			continue // cancelled before its fetch: still pending
+		}
+		if j.out.State == ArticleOK {
+			r.Articles.OK++
+		} else {
+			r.Articles.Failed++
+			if r.Articles.Err == "" {
+				r.Articles.Err = j.out.Err
+			}
+		}
+		if j.item >= 0 {
+			it := &r.Feed.Items[j.item]
+			a := j.out
+			it.Article = &a
+			if a.State == ArticleOK {
+				it.Content, it.Summary = withArticle(it.Content, it.Summary, a.Content)
+				it.Origin = articleOrigin(it.Origin, a.Content)
+			}
+			continue
+		}
+		u := ArticleUpdate{ItemID: j.due.ItemID, Content: j.due.Content, Summary: j.due.Summary,
+			Origin: j.due.Origin, Article: j.out}
+		if j.out.State == ArticleOK {
+			u.Content, u.Summary = withArticle(j.due.Content, j.due.Summary, j.out.Content)
+			u.Origin = articleOrigin(j.due.Origin, j.out.Content)
+		}
+		r.Retried = append(r.Retried, u)
+	}
+	return nil
+}
+
+// withArticle is an item's content and summary once its article is in: the
+// article is the content, and what the list said (its summary, else its
+// content) the summary.
+func withArticle(content, summary, article string) (string, string) {
+	if summary == "" {
+		summary = content
+	}
+	if summary == article {
+		summary = ""
+	}
+	return article, summary
+}
+
+// articleOrigin is the item's origin once its article is in: the one it
+// has (a scraped fields.origin wins), else the one the article names at
+// its end (Eastmoney's "（文章来源：证券时报网）").
+func articleOrigin(origin, article string) string {
+	if origin != "" {
+		return origin
+	}
+	return story.Origin(article)
+}
+
+// fetchArticles runs jobs, ArticleConcurrency at a time, and sets each
+// job's outcome (left zero for a job not run because ctx ended).
+func (p *Poller) fetchArticles(ctx context.Context, src Source, jobs []*articleJob, now time.Time) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, ArticleConcurrency)
+	for _, j := range jobs {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			content, err := p.FetchArticle(ctx, src, j.url)
+			if err != nil && ctx.Err() != nil {
+				return // shutting down: not the article's failure
+			}
+			j.out = articleOutcome(content, err, j.attempts+1, now)
+		})
+	}
+	wg.Wait()
+}
+
+// articleOutcome is what storage records of a fetch that was the
+// attempts-th since the item was new or changed.
+func articleOutcome(content string, err error, attempts int, now time.Time) Article {
+	a := Article{Attempts: attempts, Attempted: now}
+	if err == nil {
+		a.State, a.Content = ArticleOK, content
+		return a
+	}
+	a.Err = err.Error()
+	if attempts >= MaxArticleAttempts {
+		a.State = ArticleFailed
+		return a
+	}
+	a.State = ArticlePending
+	wait := ArticleRetryBase << (attempts - 1)
+	if wait > ArticleRetryMax || wait <= 0 {
+		wait = ArticleRetryMax
+	}
+	a.NextAttempt = now.Add(wait)
+	var he *HTTPError
+	if errors.As(err, &he) && he.RetryAfter.After(a.NextAttempt) {
+		a.NextAttempt = he.RetryAfter
+	}
+	return a
+}
+
+// FetchArticle fetches the page at rawURL under src's limits (and its
+// address policy: see Request.ConfiguredURL) and returns
+// the article src.Article takes out of it, sanitized like feed content
+// (relative links resolved against the page's URL).
+func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (string, error) {
+	resp, err := p.Fetcher.Fetch(ctx, Request{
+		URL:         rawURL,
+		Timeout:     src.Timeout,
+		IdleTimeout: src.IdleTimeout,
+		MaxBodySize: src.MaxBodySize,
+		UserAgent:   src.UserAgent,
+		Headers:     src.Headers,
+		// A private address is reached only where the source's own URL
+		// names it, or allow_private_networks says so: never because a
+		// page names it.
+		AllowPrivateNetworks: src.AllowPrivateNetworks,
+		ConfiguredURL:        src.URL,
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("timed out after %v", src.Timeout)
+		}
+		return "", fmt.Errorf("article %s: %w", rawURL, err)
+	}
+	text, err := decodePage(resp.Body, resp.ContentType, src.Charset)
+	if err != nil {
+		return "", fmt.Errorf("article %s: %w", rawURL, err)
+	}
+	raw, err := src.Article.Extract(text, resp.URL)
+	if err != nil {
+		return "", fmt.Errorf("article %s: %w", rawURL, err)
+	}
+	base, _ := url.Parse(resp.URL)
+	out := sanitize(raw, base)
+	if strings.TrimSpace(plainText(out)) == "" {
+		return "", fmt.Errorf("article %s: nothing is left of the article once sanitized", rawURL)
+	}
+	return out, nil
+}
+
+// decodePage converts a fetched page (an HTML page, or a JSON answer) to
+// UTF-8 by the charset rules (an HTML page's <meta> included) and removes
+// the characters XML 1.0 forbids, which could never be published.
+func decodePage(body []byte, contentType, override string) ([]byte, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errors.New("empty body")
+	}
+	var (
+		text []byte
+		err  error
+	)
+	if t := bytes.TrimLeft(body, " \t\r\n\ufeff"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
+		text, _, err = charset.ToUTF8(body, contentType, override)
+	} else {
+		text, _, err = charset.PageToUTF8(body, contentType, override)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return stripForbidden(text, false), nil
+}
