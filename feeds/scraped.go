@@ -28,5 +28,10 @@ func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, skipped int
 	if err != nil {
 		return nil, 0, fmt.Errorf("scrape: %w", err)
 	}
-	return normalizeFeed(res.Feed, "", resp.URL, loc), res.Skipped, nil
+	feed = normalizeFeed(res.Feed, "", resp.URL, loc)
+	if !isWebURL(feed.SiteURL) {
+		// A page read from disk has no site to link to.
+		feed.SiteURL, feed.ID = "", resp.URL
+	}
+	return feed, res.Skipped, nil
 }

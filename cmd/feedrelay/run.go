@@ -30,6 +30,7 @@ const usage = `usage: feedrelay <command> [flags]
 commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
+         -source S -dry-run                 print what S yields (fields, dates, full text); store nothing
   check  [-config config.yaml]              validate the config file
   explain [-config config.yaml] -source S   why each of a source's newest items is shown, dropped or folded
   import-opml FILE                          print config sources for an OPML subscription list
@@ -63,8 +64,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "config.yaml", "config file")
 	var source *string
+	var dryRun *bool
 	if cmd == "poll" {
 		source = fs.String("source", "", "poll only the source with this slug")
+		dryRun = fs.Bool("dry-run", false, "with -source: print what the source yields, store nothing")
 	}
 	switch cmd {
 	case "serve", "poll", "check":
@@ -88,6 +91,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: ok (%d categories, %d sources)\n", *configPath, len(cfg.Categories), len(cfg.Sources))
 		return exitOK
 	case "poll":
+		if *dryRun {
+			return runDryRun(ctx, cfg, *source, stdout, stderr)
+		}
 		return runPoll(ctx, cfg, *source, stdout, stderr)
 	default:
 		return runServe(ctx, cfg, stderr)

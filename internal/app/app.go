@@ -59,6 +59,9 @@ type Options struct {
 	// index and the metrics have recorded it, from the scheduling goroutine:
 	// it must not block.
 	OnPoll func(*feeds.Result)
+	// Now is the clock of polls and of the database (tests move it to
+	// make retries due); nil: time.Now.
+	Now func() time.Time
 }
 
 // App is feedrelay wired from one config. Its exported fields are set by
@@ -74,6 +77,7 @@ type App struct {
 
 	logging *Logging
 	onPoll  func(*feeds.Result)
+	now     func() time.Time
 	sched   *feeds.Scheduler
 	// authority is the authority of the tag: URIs minted for entries
 	// without an id of their own: the host of base_url at start, for as
@@ -100,12 +104,16 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 	if o.Logging == nil {
 		o.Logging = NewLogging(os.Stderr, cfg.Log.Format, cfg.Log.Level)
 	}
-	a := &App{logging: o.Logging, Logger: o.Logging.Logger(), onPoll: o.OnPoll, sum: c.sum, cfg: cfg,
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &App{logging: o.Logging, Logger: o.Logging.Logger(), onPoll: o.OnPoll, now: o.Now, sum: c.sum, cfg: cfg,
 		authority: feeds.TagAuthority(cfg.BaseURL), changes: newChanges()}
 	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	db.Now = o.Now
 	a.DB = db
 	sources, infos := a.sourcesOf(cfg)
 	if err := db.SyncSources(ctx, infos); err != nil {
@@ -113,7 +121,7 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 		return nil, fmt.Errorf("record the sources of %s in %s: %w", cfg.Path, cfg.Database, err)
 	}
 	a.sources = sources
-	a.poller = newPoller(cfg, db, a.Logger)
+	a.poller = a.newPoller(cfg)
 	a.sched = &feeds.Scheduler{Poller: a.poller, Concurrency: cfg.Concurrency, OnResult: a.polled}
 
 	a.Health = &feeds.Health{}
@@ -154,10 +162,10 @@ func (a *App) sourcesOf(cfg *config.Config) ([]feeds.Source, []storage.SourceInf
 // newPoller builds the fetcher and poller cfg asks for. Each source carries
 // its own user agent (config fills in the global one), so the fetcher's
 // default is only for sources that name none.
-func newPoller(cfg *config.Config, db *storage.DB, logger *slog.Logger) *feeds.Poller {
+func (a *App) newPoller(cfg *config.Config) *feeds.Poller {
 	fetcher := feeds.NewFetcher("")
 	fetcher.SetPerHostLimit(cfg.PerHost)
-	return &feeds.Poller{Fetcher: fetcher, Store: db, Logger: logger}
+	return &feeds.Poller{Fetcher: fetcher, Store: a.DB, Logger: a.Logger, Now: a.now}
 }
 
 // newHTTPServer is the http.Server around feedrelay's handler h: every

@@ -92,7 +92,7 @@ func (a *App) apply(ctx context.Context, next *config.Config) error {
 	a.mu.Lock()
 	poller := a.poller
 	if next.PerHost != prev.PerHost {
-		poller = newPoller(next, a.DB, a.Logger)
+		poller = a.newPoller(next)
 	}
 	a.cfg, a.sources, a.poller = next, sources, poller
 	a.mu.Unlock()
