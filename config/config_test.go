@@ -731,8 +731,15 @@ func sourceSlug(s *Source) string { return s.Slug }
 func TestShippedConfigs(t *testing.T) {
 	t.Run("config.yaml", func(t *testing.T) {
 		c := mustLoad(t, filepath.Join("..", "config.yaml"))
-		if got := len(c.Sources); got != 4 {
-			t.Errorf("got %d sources, want 4", got)
+		if got := len(c.Sources); got != 5 {
+			t.Errorf("got %d sources, want 5", got)
+		}
+		// The three kinds of issue 13: 证券时报网 read directly, an
+		// Eastmoney-shaped API, and a feed with full text.
+		for slug, kind := range map[string]string{"stcn": KindHTML, "eastmoney": KindJSON, "chinanews-finance": KindFeed} {
+			if s := bySlug(c.Sources, sourceSlug, slug); s == nil || s.Kind != kind || s.Extractor == nil {
+				t.Errorf("source %s: want kind %s with full_text, got %+v", slug, kind, s)
+			}
 		}
 		if bySlug(c.Categories, func(c *Category) string { return c.Slug }, "zhengquanshibaowang") == nil {
 			t.Error("category zhengquanshibaowang (slug from the title 证券时报网) is missing")
@@ -754,6 +761,11 @@ func TestShippedConfigs(t *testing.T) {
 		}
 		if want := "file://" + filepath.ToSlash(filepath.Join(feeds, "stcn.xml")); s.URL != want {
 			t.Errorf("URL = %q, want %q", s.URL, want)
+		}
+		for slug, kind := range map[string]string{"stcn-yw": KindHTML, "eastmoney-kuaixun": KindJSON} {
+			if s := bySlug(c.Sources, sourceSlug, slug); s == nil || s.Kind != kind || s.Scraper == nil {
+				t.Errorf("source %s: want kind %s, got %+v", slug, kind, s)
+			}
 		}
 		if want := filepath.Join("..", "examples", "demo.db"); c.Database != want {
 			t.Errorf("Database = %q, want %q", c.Database, want)
