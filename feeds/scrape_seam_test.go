@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mmcdole/gofeed"
+
 	"github.com/feedrelay/feedrelay/feeds/article"
 	"github.com/feedrelay/feedrelay/feeds/scrape"
 )
@@ -118,4 +120,52 @@ func readScrapeFixture(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A scraped origin is part of what the list says: a change of it alone is
+// a changed item. A feed item, which has none, keeps the hash it had before
+// origins were hashed (an upgrade must not count every item changed).
+func TestOriginInContentHash(t *testing.T) {
+	gi := func(origin string) *gofeed.Item {
+		it := &gofeed.Item{GUID: "g1", Link: "https://example.org/1", Title: "标题", Description: "<p>正文</p>"}
+		if origin != "" {
+			it.Custom = map[string]string{scrape.CustomOrigin: origin}
+		}
+		return it
+	}
+	a, b, none := normalizeItem(gi("证券时报网"), nil, time.UTC), normalizeItem(gi("中国证券报"), nil, time.UTC), normalizeItem(gi(""), nil, time.UTC)
+	if a.Origin != "证券时报网" || a.Hash == b.Hash || a.Hash == none.Hash {
+		t.Errorf("origin %q; hashes %s %s %s", a.Origin, a.Hash, b.Hash, none.Hash)
+	}
+	// The hash an item of this shape had before scraped origins existed:
+	// sha256 of link, title, author, content, summary, categories and
+	// dates, each followed by a NUL, first 16 bytes.
+	if none.Hash != "5f34c792e425b23ebf080aba72d36bdd" {
+		t.Errorf("the hash of a feed item changed: %s", none.Hash)
+	}
+}
+
+// The full text of an item is read only from a web address, or from a file
+// when the source itself is one: a page on the web naming a file: URL (or
+// javascript:) as an article gets no full text.
+func TestArticleURLPolicy(t *testing.T) {
+	web := Source{URL: "https://example.org/list.html"}
+	disk := Source{URL: "file:///srv/pages/list.json"}
+	for _, tc := range []struct {
+		src  Source
+		raw  string
+		want bool
+	}{
+		{web, "https://example.org/a/1.html", true},
+		{web, "http://example.org/a/1.html", true},
+		{web, "file:///etc/passwd", false},
+		{web, "javascript:alert(1)", false},
+		{web, "https:///no-host", false},
+		{disk, "file:///srv/pages/articles/1.json", true},
+		{disk, "https://example.org/a/1.html", true},
+	} {
+		if got := tc.src.articleURL(tc.raw) != ""; got != tc.want {
+			t.Errorf("source %s, article %s: allowed %v, want %v", tc.src.URL, tc.raw, got, tc.want)
+		}
+	}
 }

@@ -36,7 +36,8 @@ func TestMetrics(t *testing.T) {
 	for _, p := range []string{"/feeds/a.atom", "/feeds/b.atom", "/feeds/nope.atom", "/elsewhere"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
 	}
-	m.Poll(&feeds.Result{Source: "stcn", Duration: 300 * time.Millisecond, Counts: feeds.Counts{New: 3, Updated: 1}})
+	m.Poll(&feeds.Result{Source: "stcn", Duration: 300 * time.Millisecond, Counts: feeds.Counts{New: 3, Updated: 1},
+		Articles: feeds.ArticleCounts{OK: 2, Failed: 1}})
 	m.Poll(&feeds.Result{Source: "stcn", NotModified: true})
 	m.Poll(&feeds.Result{Source: "broken", Err: errors.New("HTTP 500")})
 	m.Poll(&feeds.Result{Source: "gone", Err: errors.New("HTTP 410")})
@@ -53,6 +54,8 @@ func TestMetrics(t *testing.T) {
 		`feedrelay_polls_total{result="error",source="broken"} 1`,
 		`feedrelay_items_total{kind="new"} 3`,
 		`feedrelay_items_total{kind="updated"} 1`,
+		`feedrelay_articles_total{result="ok"} 2`,
+		`feedrelay_articles_total{result="error"} 1`,
 		`feedrelay_sources_failing 2`,
 		`feedrelay_poll_duration_seconds_count 4`,
 		`feedrelay_config_reloads_total{result="success"} 1`,
