@@ -10,7 +10,7 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 )
 
-// The full text of items (migration 0005): storage keeps where each item's
+// The full text of items (migration 0007): storage keeps where each item's
 // article stands (articles) and, once fetched, the article as the item's
 // content, as package feeds decided them.
 
