@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,7 +285,8 @@ func TestScrapeSourcesEndToEnd(t *testing.T) {
 	}
 	// The relay's copy of 1764540 (a tracking parameter on the link) is
 	// folded into the column's: one entry in the category.
-	if n := strings.Count(get(t, a, "/feeds/markets.atom"), "<title>宁德时代：拟在匈牙利建设第二座电池工厂</title>"); n != 1 {
+	title := regexp.MustCompile(`<title[^>]*>宁德时代：拟在匈牙利建设第二座电池工厂</title>`)
+	if n := len(title.FindAllString(get(t, a, "/feeds/markets.atom"), -1)); n != 1 {
 		t.Errorf("the story shared by the html and the feed source is in /feeds/markets.atom %d times, want 1", n)
 	}
 
