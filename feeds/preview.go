@@ -39,6 +39,7 @@ func (p *Poller) Preview(ctx context.Context, src Source, articles int) (*Previe
 	resp, err := p.Fetcher.Fetch(ctx, Request{
 		URL: src.URL, Timeout: src.Timeout, IdleTimeout: src.IdleTimeout,
 		MaxBodySize: src.MaxBodySize, UserAgent: src.UserAgent, Headers: src.Headers,
+		AllowPrivateNetworks: src.AllowPrivateNetworks,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", src.URL, err)
