@@ -173,6 +173,12 @@ func TestParseDefaults(t *testing.T) {
 			func(c *Config) (any, any) { return c.Database, filepath.Join(dir, "data", "x.db") }},
 		{"absolute database kept", "database: " + abs + "\n",
 			func(c *Config) (any, any) { return c.Database, abs }},
+		{"postgres URL kept as written", "database: postgres://relay:pw@db:5432/feedrelay?sslmode=disable\n",
+			func(c *Config) (any, any) {
+				return c.Database, "postgres://relay:pw@db:5432/feedrelay?sslmode=disable"
+			}},
+		{"postgresql URL from PG* variables kept", "database: postgresql://\n",
+			func(c *Config) (any, any) { return c.Database, "postgresql://" }},
 		{"global timezone", "timezone: Asia/Shanghai\n",
 			func(c *Config) (any, any) { return locName(c.Location), "Asia/Shanghai" }},
 		{"source inherits the global timezone",

@@ -97,7 +97,12 @@ func (v *validator) validate(c *Config) {
 	if c.Database == "" {
 		c.Database = DefaultDatabase
 	}
-	if !filepath.IsAbs(c.Database) {
+	// A URL (postgres://…) names a server, not a file beside this one.
+	if scheme, _, isURL := strings.Cut(c.Database, "://"); isURL {
+		if s := strings.ToLower(scheme); s != "postgres" && s != "postgresql" {
+			v.errorf("database", "%q: a URL must be postgres:// or postgresql://; anything else is a SQLite file's path", c.Database)
+		}
+	} else if !filepath.IsAbs(c.Database) {
 		c.Database = filepath.Join(dir, c.Database)
 	}
 	c.Location = v.location("timezone", c.Timezone, time.UTC)

@@ -39,6 +39,13 @@ type Result struct {
 	// Failures is how many polls in a row have failed, this one included,
 	// as the Store counts them (so the count survives restarts).
 	Failures int
+	// Lease is set when the source was polled under a lease the Scheduler
+	// claimed (Leaser): the Store must end the lease in Save's
+	// transaction and record Lease(failures) — when the source is due
+	// again, given its count of failures in a row — as its next poll, so
+	// that a poll's items, validators and next poll are written together
+	// or not at all. Nil otherwise.
+	Lease func(failures int) time.Time
 }
 
 // Saved is what Store.Save did with a poll's result.
@@ -47,6 +54,9 @@ type Saved struct {
 	// Failures is how many polls of the source in a row have failed, this
 	// one included; 0 after a success.
 	Failures int
+	// NextPoll is the next poll the store recorded for a leased poll
+	// (Result.Lease); zero otherwise.
+	NextPoll time.Time
 }
 
 // Store is what the poller needs from storage. Save must store the items of
@@ -76,12 +86,21 @@ type Poller struct {
 // Poll fetches src once and stores what changed. The returned Result carries
 // any error; Poll itself never fails.
 func (p *Poller) Poll(ctx context.Context, src Source) *Result {
+	return p.pollOnce(ctx, src, false)
+}
+
+// pollOnce is Poll; leased says that the Scheduler claimed src (Leaser), so
+// that Save ends the lease and records the next poll.
+func (p *Poller) pollOnce(ctx context.Context, src Source, leased bool) *Result {
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now
 	}
 	start := time.Now() // the clock may be a test's: durations are real
 	r := &Result{Source: src.Slug, URL: src.URL, Attempted: now()}
+	if leased {
+		r.Lease = func(failures int) time.Time { return NextPoll(src, r, failures, time.Now()) }
+	}
 	r.Err = p.poll(ctx, src, r)
 	if r.Err == nil && src.Article != nil {
 		r.Err = p.articles(ctx, src, r)
@@ -93,6 +112,9 @@ func (p *Poller) Poll(ctx context.Context, src Source) *Result {
 			r.Err = fmt.Errorf("store: %w", err)
 		}
 		r.Counts, r.Failures = saved.Counts, saved.Failures
+		if !saved.NextPoll.IsZero() {
+			r.NextPoll = saved.NextPoll
+		}
 	}
 	r.Feed = nil // stored: a result kept for its health must not hold the items
 	p.log(src, r)

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -24,6 +25,21 @@ type Scheduler struct {
 	// with NextPoll set, from the scheduling goroutine: it must not block.
 	OnResult func(*Result)
 
+	// Leases, if set, shares the sources with other instances (storage on
+	// PostgreSQL): Run then polls only the sources it claims, when the
+	// shared database says they are due, and each poll's Save records the
+	// next poll and ends the lease (Result.Lease). Nil: Run schedules the
+	// sources itself, in memory (one process: SQLite).
+	Leases Leaser
+	// LeaseTTL is how long a claim holds (with Leases): longer than a
+	// poll can take. A dead instance's sources wait that long. Zero:
+	// LeaseTTLFor the sources.
+	LeaseTTL time.Duration
+	// PerHost is how many sources of one host may be leased at once,
+	// across all instances (with Leases), until SetPerHost changes it; 0:
+	// no limit.
+	PerHost int
+
 	once    sync.Once
 	wake    chan struct{} // a change is pending
 	mu      sync.Mutex    // guards the pending changes below
@@ -31,9 +47,46 @@ type Scheduler struct {
 	newSrcs bool
 	poller  *Poller // nil: no change
 	limit   int     // 0: no change
+	perHost int     // -1: no change
 }
 
-func (s *Scheduler) init() { s.once.Do(func() { s.wake = make(chan struct{}, 1) }) }
+// Leaser shares sources among instances: storage.DB on PostgreSQL.
+type Leaser interface {
+	// Claim leases to this instance the sources of c that are due and
+	// leased by no one (or whose lease expired), and returns their slugs.
+	// Each lease ends in the Save of its poll (Result.Lease), or when it
+	// expires.
+	Claim(ctx context.Context, c Claim) ([]string, error)
+}
+
+// Claim is what a Scheduler asks of its Leaser.
+type Claim struct {
+	Sources []string // slugs: only these (the configured sources)
+	N       int      // at most this many
+	// PerHost: none of a host that would then have more than this many
+	// sources leased by all instances together; 0: no limit.
+	PerHost int
+	TTL     time.Duration // how long each lease holds
+}
+
+// LeaseTTLFor is how long a lease of one of sources holds by default:
+// twice the longest fetch timeout among them (a poll is its fetch, then
+// a parse and a transaction), and at least 10 s.
+func LeaseTTLFor(sources []Source) time.Duration {
+	ttl := 5 * time.Second
+	for _, src := range sources {
+		ttl = max(ttl, src.Timeout)
+	}
+	return 2 * ttl
+}
+
+// claimEvery is how often a leasing Scheduler asks for due sources: a
+// source is polled at most this late.
+const claimEvery = 500 * time.Millisecond
+
+func (s *Scheduler) init() {
+	s.once.Do(func() { s.wake, s.perHost = make(chan struct{}, 1), -1 })
+}
 
 // notify wakes Run to take in a pending change; it never blocks, so it is
 // safe before Run starts and after it returned.
@@ -78,6 +131,16 @@ func (s *Scheduler) SetConcurrency(n int) {
 	s.notify()
 }
 
+// SetPerHost changes how many sources of one host may be leased at once
+// (with Leases), from the next claim.
+func (s *Scheduler) SetPerHost(n int) {
+	s.init()
+	s.mu.Lock()
+	s.perHost = max(n, 0)
+	s.mu.Unlock()
+	s.notify()
+}
+
 // entry is one source in the schedule.
 type entry struct {
 	src      Source
@@ -100,6 +163,10 @@ type done struct {
 // (which see the cancelled context) and returns.
 func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	s.init()
+	if s.Leases != nil {
+		s.runLeased(ctx, sources)
+		return
+	}
 	limit := max(s.Concurrency, 1)
 	poller := s.Poller
 	entries := map[string]*entry{}
@@ -134,10 +201,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	}
 	// take applies the changes set since the last call.
 	take := func() {
-		s.mu.Lock()
-		srcs, newSrcs, p, n := s.sources, s.newSrcs, s.poller, s.limit
-		s.sources, s.newSrcs, s.poller, s.limit = nil, false, nil, 0
-		s.mu.Unlock()
+		srcs, newSrcs, p, n, _ := s.changes()
 		if newSrcs {
 			set(srcs)
 		}
@@ -203,6 +267,109 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		case <-s.wake:
 			take()
 		case <-wait:
+		}
+	}
+}
+
+// changes returns and clears the changes set since the last call.
+func (s *Scheduler) changes() (srcs []Source, newSrcs bool, p *Poller, limit, perHost int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	srcs, newSrcs, p, limit, perHost = s.sources, s.newSrcs, s.poller, s.limit, s.perHost
+	s.sources, s.newSrcs, s.poller, s.limit, s.perHost = nil, false, nil, 0, -1
+	return srcs, newSrcs, p, limit, perHost
+}
+
+// runLeased is Run with Leases: the shared database, not this process,
+// knows when each source is due. Every claimEvery, and after a poll when
+// the last claim took all it asked for (more may be due), it claims as
+// many due sources as it has room for and polls them; each poll's Save
+// records the next poll and ends the lease.
+func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
+	limit, poller, perHost := max(s.Concurrency, 1), s.Poller, max(s.PerHost, 0)
+	var (
+		bySlug   map[string]Source
+		slugs    []string
+		ttl      time.Duration
+		inFlight = map[string]bool{}
+		results  = make(chan *Result)
+		full     bool // the last claim got all it asked for
+	)
+	set := func(sources []Source) {
+		bySlug, slugs = make(map[string]Source, len(sources)), make([]string, 0, len(sources))
+		for _, src := range sources {
+			bySlug[src.Slug] = src
+			slugs = append(slugs, src.Slug)
+		}
+		ttl = s.LeaseTTL
+		if ttl <= 0 {
+			ttl = LeaseTTLFor(sources)
+		}
+	}
+	take := func() {
+		srcs, newSrcs, p, n, h := s.changes()
+		if newSrcs {
+			set(srcs)
+		}
+		if p != nil {
+			poller = p
+		}
+		if n > 0 {
+			limit = n
+		}
+		if h >= 0 {
+			perHost = h
+		}
+	}
+	claim := func() {
+		n := limit - len(inFlight)
+		if n <= 0 || len(slugs) == 0 || ctx.Err() != nil {
+			return
+		}
+		got, err := s.Leases.Claim(ctx, Claim{Sources: slugs, N: n, PerHost: perHost, TTL: ttl})
+		if err != nil {
+			if ctx.Err() == nil && poller.Logger != nil {
+				poller.Logger.Error("claim due sources", slog.Any("error", err))
+			}
+			return
+		}
+		full = len(got) == n
+		for _, slug := range got {
+			src, ok := bySlug[slug]
+			if !ok || inFlight[slug] {
+				continue // claimed from slugs, not in flight: never
+			}
+			inFlight[slug] = true
+			go func(p *Poller, src Source) { results <- p.pollOnce(ctx, src, true) }(poller, src)
+		}
+	}
+
+	set(sources)
+	take() // a change made before Run started is newer than sources
+	tick := time.NewTicker(claimEvery)
+	defer tick.Stop()
+	claim()
+	for {
+		select {
+		case <-ctx.Done():
+			for len(inFlight) > 0 {
+				delete(inFlight, (<-results).Source)
+			}
+			return
+		case r := <-results:
+			delete(inFlight, r.Source)
+			_, configured := bySlug[r.Source]
+			cut := ctx.Err() != nil && errors.Is(r.Err, context.Canceled)
+			if configured && !cut && s.OnResult != nil {
+				s.OnResult(r)
+			}
+			if full {
+				claim()
+			}
+		case <-s.wake:
+			take()
+		case <-tick.C:
+			claim()
 		}
 	}
 }

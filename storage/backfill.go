@@ -41,8 +41,8 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT i.id, i.link, i.title, i.content
-		FROM story_key_queue q JOIN items i ON i.id = q.id ORDER BY q.id LIMIT ?`, backfillBatch)
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT i.id, i.link, i.title, i.content
+		FROM story_key_queue q JOIN items i ON i.id = q.id ORDER BY q.id LIMIT ?`), backfillBatch)
 	if err != nil {
 		return 0, fmt.Errorf("read queued items: %w", err)
 	}
@@ -70,16 +70,16 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		return 0, fmt.Errorf("read queued items: %w", err)
 	}
 	for _, k := range batch {
-		if _, err := tx.ExecContext(ctx, `UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`),
 			k.urlKey, k.titleKey, k.origin, k.id); err != nil {
 			return 0, fmt.Errorf("key item %d: %w", k.id, err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM story_key_queue WHERE id = ?`, k.id); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM story_key_queue WHERE id = ?`), k.id); err != nil {
 			return 0, fmt.Errorf("dequeue item %d: %w", k.id, err)
 		}
 	}
 	if len(batch) > 0 {
-		if err := bumpPublished(ctx, tx); err != nil {
+		if err := db.bumpPublished(ctx, tx); err != nil {
 			return 0, err
 		}
 	}

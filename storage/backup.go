@@ -11,12 +11,6 @@ import (
 	"path/filepath"
 )
 
-// Backup writes a consistent copy of the database to path while the daemon
-// keeps reading and writing it. See BackupFile.
-func (db *DB) Backup(ctx context.Context, path string) error {
-	return BackupFile(ctx, db.path, path)
-}
-
 // BackupFile writes a consistent copy of the SQLite database at src to dst:
 // a snapshot of the last transaction committed before it started, compacted
 // (VACUUM INTO), a single file in rollback-journal mode with no -wal beside
@@ -41,6 +35,9 @@ func BackupFile(ctx context.Context, src, dst string) (err error) {
 			err = fmt.Errorf("backup %s to %s: %w", src, dst, err)
 		}
 	}()
+	if isPostgres(src) {
+		return errors.New("a PostgreSQL database is backed up with its own tools (pg_dump)")
+	}
 	srcInfo, err := os.Stat(src)
 	if err != nil {
 		return err

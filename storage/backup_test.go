@@ -145,7 +145,7 @@ func TestBackup_WhileWriting(t *testing.T) {
 		before := committed.Load()
 		start := time.Now()
 		// Again and again to the same file: yesterday's backup is replaced.
-		if err := db.Backup(ctx, dst); err != nil {
+		if err := BackupFile(ctx, db.path, dst); err != nil {
 			t.Fatal(err)
 		}
 		took := time.Since(start)
@@ -217,7 +217,7 @@ func TestBackup_OpenWriteTransaction(t *testing.T) {
 	bctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	dst := filepath.Join(dir, "copy.db")
-	if err := db.Backup(bctx, dst); err != nil {
+	if err := BackupFile(bctx, db.path, dst); err != nil {
 		t.Fatalf("backup while a write transaction is open: %v", err)
 	}
 	if n := checkBackupBatches(t, openBackupCopy(t, dst), 3); n != 1 {
@@ -240,7 +240,7 @@ func TestBackup_Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dst := range []string{live, filepath.Join(dir, ".", "feedrelay.db"), filepath.Join(dir, "link.db")} {
-		err := db.Backup(ctx, dst)
+		err := BackupFile(ctx, db.path, dst)
 		if err == nil || !strings.Contains(err.Error(), "the database itself") {
 			t.Errorf("backup to %s: %v, want a refusal", dst, err)
 		}
@@ -254,7 +254,7 @@ func TestBackup_Refusals(t *testing.T) {
 
 	// A directory, a missing directory.
 	for _, dst := range []string{dir, filepath.Join(dir, "nope", "copy.db")} {
-		if err := db.Backup(ctx, dst); err == nil || !strings.Contains(err.Error(), dst) {
+		if err := BackupFile(ctx, db.path, dst); err == nil || !strings.Contains(err.Error(), dst) {
 			t.Errorf("backup to %s: %v, want an error naming it", dst, err)
 		}
 	}
@@ -274,7 +274,7 @@ func TestBackup_Refusals(t *testing.T) {
 	os.WriteFile(dst, []byte("yesterday"), 0o600)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := db.Backup(cctx, dst); !errors.Is(err, context.Canceled) {
+	if err := BackupFile(cctx, db.path, dst); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled backup: %v", err)
 	}
 	if b, _ := os.ReadFile(dst); string(b) != "yesterday" {
@@ -284,7 +284,7 @@ func TestBackup_Refusals(t *testing.T) {
 		t.Errorf("a failed backup left %d files", len(ents))
 	}
 	// And then one that works replaces it.
-	if err := db.Backup(ctx, dst); err != nil {
+	if err := BackupFile(ctx, db.path, dst); err != nil {
 		t.Fatal(err)
 	}
 	if n := checkBackupBatches(t, openBackupCopy(t, dst), 3); n != 1 {
@@ -309,7 +309,7 @@ func BenchmarkBackup(b *testing.B) {
 	dst := filepath.Join(dir, "copy.db")
 	b.ResetTimer()
 	for b.Loop() {
-		if err := db.Backup(ctx, dst); err != nil {
+		if err := BackupFile(ctx, db.path, dst); err != nil {
 			b.Fatal(err)
 		}
 	}

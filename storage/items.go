@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
@@ -26,13 +27,13 @@ func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
 	defer tx.Rollback()
 	for _, s := range sources {
 		// A changed URL is another feed: its validators mean nothing there.
-		if _, err := tx.ExecContext(ctx, `
+		if _, err := tx.ExecContext(ctx, db.q(`
 			INSERT INTO sources (slug, name, url) VALUES (?, ?, ?)
 			ON CONFLICT (slug) DO UPDATE SET
 				name = excluded.name,
 				url = excluded.url,
-				etag = CASE WHEN url = excluded.url THEN etag ELSE '' END,
-				last_modified = CASE WHEN url = excluded.url THEN last_modified ELSE '' END`,
+				etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE '' END,
+				last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE '' END`),
 			s.Slug, s.Name, s.URL); err != nil {
 			return fmt.Errorf("sync source %s: %w", s.Slug, err)
 		}
@@ -46,12 +47,15 @@ func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
 // Validators returns the ETag and Last-Modified saved with the source's
 // items, for the next conditional GET.
 func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified string, err error) {
-	err = db.r.QueryRowContext(ctx, "SELECT etag, last_modified FROM sources WHERE slug = ?", source).
+	err = db.r.QueryRowContext(ctx, db.q("SELECT etag, last_modified FROM sources WHERE slug = ?"), source).
 		Scan(&etag, &lastModified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}
-	return etag, lastModified, err
+	if err != nil {
+		return "", "", fmt.Errorf("read the validators of %s: %w", source, err)
+	}
+	return etag, lastModified, nil
 }
 
 // Save records the outcome of a poll, r, which it does not modify. For a
@@ -62,12 +66,13 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // queues its poll history row (polls.go).
 // Items are stored as feeds decided them (identity, entry id, story keys).
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
-	if r.NotModified && r.Err == nil && len(r.Retried) == 0 {
+	// A leased poll always writes: its lease ends with its next poll.
+	if r.NotModified && r.Err == nil && len(r.Retried) == 0 && (r.Lease == nil || !db.pg) {
 		// Checked on a reader first: waiting for the writer (busy with
 		// another source's big batch) would stall this source's poll.
 		var n int
-		err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
-			AND last_error = '' AND etag = ? AND last_modified = ?`, r.Source, r.ETag, r.LastModified).Scan(&n)
+		err := db.r.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
+			AND last_error = '' AND etag = ? AND last_modified = ?`), r.Source, r.ETag, r.LastModified).Scan(&n)
 		if err != nil {
 			return feeds.Saved{}, fmt.Errorf("save %s: read its validators: %w", r.Source, err)
 		}
@@ -103,7 +108,7 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 		failures    int
 		feedUpdated int64
 	)
-	err = tx.QueryRowContext(ctx, `SELECT id, failures, feed_updated FROM sources WHERE slug = ?`, r.Source).
+	err = tx.QueryRowContext(ctx, db.q(`SELECT id, failures, feed_updated FROM sources WHERE slug = ?`), r.Source).
 		Scan(&srcID, &failures, &feedUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return saved, false, fmt.Errorf("unknown source %q", r.Source)
@@ -116,13 +121,13 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	switch {
 	case r.Err != nil:
 		saved.Failures = failures + 1
-		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_attempt = ?, last_status = ?,
-			last_error = ?, failures = failures + 1 WHERE id = ?`,
-			attempted, r.StatusCode, r.Err.Error(), srcID)
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET last_attempt = ?, last_status = ?,
+			last_error = ?, failures = failures + 1 WHERE id = ?`),
+			attempted, r.StatusCode, textOf(r.Err.Error()), srcID)
 	case r.NotModified:
 		// Not healthy before, or new validators: record the recovery.
-		_, err = tx.ExecContext(ctx, `UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
-			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
+			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`),
 			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
 	default:
 		f := r.Feed
@@ -138,9 +143,9 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 			// The feed does not date itself: its content changed now.
 			feedUpdated = db.Now().Unix()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
+		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
 			language = ?, feed_updated = ?, etag = ?, last_modified = ?, last_attempt = ?,
-			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`,
+			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`),
 			f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
 			attempted, attempted, r.StatusCode, srcID)
 		published = saved.New+saved.Updated > 0 || feedUpdated != oldUpdated
@@ -161,8 +166,21 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	if err := db.recordPoll(ctx, tx, srcID, r, saved.Counts); err != nil {
 		return feeds.Saved{}, false, err
 	}
+	if r.Lease != nil && db.pg {
+		next := r.Lease(saved.Failures)
+		held, err := releaseLease(ctx, tx, db.owner, srcID, time.Until(next))
+		if err != nil {
+			return feeds.Saved{}, false, err
+		}
+		if !held {
+			// It expired and another instance claimed the source: that
+			// one's poll is the source's now.
+			return feeds.Saved{}, false, ErrLeaseLost
+		}
+		saved.NextPoll = next
+	}
 	if published {
-		if err := bumpPublished(ctx, tx); err != nil {
+		if err := db.bumpPublished(ctx, tx); err != nil {
 			return feeds.Saved{}, false, err
 		}
 	}
@@ -175,23 +193,24 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []feeds.Item) (feeds.Counts, error) {
 	var counts feeds.Counts
 	// This lookup uses the UNIQUE (source_id, identity) index.
-	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link
-		FROM items WHERE source_id = ? AND identity = ?`)
+	sel, err := tx.PrepareContext(ctx, db.q(`SELECT id, content_hash, published, updated, title, link
+		FROM items WHERE source_id = ? AND identity = ?`))
 	if err != nil {
 		return counts, fmt.Errorf("prepare item lookup: %w", err)
 	}
 	defer sel.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO items (source_id, identity, entry_id, link, title,
+	ins, err := tx.PrepareContext(ctx, db.q(`INSERT INTO items (source_id, identity, entry_id, link, title,
 		author, content, summary, categories, published, updated, first_seen, content_hash,
 		url_key, title_key, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`))
 	if err != nil {
 		return counts, fmt.Errorf("prepare item insert: %w", err)
 	}
 	defer ins.Close()
-	upd, err := tx.PrepareContext(ctx, `UPDATE items SET link = ?, title = ?, author = ?, content = ?,
+	upd, err := tx.PrepareContext(ctx, db.q(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
 		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
-		url_key = ?, title_key = ?, origin = ? WHERE id = ?`)
+		url_key = ?, title_key = ?, origin = ? WHERE id = ?`))
 	if err != nil {
 		return counts, fmt.Errorf("prepare item update: %w", err)
 	}
@@ -200,7 +219,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 	now := db.Now().Unix()
 	// Most sources have had nothing pruned: then no per-item lookup.
 	var anyPruned bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`, srcID).Scan(&anyPruned); err != nil {
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`), srcID).Scan(&anyPruned); err != nil {
 		return counts, fmt.Errorf("look for pruned items: %w", err)
 	}
 	rows := &finder{sel: sel, srcID: srcID, rows: map[string]*storedItem{}, taken: map[int64]bool{}}
@@ -227,13 +246,10 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 				return counts, fmt.Errorf("item %q has no entry id (feeds.Source.Identify decides it)", it.Identity)
 			}
 			pub := unixOr(it.Published, now) // undated: first seen, once
-			res, err := ins.ExecContext(ctx, srcID, it.Identity, it.EntryID, it.Link,
-				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
-				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
 			var id int64
-			if err == nil {
-				id, err = res.LastInsertId()
-			}
+			err := ins.QueryRowContext(ctx, srcID, it.Identity, it.EntryID, it.Link,
+				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
+				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin).Scan(&id)
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -247,7 +263,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			counts.New++
 			continue
 		}
-		if err := rows.adopt(ctx, tx, row, it.Identity); err != nil {
+		if err := rows.adopt(ctx, db, tx, row, it.Identity); err != nil {
 			return counts, fmt.Errorf("item %q: %w", it.Identity, err)
 		}
 		if row.hash == it.Hash {
@@ -280,6 +296,12 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		return counts, fmt.Errorf("index items for search: %w", err)
 	}
 	return counts, nil
+}
+
+// textOf is s as both backends store text: valid UTF-8, no NUL (which
+// PostgreSQL refuses; an error message may quote a body's bytes).
+func textOf(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func unixOr(t time.Time, def int64) int64 {
@@ -376,15 +398,18 @@ func (f *finder) stored(identity string, row *storedItem) {
 // adopt makes row the item with identity: when it was found under another
 // form and no row holds identity, it moves to identity, so that the next
 // poll finds it at once. Its id and entry id stay.
-func (f *finder) adopt(ctx context.Context, tx *sql.Tx, row *storedItem, identity string) error {
+func (f *finder) adopt(ctx context.Context, db *DB, tx *sql.Tx, row *storedItem, identity string) error {
 	f.taken[row.id] = true
 	if row.identity == identity {
 		return nil
 	}
 	if other, err := f.get(ctx, identity); err != nil || other != nil {
-		return err
+		if err != nil {
+			return fmt.Errorf("look up identity %q: %w", identity, err)
+		}
+		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE items SET identity = ? WHERE id = ?`, identity, row.id); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET identity = ? WHERE id = ?`), identity, row.id); err != nil {
 		return fmt.Errorf("move item %d from identity %q: %w", row.id, row.identity, err)
 	}
 	f.rows[row.identity] = nil

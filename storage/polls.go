@@ -79,28 +79,31 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 	if r.Err != nil {
 		msg = truncate(r.Err.Error(), maxPollError)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO polls (source_id, attempted, duration_ms, status, outcome,
-		new, updated, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO polls (source_id, attempted, duration_ms, status, outcome,
+		new, updated, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		srcID, r.Attempted.Unix(), r.Duration.Milliseconds(), r.StatusCode, string(outcomeOf(r)),
 		counts.New, counts.Updated, msg); err != nil {
 		return fmt.Errorf("insert poll: %w", err)
 	}
 	// All but the newest MaxPolls, through polls_source.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM polls WHERE id IN (SELECT id FROM polls
-		WHERE source_id = ? ORDER BY attempted DESC, id DESC LIMIT -1 OFFSET ?)`,
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM polls WHERE id IN (SELECT id FROM polls
+		WHERE source_id = ? ORDER BY attempted DESC, id DESC ` + db.noLimit() + ` OFFSET ?)`),
 		srcID, MaxPolls); err != nil {
 		return fmt.Errorf("drop old polls: %w", err)
+	}
+	if err := db.notifyData(ctx, tx); err != nil {
+		return err
 	}
 	if counts.New == 0 {
 		return nil
 	}
 	now := db.Now() // the clock that stamps items.first_seen
 	hour := now.Unix() / 3600
-	if _, err := tx.ExecContext(ctx, `INSERT INTO item_hours (source_id, hour, n) VALUES (?, ?, ?)
-		ON CONFLICT (source_id, hour) DO UPDATE SET n = n + excluded.n`, srcID, hour, counts.New); err != nil {
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO item_hours (source_id, hour, n) VALUES (?, ?, ?)
+		ON CONFLICT (source_id, hour) DO UPDATE SET n = item_hours.n + excluded.n`), srcID, hour, counts.New); err != nil {
 		return fmt.Errorf("count new items: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM item_hours WHERE source_id = ? AND hour < ?`,
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM item_hours WHERE source_id = ? AND hour < ?`),
 		srcID, now.Add(-itemHoursKept).Unix()/3600); err != nil {
 		return fmt.Errorf("drop old item counts: %w", err)
 	}
@@ -194,7 +197,7 @@ func (db *DB) writePolls(ctx context.Context, batch []feeds.Result) error {
 	for i := range batch {
 		r := &batch[i]
 		var srcID int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, r.Source).Scan(&srcID); err != nil {
+		if err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM sources WHERE slug = ?`), r.Source).Scan(&srcID); err != nil {
 			return fmt.Errorf("record poll of %s: find source: %w", r.Source, err)
 		}
 		if err := db.recordPoll(ctx, tx, srcID, r, feeds.Counts{}); err != nil {
@@ -271,9 +274,9 @@ func (db *DB) Polls(ctx context.Context, source string, limit int) ([]Poll, erro
 	// The queue first: a row written meanwhile is then read twice, not
 	// missed (withQueued drops the copy).
 	queued := db.queuedPolls(source)[source]
-	rows, err := db.r.QueryContext(ctx, `SELECT `+pollColumns+`
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT `+pollColumns+`
 		FROM polls p JOIN sources s ON s.id = p.source_id
-		WHERE s.slug = ? ORDER BY p.attempted DESC, p.id DESC LIMIT ?`, source, limit)
+		WHERE s.slug = ? ORDER BY p.attempted DESC, p.id DESC LIMIT ?`), source, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query polls of %s: %w", source, err)
 	}
@@ -299,11 +302,11 @@ func (db *DB) RecentPolls(ctx context.Context, limit int) (map[string][]Poll, er
 	// For each source, a range of polls_source from the time of its
 	// limit-th newest poll (the scalar subquery, once per source; 0 when
 	// it has fewer). Polls at the same second may add a few: cut below.
-	rows, err := db.r.QueryContext(ctx, `SELECT s.slug, `+pollColumns+`
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT s.slug, `+pollColumns+`
 		FROM sources s JOIN polls p ON p.source_id = s.id
 		WHERE p.attempted >= COALESCE((SELECT attempted FROM polls WHERE source_id = s.id
 			ORDER BY attempted DESC, id DESC LIMIT 1 OFFSET ?), 0)
-		ORDER BY s.id, p.attempted DESC, p.id DESC`, limit-1)
+		ORDER BY s.id, p.attempted DESC, p.id DESC`), limit-1)
 	if err != nil {
 		return nil, fmt.Errorf("query recent polls: %w", err)
 	}
@@ -331,9 +334,9 @@ func (db *DB) RecentPolls(ctx context.Context, limit int) (map[string][]Poll, er
 // NewItems returns, by source slug, the hours since since in which new
 // items were first seen, oldest first.
 func (db *DB) NewItems(ctx context.Context, since time.Time) (map[string][]HourCount, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT s.slug, h.hour, h.n
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT s.slug, h.hour, h.n
 		FROM item_hours h JOIN sources s ON s.id = h.source_id
-		WHERE h.hour >= ? ORDER BY h.source_id, h.hour`, since.Unix()/3600)
+		WHERE h.hour >= ? ORDER BY h.source_id, h.hour`), since.Unix()/3600)
 	if err != nil {
 		return nil, fmt.Errorf("query new items per hour: %w", err)
 	}

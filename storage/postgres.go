@@ -2,10 +2,12 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +38,28 @@ func isPostgres(database string) bool {
 		}
 	}
 	return false
+}
+
+// openPostgresDB opens the PostgreSQL database of dsn as a DB: migrated,
+// its change listener started, its lease owner named.
+func openPostgresDB(ctx context.Context, dsn string) (*DB, error) {
+	pool, err := openPostgres(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{w: pool, r: pool, pg: true, owner: leaseOwner(), Now: time.Now, queued: make(chan struct{}, 1)}
+	db.version.listen(pool)
+	return db, nil
+}
+
+// leaseOwner names this instance in its leases: host, process and a
+// random part, so that a restarted process (same pid in a container) is
+// not taken for its predecessor.
+func leaseOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // openPostgres connects to the PostgreSQL database of dsn and applies its

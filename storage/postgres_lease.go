@@ -3,9 +3,27 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
 )
+
+// ErrLeaseLost is Save's error for a leased poll whose lease expired and
+// was claimed by another instance meanwhile: nothing of the poll is
+// written, since the other instance is polling the source.
+var ErrLeaseLost = errors.New("the source's lease expired and another instance claimed it")
+
+// claimLockKey is the pg_advisory_xact_lock key that serializes claims
+// ("feedclai" in ASCII): a claim is a few milliseconds once a second per
+// instance, and taking them in turn lets each count the leases every host
+// already has, so that per-host limits hold across instances.
+const claimLockKey = 0x66656564636c6169
+
+// hostOf is the SQL for the host (and port) of a source's URL, lower-cased:
+// what the fetcher's per-host limit counts (url.URL.Host).
+const hostOf = `lower(substring(url from '^[^:/]+://(?:[^@/?#]*@)?([^/?#]*)'))`
 
 // Lease is a source claimed by one instance until Expires (the database's
 // clock): no other instance polls it before then.
@@ -16,39 +34,94 @@ type Lease struct {
 	Expires  time.Time
 }
 
-// claimDue leases to owner at most n sources that are due (next_poll has
-// passed) and not leased, or whose lease has expired (its holder died or
-// hangs), oldest due first, for ttl. Instances claiming at the same time
-// never get the same source: each locks the rows it picks, skipping those
-// another has locked (FOR UPDATE SKIP LOCKED), and a row locked and
-// leased by another meanwhile is re-checked against the WHERE once its
-// transaction commits, and no longer matches.
-func claimDue(ctx context.Context, db *sql.DB, owner string, ttl time.Duration, n int) ([]Lease, error) {
-	// The subquery walks sources_next_poll; ttl goes as microseconds, the
+// Claim leases to this instance the sources the scheduler may poll now
+// (feeds.Leaser): see claimDue. It needs PostgreSQL.
+func (db *DB) Claim(ctx context.Context, c feeds.Claim) ([]string, error) {
+	if !db.pg {
+		return nil, errors.New("claim due sources: leases need a PostgreSQL database")
+	}
+	leases, err := claimDue(ctx, db.w, db.owner, c)
+	if err != nil {
+		return nil, err
+	}
+	slugs := make([]string, len(leases))
+	for i, l := range leases {
+		slugs[i] = l.Slug
+	}
+	return slugs, nil
+}
+
+// claimDue leases to owner at most c.N of the sources c.Sources names (all
+// when nil) that are due (next_poll has passed) and not leased, or whose
+// lease has expired (its holder died or hangs), oldest due first, for
+// c.TTL; with c.PerHost > 0, none of a host that would then have more than
+// c.PerHost sources leased, by any instance. Instances claiming at the
+// same time never get the same source: claims take turns (an advisory
+// lock), each locks the rows it picks, skipping those another transaction
+// has locked (a poll being saved), and a row locked and leased meanwhile is
+// re-checked against the WHERE once that transaction commits, and no
+// longer matches.
+func claimDue(ctx context.Context, db *sql.DB, owner string, c feeds.Claim) (_ []Lease, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("claim due sources for %s: %w", owner, err)
+		}
+	}()
+	if c.N <= 0 {
+		return nil, nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
+		return nil, fmt.Errorf("wait for the claim lock: %w", err)
+	}
+	// The due CTE walks sources_next_poll; ttl goes as microseconds, the
 	// resolution of an interval.
-	rows, err := db.QueryContext(ctx, `
+	rows, err := tx.QueryContext(ctx, `
+		WITH leased AS (
+			SELECT `+hostOf+` AS host, count(*) AS n FROM sources
+			WHERE lease_owner != '' AND lease_expires > now()
+			GROUP BY 1
+		), due AS (
+			SELECT id, next_poll, `+hostOf+` AS host FROM sources
+			WHERE next_poll <= now() AND (lease_owner = '' OR lease_expires <= now())
+			  AND ($4::text[] IS NULL OR slug = ANY($4))
+			ORDER BY next_poll, id
+			FOR UPDATE SKIP LOCKED
+		), ranked AS (
+			SELECT d.id, d.next_poll,
+				row_number() OVER (PARTITION BY d.host ORDER BY d.next_poll, d.id) + coalesce(l.n, 0) AS k
+			FROM due d LEFT JOIN leased l ON l.host = d.host
+		)
 		UPDATE sources SET lease_owner = $1, lease_expires = now() + $2 * interval '1 microsecond'
 		WHERE id IN (
-			SELECT id FROM sources
-			WHERE next_poll <= now() AND (lease_owner = '' OR lease_expires <= now())
+			SELECT id FROM ranked WHERE $5 <= 0 OR k <= $5
 			ORDER BY next_poll, id
-			LIMIT $3
-			FOR UPDATE SKIP LOCKED)
-		RETURNING id, slug, url, lease_expires`, owner, ttl.Microseconds(), n)
+			LIMIT $3)
+		RETURNING id, slug, url, lease_expires`, owner, c.TTL.Microseconds(), c.N, c.Sources, c.PerHost)
 	if err != nil {
-		return nil, fmt.Errorf("claim due sources for %s: %w", owner, err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Lease
 	for rows.Next() {
 		var l Lease
 		if err := rows.Scan(&l.SourceID, &l.Slug, &l.URL, &l.Expires); err != nil {
-			return nil, fmt.Errorf("claim due sources for %s: %w", owner, err)
+			return nil, err
 		}
 		out = append(out, l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim due sources for %s: %w", owner, err)
+		return nil, err
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -72,4 +145,15 @@ func releaseLease(ctx context.Context, tx *sql.Tx, owner string, id int64, after
 		return false, fmt.Errorf("release lease of source %d by %s: %w", id, owner, err)
 	}
 	return n == 1, nil
+}
+
+// releaseAll ends this instance's leases, when it closes, leaving their
+// sources due as they were: other instances claim them at their next
+// claim instead of when the leases expire. Best effort: a lease left over
+// expires anyway.
+func (db *DB) releaseAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = db.w.ExecContext(ctx, `UPDATE sources SET lease_owner = '', lease_expires = '-infinity'
+		WHERE lease_owner = $1`, db.owner)
 }

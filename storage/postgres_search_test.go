@@ -103,7 +103,7 @@ func bothFind(t *testing.T, lite *DB, pg *sql.DB, q SearchQuery) []string {
 // entries on PostgreSQL as on SQLite.
 func TestPostgresSearch_AsOnSQLite(t *testing.T) {
 	ctx := context.Background()
-	lite := newSearchDB(t)
+	lite := newSearchDB(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	t0 := time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)
 	if _, err := lite.Save(ctx, result("other", "",
 		searchItem("e", "A股", "<p>涨</p>", t0),
@@ -187,7 +187,7 @@ func TestPostgresSearch_Corpus(t *testing.T) {
 // by its new text only; a deleted one leaves the index.
 func TestPostgresSearch_Reindexed(t *testing.T) {
 	ctx := context.Background()
-	lite := newSearchDB(t)
+	lite := newSearchDB(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	pg := pgDB(t)
 	copyToPostgres(t, lite, pg)
 	pgIndexed(t, pg)

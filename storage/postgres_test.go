@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/internal/pgtest"
 )
 
@@ -177,7 +178,7 @@ func TestClaimDue_Concurrent(t *testing.T) {
 			wg.Go(func() {
 				<-start
 				for {
-					leases, err := claimDue(ctx, db, owner, time.Hour, 3)
+					leases, err := claimDue(ctx, db, owner, feeds.Claim{N: 3, TTL: time.Hour})
 					if err != nil {
 						t.Error(err)
 						return
@@ -225,18 +226,18 @@ func TestClaimDue_ExpiredLeaseTakenOver(t *testing.T) {
 		return out
 	}
 	const ttl = 300 * time.Millisecond
-	a, err := claimDue(ctx, db, "a", ttl, 10)
+	a, err := claimDue(ctx, db, "a", feeds.Claim{N: 10, TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := slugs(a); !slices.Equal(got, []string{"s1", "s2", "s3"}) {
 		t.Fatalf("a claimed %v, want s1 s2 s3", got)
 	}
-	if b, err := claimDue(ctx, db, "b", ttl, 10); err != nil || len(b) != 0 {
+	if b, err := claimDue(ctx, db, "b", feeds.Claim{N: 10, TTL: ttl}); err != nil || len(b) != 0 {
 		t.Fatalf("b claimed %v (%v) while a's leases hold, want none", slugs(b), err)
 	}
 	time.Sleep(time.Until(a[0].Expires) + 50*time.Millisecond)
-	b, err := claimDue(ctx, db, "b", time.Hour, 2)
+	b, err := claimDue(ctx, db, "b", feeds.Claim{N: 2, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +270,7 @@ func TestClaimDue_ExpiredLeaseTakenOver(t *testing.T) {
 		t.Errorf("a could not release s3, expired but claimed by no one since")
 	}
 	// s1 is due in an hour, s2 leased by b: only s3, due at once, is left.
-	c, err := claimDue(ctx, db, "c", time.Hour, 10)
+	c, err := claimDue(ctx, db, "c", feeds.Claim{N: 10, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

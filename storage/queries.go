@@ -83,12 +83,12 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 	args = append(args, q.Limit)
 	// This query walks items_updated (or items_source_updated for one
 	// source) and stops after Limit rows.
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, db.q(`
 		SELECT `+entryColumns+`
 		FROM items i JOIN sources s ON s.id = i.source_id
 		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`) `+where+`
 		ORDER BY i.updated `+order+`, i.id `+order+`
-		LIMIT ?`, args...)
+		LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entries: %w", err)
 	}

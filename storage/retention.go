@@ -40,49 +40,59 @@ func (db *DB) Prune(ctx context.Context, source string, olderThan time.Time, kee
 func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, keep int) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	var srcID int64
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, source).Scan(&srcID); err != nil {
-		return 0, err
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM sources WHERE slug = ?`), source).Scan(&srcID); err != nil {
+		return 0, fmt.Errorf("read source: %w", err)
 	}
 	// The newest keep items stay whatever their age; of the others, the
 	// oldest first seen go first.
-	_, err = tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY)`)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.doomed`); err != nil {
-		return 0, err
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO temp.doomed (id)
-		SELECT id FROM items WHERE source_id = ? AND first_seen < ?
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM items WHERE source_id = ? AND first_seen < ?
 		  AND id NOT IN (SELECT id FROM items WHERE source_id = ? ORDER BY updated DESC, id DESC LIMIT ?)
-		ORDER BY first_seen LIMIT ?`, srcID, olderThan, srcID, keep, pruneBatch)
+		ORDER BY first_seen LIMIT ?`), srcID, olderThan, srcID, keep, pruneBatch)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("select items to prune: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	if n == 0 {
+	var doomed []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("select items to prune: %w", err)
+		}
+		doomed = append(doomed, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("select items to prune: %w", err)
+	}
+	if len(doomed) == 0 {
 		return 0, nil
 	}
 	now := db.Now().Unix()
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO pruned (source_id, identity, pruned_at)
-		SELECT source_id, identity, ? FROM items WHERE id IN (SELECT id FROM temp.doomed)`, now); err != nil {
-		return 0, err
+	in := "(" + marks(len(doomed)) + ")"
+	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO pruned (source_id, identity, pruned_at)
+		SELECT source_id, identity, ? FROM items WHERE id IN `+in+`
+		ON CONFLICT (source_id, identity) DO UPDATE SET pruned_at = excluded.pruned_at`),
+		append([]any{now}, doomed...)...); err != nil {
+		return 0, fmt.Errorf("remember pruned identities: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM items WHERE id IN (SELECT id FROM temp.doomed)`); err != nil {
-		return 0, err
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM items WHERE id IN `+in), doomed...); err != nil {
+		return 0, fmt.Errorf("delete items: %w", err)
 	}
-	if err := bumpPublished(ctx, tx); err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM pruned WHERE source_id = ? AND pruned_at < ?`,
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM pruned WHERE source_id = ? AND pruned_at < ?`),
 		srcID, now-int64(forgetPrunedAfter/time.Second)); err != nil {
+		return 0, fmt.Errorf("forget old pruned identities: %w", err)
+	}
+	if err := db.bumpPublished(ctx, tx); err != nil {
 		return 0, err
 	}
-	return int(n), tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return len(doomed), nil
 }
 
 // wasPruned reports whether retention pruned one of these identities of the
@@ -90,7 +100,7 @@ func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, ke
 func (db *DB) wasPruned(ctx context.Context, tx *sql.Tx, srcID int64, identities []string) (bool, error) {
 	for _, id := range identities {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pruned WHERE source_id = ? AND identity = ?`, srcID, id).Scan(&one)
+		err := tx.QueryRowContext(ctx, db.q(`SELECT 1 FROM pruned WHERE source_id = ? AND identity = ?`), srcID, id).Scan(&one)
 		if err == nil {
 			return true, nil
 		}

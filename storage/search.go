@@ -57,6 +57,9 @@ var (
 // set that pass the LIKE checks, until Limit: for rare words that is a walk
 // of the whole index items_updated, for common ones a short one.
 func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
+	if db.pg {
+		return pgSearch(ctx, db.r, q)
+	}
 	terms := strings.Fields(q.Text)
 	if len(terms) == 0 || len(q.Sources) == 0 || q.Limit <= 0 {
 		return nil, nil
@@ -208,9 +211,9 @@ func (db *DB) indexItems(ctx context.Context, tx *sql.Tx, ids []int64) error {
 			args[i] = id
 		}
 		ids = ids[n:]
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO search_queue (id) VALUES (?)`+
-			strings.Repeat(",(?)", n-1), args...); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO search_queue (id) VALUES (?)`+
+			strings.Repeat(",(?)", n-1)+` ON CONFLICT DO NOTHING`), args...); err != nil {
+			return fmt.Errorf("queue %d items: %w", n, err)
 		}
 	}
 	return nil
@@ -221,6 +224,17 @@ func (db *DB) indexItems(ctx context.Context, tx *sql.Tx, ids []int64) error {
 // items_search with their current title and plain text, extracted by
 // feedrelay_text inside SQLite, FTS5 merging the batch's terms in memory.
 func (db *DB) IndexQueued(ctx context.Context) (int, error) {
+	if db.pg {
+		return pgIndexQueued(ctx, db.w)
+	}
+	n, err := db.indexQueued(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("index for search: %w", err)
+	}
+	return n, nil
+}
+
+func (db *DB) indexQueued(ctx context.Context) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err

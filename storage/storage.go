@@ -1,7 +1,16 @@
-// Package storage keeps sources and their items in SQLite: schema and
-// migrations, the per-poll upsert, and the queries the publisher needs. It
-// persists items as package feeds decided them (identity, entry id, story
-// keys) and computes none of that itself.
+// Package storage keeps sources and their items in SQLite or PostgreSQL:
+// schema and migrations, the per-poll upsert, and the queries the publisher
+// needs. It persists items as package feeds decided them (identity, entry
+// id, story keys) and computes none of that itself.
+//
+// One DB type serves both backends, through database/sql (modernc's SQLite
+// driver, pgx's stdlib driver for PostgreSQL). Their schemas are twins (the
+// same tables and columns, times as unix seconds), so one scanning code and,
+// for nearly every statement, one SQL text serve both; the dialect differs
+// only in placeholders (written ?, rebound to $n by DB.q), one join keyword
+// (DB.crossJoin), search (FTS5 trigrams against an array of grams), change
+// notification (PRAGMA data_version against LISTEN/NOTIFY) and what only a
+// shared database needs (leases: postgres_lease.go).
 package storage
 
 import (
@@ -14,6 +23,8 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite" // the pure-Go driver, registered as "sqlite"
@@ -22,12 +33,17 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// DB is feedrelay's database. One connection writes (immediate transactions,
-// so a read-then-write never fails with SQLITE_BUSY halfway); a pool of
-// read-only connections serves queries concurrently under WAL.
+// DB is feedrelay's database. On SQLite, one connection writes (immediate
+// transactions, so a read-then-write never fails with SQLITE_BUSY halfway)
+// and a pool of read-only connections serves queries concurrently under
+// WAL. On PostgreSQL, w and r are one pool, and several instances may share
+// the database (Shared).
 type DB struct {
 	w, r *sql.DB
-	path string
+	pg   bool
+	path string // SQLite's file; "" on PostgreSQL
+	// owner names this instance in the leases it takes (PostgreSQL).
+	owner string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
@@ -42,10 +58,20 @@ type DB struct {
 	Checked IntegrityCheck
 }
 
-// Open opens (creating if needed) the database at path, checks that the
-// file is not damaged (see CheckIntegrity; a *CorruptError if it is), and
-// applies pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the database the config's `database` names and applies
+// pending migrations: a postgres:// or postgresql:// URL is a PostgreSQL
+// database (its missing parts from the PG* environment variables), and
+// anything else the path of a SQLite file, created if needed, whose file
+// is checked for damage first (see CheckIntegrity; a *CorruptError if it
+// is).
+func Open(ctx context.Context, database string) (*DB, error) {
+	if isPostgres(database) {
+		return openPostgresDB(ctx, database)
+	}
+	return openSQLite(ctx, database)
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := registerText(); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -121,10 +147,16 @@ func prepareFile(ctx context.Context, path string) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close closes the database. On PostgreSQL it first ends this instance's
+// leases, so that other instances take over its sources at once rather
+// than when the leases expire.
 func (db *DB) Close() error {
 	db.closePolls()
 	db.version.close()
+	if db.pg {
+		db.releaseAll()
+		return db.w.Close()
+	}
 	rerr := db.r.Close()
 	if err := db.w.Close(); err != nil {
 		return err
@@ -132,8 +164,17 @@ func (db *DB) Close() error {
 	return rerr
 }
 
-// Size is the size of the database files in bytes, write-ahead log included.
+// Size is the size of the database in bytes: on SQLite its files,
+// write-ahead log included.
 func (db *DB) Size() (int64, error) {
+	if db.pg {
+		var n int64
+		err := db.r.QueryRow("SELECT pg_database_size(current_database())").Scan(&n)
+		if err != nil {
+			return 0, fmt.Errorf("size of the database: %w", err)
+		}
+		return n, nil
+	}
 	var total int64
 	for _, suffix := range []string{"", "-wal"} {
 		st, err := os.Stat(db.path + suffix)
@@ -151,11 +192,50 @@ func (db *DB) Size() (int64, error) {
 // Ping checks that the database answers a query, and fails with a
 // *CorruptError once any query has found the file damaged.
 func (db *DB) Ping(ctx context.Context) error {
-	if ce := db.corrupt.err.Load(); ce != nil {
-		return ce
+	if db.corrupt != nil { // nil on PostgreSQL: no file of ours to damage
+		if ce := db.corrupt.err.Load(); ce != nil {
+			return ce
+		}
 	}
 	var one int
 	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Shared reports whether several instances may share the database
+// (PostgreSQL): their schedulers then claim the sources they poll
+// (Claim), and their render caches learn of each other's changes (Version).
+func (db *DB) Shared() bool { return db.pg }
+
+// q is query in the backend's dialect: SQLite's ? placeholders become $1,
+// $2 … on PostgreSQL. The queries of this package hold no ? of their own
+// (in a string literal, say).
+func (db *DB) q(query string) string {
+	if !db.pg {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// crossJoin is the join that makes SQLite's planner take the tables in
+// the order written; PostgreSQL plans JOIN by its statistics (and allows
+// no ON after CROSS JOIN).
+func (db *DB) crossJoin() string {
+	if db.pg {
+		return "JOIN"
+	}
+	return "CROSS JOIN"
 }
 
 // migrate applies, in name order and each in its own transaction, the
@@ -203,4 +283,12 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// noLimit is the LIMIT clause that limits nothing, for an OFFSET alone.
+func (db *DB) noLimit() string {
+	if db.pg {
+		return "LIMIT ALL"
+	}
+	return "LIMIT -1"
 }

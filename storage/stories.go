@@ -17,11 +17,11 @@ func (db *DB) CopiesOf(ctx context.Context, sources []string, entries []Entry, t
 	if len(sources) == 0 || len(entries) == 0 {
 		return nil, nil
 	}
-	query, args := copiesQuery(sources, entries, titleWindow)
+	query, args := copiesQuery(sources, entries, titleWindow, db.crossJoin())
 	if query == "" {
 		return nil, nil // no entry has a key another item could share
 	}
-	rows, err := db.r.QueryContext(ctx, query, args...)
+	rows, err := db.r.QueryContext(ctx, db.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query copies of %d entries: %w", len(entries), err)
 	}
@@ -77,8 +77,9 @@ func (db *DB) CopiesOf(ctx context.Context, sources []string, entries []Entry, t
 
 // copiesQuery selects the items of sources that share a URL key with any of
 // entries, or a title key published within titleWindow of the earliest and
-// latest of them; "" when no entry has a key to look for.
-func copiesQuery(sources []string, entries []Entry, titleWindow time.Duration) (string, []any) {
+// latest of them; "" when no entry has a key to look for. crossJoin is the
+// dialect's (DB.crossJoin).
+func copiesQuery(sources []string, entries []Entry, titleWindow time.Duration, crossJoin string) (string, []any) {
 	var urlKeys, titleKeys []any
 	seenURL, seenTitle := map[string]bool{}, map[string]bool{}
 	var lo, hi int64
@@ -122,7 +123,7 @@ func copiesQuery(sources []string, entries []Entry, titleWindow time.Duration) (
 		args = append(args, s)
 	}
 	return `SELECT ` + entryColumns + `
-		FROM items i CROSS JOIN sources s ON s.id = i.source_id
+		FROM items i ` + crossJoin + ` sources s ON s.id = i.source_id
 		WHERE (` + strings.Join(conds, " OR ") + `)
 		  AND s.slug IN (` + marks(len(sources)) + `)
 		ORDER BY i.first_seen, i.id`, args

@@ -16,7 +16,7 @@ import (
 // slow).
 func TestCopiesOf_UsesKeyIndexes(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	query, args := copiesQuery([]string{"a", "b"}, []Entry{{ID: 1, URLKey: "k", TitleKey: "t"}, {ID: 2, URLKey: "k2", TitleKey: "t2"}}, time.Hour)
+	query, args := copiesQuery([]string{"a", "b"}, []Entry{{ID: 1, URLKey: "k", TitleKey: "t"}, {ID: 2, URLKey: "k2", TitleKey: "t2"}}, time.Hour, db.crossJoin())
 	rows, err := db.r.Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -40,52 +40,54 @@ func TestCopiesOf_UsesKeyIndexes(t *testing.T) {
 // overwritten or stored twice, and each keeps its entry id. Items are
 // identified by feeds, as the poller does.
 func TestSave_ReusedGUID(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
-	a := `<item><guid>g</guid><title>旧文章</title><link>https://example.org/a</link></item>`
-	b := `<item><guid>g</guid><title>新文章</title><link>https://example.org/b</link></item>`
-	poll := func(items ...string) feeds.Counts {
-		t.Helper()
-		f := parseRSS(t, "stcn", t0, items...)
-		c, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: t0, StatusCode: 200, Feed: f})
-		if err != nil {
-			t.Fatal(err)
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		a := `<item><guid>g</guid><title>旧文章</title><link>https://example.org/a</link></item>`
+		b := `<item><guid>g</guid><title>新文章</title><link>https://example.org/b</link></item>`
+		poll := func(items ...string) feeds.Counts {
+			t.Helper()
+			f := parseRSS(t, "stcn", t0, items...)
+			c, err := db.Save(ctx, &feeds.Result{Source: "stcn", Attempted: t0, StatusCode: 200, Feed: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Counts
 		}
-		return c.Counts
-	}
-	ids := func() map[string]string {
-		t.Helper()
-		es, err := db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 10})
-		if err != nil {
-			t.Fatal(err)
+		ids := func() map[string]string {
+			t.Helper()
+			es, err := db.Entries(ctx, EntryQuery{Sources: []string{"stcn"}, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := map[string]string{}
+			for _, e := range es {
+				m[e.Title] = e.EntryID
+			}
+			if len(m) != len(es) {
+				t.Errorf("%d entries, %d titles: a post stored twice", len(es), len(m))
+			}
+			return m
 		}
-		m := map[string]string{}
-		for _, e := range es {
-			m[e.Title] = e.EntryID
+		if c := poll(a); c.New != 1 {
+			t.Fatalf("first poll: %+v", c)
 		}
-		if len(m) != len(es) {
-			t.Errorf("%d entries, %d titles: a post stored twice", len(es), len(m))
+		idA := ids()["旧文章"]
+		if c := poll(b, a); c.New != 1 || c.Unchanged != 1 || c.Updated != 0 {
+			t.Errorf("the guid reused: %+v, want b new and a unchanged", c)
 		}
-		return m
-	}
-	if c := poll(a); c.New != 1 {
-		t.Fatalf("first poll: %+v", c)
-	}
-	idA := ids()["旧文章"]
-	if c := poll(b, a); c.New != 1 || c.Unchanged != 1 || c.Updated != 0 {
-		t.Errorf("the guid reused: %+v, want b new and a unchanged", c)
-	}
-	first := ids()
-	for i, step := range [][]string{{b}, {b, a}, {a}, {b}} {
-		if c := poll(step...); c.New != 0 || c.Updated != 0 || c.Unchanged != len(step) {
-			t.Errorf("step %d (%d posts): %+v, want all unchanged", i, len(step), c)
+		first := ids()
+		for i, step := range [][]string{{b}, {b, a}, {a}, {b}} {
+			if c := poll(step...); c.New != 0 || c.Updated != 0 || c.Unchanged != len(step) {
+				t.Errorf("step %d (%d posts): %+v, want all unchanged", i, len(step), c)
+			}
 		}
-	}
-	got := ids()
-	if len(got) != 2 || got["旧文章"] != idA || got["新文章"] != first["新文章"] || got["新文章"] == "" {
-		t.Errorf("stored %v; want both posts, under their first ids %v", got, first)
-	}
+		got := ids()
+		if len(got) != 2 || got["旧文章"] != idA || got["新文章"] != first["新文章"] || got["新文章"] == "" {
+			t.Errorf("stored %v; want both posts, under their first ids %v", got, first)
+		}
+	})
 }
 
 // parseRSS is an RSS feed of items as the poller makes it ready to store:
@@ -106,58 +108,60 @@ func parseRSS(t *testing.T, source string, seen time.Time, items ...string) *fee
 // each entry, the other items of the given sources with its link key, or
 // its title key published within the window, first seen first.
 func TestCopiesOf(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	if err := db.SyncSources(ctx, []SourceInfo{{Slug: "elsewhere"}}); err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	keyed := func(guid, urlKey, titleKey string, pub time.Time) feeds.Item {
-		it := item(guid, guid, pub)
-		it.URLKey, it.TitleKey = urlKey, titleKey
-		return it
-	}
-	seen := t0
-	save := func(src string, it feeds.Item) {
-		t.Helper()
-		seen = seen.Add(time.Minute) // first seen in the order saved
-		db.Now = func() time.Time { return seen }
-		if _, err := db.Save(ctx, result(src, "", it)); err != nil {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		if err := db.SyncSources(ctx, []SourceInfo{{Slug: "elsewhere"}}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	save("stcn", keyed("a", "//stcn.com/1", "沪深两市成交额突破万亿", t0))
-	save("other", keyed("b", "//stcn.com/1", "", t0.Add(time.Hour)))
-	save("stcn", keyed("c", "//stcn.com/3", "沪深两市成交额突破万亿", t0.Add(47*time.Hour)))
-	save("other", keyed("d", "", "沪深两市成交额突破万亿", t0.Add(49*time.Hour)))
-	save("elsewhere", keyed("e", "//stcn.com/1", "沪深两市成交额突破万亿", t0))
-	save("other", keyed("f", "", "", t0))
-	ids := map[int64]string{}
-	byGUID := map[string]Entry{}
-	for _, e := range entries(t, db, "stcn", "other", "elsewhere") {
-		ids[e.ID] = e.Title
-		byGUID[e.Title] = e
-	}
-	batch := []Entry{byGUID["a"], byGUID["c"], byGUID["f"]}
-	for _, tc := range []struct {
-		window time.Duration
-		want   map[string][]string
-	}{
-		{48 * time.Hour, map[string][]string{"a": {"b", "c"}, "c": {"a", "d"}, "f": nil}},
-		{0, map[string][]string{"a": {"b"}, "c": nil, "f": nil}},
-	} {
-		got, err := db.CopiesOf(ctx, []string{"stcn", "other"}, batch, tc.window)
-		if err != nil {
-			t.Fatal(err)
+		t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		keyed := func(guid, urlKey, titleKey string, pub time.Time) feeds.Item {
+			it := item(guid, guid, pub)
+			it.URLKey, it.TitleKey = urlKey, titleKey
+			return it
 		}
-		for _, e := range batch {
-			var titles []string
-			for _, c := range got[e.ID] {
-				titles = append(titles, ids[c.ID])
-			}
-			if !slices.Equal(titles, tc.want[e.Title]) {
-				t.Errorf("window %v: copies of %s = %v, want %v", tc.window, e.Title, titles, tc.want[e.Title])
+		seen := t0
+		save := func(src string, it feeds.Item) {
+			t.Helper()
+			seen = seen.Add(time.Minute) // first seen in the order saved
+			db.Now = func() time.Time { return seen }
+			if _, err := db.Save(ctx, result(src, "", it)); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
+		save("stcn", keyed("a", "//stcn.com/1", "沪深两市成交额突破万亿", t0))
+		save("other", keyed("b", "//stcn.com/1", "", t0.Add(time.Hour)))
+		save("stcn", keyed("c", "//stcn.com/3", "沪深两市成交额突破万亿", t0.Add(47*time.Hour)))
+		save("other", keyed("d", "", "沪深两市成交额突破万亿", t0.Add(49*time.Hour)))
+		save("elsewhere", keyed("e", "//stcn.com/1", "沪深两市成交额突破万亿", t0))
+		save("other", keyed("f", "", "", t0))
+		ids := map[int64]string{}
+		byGUID := map[string]Entry{}
+		for _, e := range entries(t, db, "stcn", "other", "elsewhere") {
+			ids[e.ID] = e.Title
+			byGUID[e.Title] = e
+		}
+		batch := []Entry{byGUID["a"], byGUID["c"], byGUID["f"]}
+		for _, tc := range []struct {
+			window time.Duration
+			want   map[string][]string
+		}{
+			{48 * time.Hour, map[string][]string{"a": {"b", "c"}, "c": {"a", "d"}, "f": nil}},
+			{0, map[string][]string{"a": {"b"}, "c": nil, "f": nil}},
+		} {
+			got, err := db.CopiesOf(ctx, []string{"stcn", "other"}, batch, tc.window)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range batch {
+				var titles []string
+				for _, c := range got[e.ID] {
+					titles = append(titles, ids[c.ID])
+				}
+				if !slices.Equal(titles, tc.want[e.Title]) {
+					t.Errorf("window %v: copies of %s = %v, want %v", tc.window, e.Title, titles, tc.want[e.Title])
+				}
+			}
+		}
+	})
 }

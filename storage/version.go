@@ -3,15 +3,29 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // versionCheckEvery is how often Version looks for commits made by other
-// processes (a cron `feedrelay poll` beside `serve`).
+// processes (a cron `feedrelay poll` beside `serve`) on SQLite, and how
+// soon a lost PostgreSQL listener is replaced.
 const versionCheckEvery = time.Second
+
+// On PostgreSQL, commits are announced to every instance's listener
+// (LISTEN/NOTIFY, delivered at commit, not at all on rollback):
+// publishedChannel by those that change what is published (bumpPublished),
+// dataChannel by those that change only what the poll pages show
+// (notifyData).
+const (
+	publishedChannel = "feedrelay_published"
+	dataChannel      = "feedrelay_data"
+)
 
 // version follows the changes to what is published, so that the publisher
 // can render a feed once per change and serve it from memory in between,
@@ -29,12 +43,19 @@ type version struct {
 	checked   time.Time
 	broken    bool // conn failed: take a new one, count a change
 	haveFirst bool
+
+	// PostgreSQL: the listener's goroutine, stopped by close.
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 // Version changes whenever entries or source metadata change: at once for
 // this process's writes, within a second for another process's. Poll
 // history and failure counts, which no feed shows, leave it alone.
 func (db *DB) Version(ctx context.Context) uint64 {
+	if db.pg {
+		return db.version.published.Load() // the listener bumps it
+	}
 	db.checkVersion(ctx, db.version.stale.Load())
 	return db.version.published.Load()
 }
@@ -42,6 +63,9 @@ func (db *DB) Version(ctx context.Context) uint64 {
 // DataVersion changes whenever anything stored changes (a poll's history
 // row included), within a second for another process's writes.
 func (db *DB) DataVersion(ctx context.Context) uint64 {
+	if db.pg {
+		return db.version.data.Load()
+	}
 	db.checkVersion(ctx, false)
 	return db.version.data.Load()
 }
@@ -119,15 +143,87 @@ func (db *DB) changed() {
 }
 
 // bumpPublished moves published_version in tx, a transaction that changes
-// what is published, so that other processes' caches see the change.
-func bumpPublished(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE published_version SET n = n + 1"); err != nil {
+// what is published, so that other processes' caches see the change; on
+// PostgreSQL it announces the change to every instance instead.
+func (db *DB) bumpPublished(ctx context.Context, tx *sql.Tx) error {
+	query := "UPDATE published_version SET n = n + 1"
+	if db.pg {
+		query = "SELECT pg_notify('" + publishedChannel + "', '')"
+	}
+	if _, err := tx.ExecContext(ctx, query); err != nil {
 		return fmt.Errorf("count a published change: %w", err)
 	}
 	return nil
 }
 
+// notifyData announces, on PostgreSQL, that tx changes what only the poll
+// pages show (DataVersion); SQLite's other processes see data_version move.
+func (db *DB) notifyData(ctx context.Context, tx *sql.Tx) error {
+	if !db.pg {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_notify('"+dataChannel+"', '')"); err != nil {
+		return fmt.Errorf("announce a poll: %w", err)
+	}
+	return nil
+}
+
+// listen starts the PostgreSQL listener: one connection of pool held in
+// LISTEN on both channels, each notification a new version. A lost
+// connection is replaced within versionCheckEvery, and counts as a change
+// of both (one may have been missed meanwhile).
+func (v *version) listen(pool *sql.DB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	v.stop, v.done = cancel, make(chan struct{})
+	go func() {
+		defer close(v.done)
+		for ctx.Err() == nil {
+			v.listenOnce(ctx, pool)
+			v.published.Add(1)
+			v.data.Add(1)
+			select {
+			case <-ctx.Done():
+			case <-time.After(versionCheckEvery):
+			}
+		}
+	}()
+}
+
+// listenOnce listens on one connection until it fails or ctx ends. The
+// connection is then discarded (driver.ErrBadConn), never returned to the
+// pool still listening.
+func (v *version) listenOnce(ctx context.Context, pool *sql.DB) {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	_ = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+publishedChannel+"; LISTEN "+dataChannel); err != nil {
+			return driver.ErrBadConn
+		}
+		// Changes made before the LISTEN took effect.
+		v.published.Add(1)
+		v.data.Add(1)
+		for {
+			n, err := pc.WaitForNotification(ctx)
+			if err != nil {
+				return driver.ErrBadConn
+			}
+			if n.Channel == publishedChannel {
+				v.published.Add(1)
+			}
+			v.data.Add(1)
+		}
+	})
+}
+
 func (v *version) close() {
+	if v.stop != nil {
+		v.stop()
+		<-v.done
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.conn != nil {

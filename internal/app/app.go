@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -118,11 +119,16 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 	sources, infos := a.sourcesOf(cfg)
 	if err := db.SyncSources(ctx, infos); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("record the sources of %s in %s: %w", cfg.Path, cfg.Database, err)
+		return nil, fmt.Errorf("record the sources of %s in %s: %w", cfg.Path, Redacted(cfg.Database), err)
 	}
 	a.sources = sources
 	a.poller = a.newPoller(cfg)
 	a.sched = &feeds.Scheduler{Poller: a.poller, Concurrency: cfg.Concurrency, OnResult: a.polled}
+	if db.Shared() {
+		// Several instances share the database: each polls the sources it
+		// claims, per-host limits counted across all of them.
+		a.sched.Leases, a.sched.PerHost = db, cfg.PerHost
+	}
 
 	a.Health = &feeds.Health{}
 	a.Metrics = metrics.New(prometheus.NewRegistry(), db.Size)
@@ -148,6 +154,15 @@ func openDB(ctx context.Context, cfg *config.Config) (*storage.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Redacted is the config's database as logs and errors may show it: a
+// PostgreSQL URL's password replaced by xxxxx.
+func Redacted(database string) string {
+	if u, err := url.Parse(database); err == nil && u.Scheme != "" && u.User != nil {
+		return u.Redacted()
+	}
+	return database
 }
 
 // sourcesOf is Sources(cfg) under the running tag authority.
@@ -284,7 +299,8 @@ func (a *App) pruneEvery(ctx context.Context, interval time.Duration) {
 func (a *App) Run(ctx context.Context, ln net.Listener, reload <-chan os.Signal) error {
 	cfg := a.Config()
 	a.Logger.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
-		slog.String("database", cfg.Database), slog.Int("sources", len(cfg.Sources)))
+		slog.String("database", Redacted(cfg.Database)), slog.Int("sources", len(cfg.Sources)),
+		slog.Bool("shared", a.DB.Shared()))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.HTTP.Serve(ln) }()
 

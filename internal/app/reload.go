@@ -26,7 +26,7 @@ var reloadable = map[string]string{
 	"cache_max_age":        "server options",
 	"shutdown_timeout":     "read when shutting down",
 	"concurrency":          "scheduler (SetConcurrency): new polls",
-	"per_host_concurrency": "a new fetcher for new fetches (SetPoller)",
+	"per_host_concurrency": "a new fetcher for new fetches (SetPoller); on PostgreSQL the next claim (SetPerHost)",
 	"attribution":          "server options",
 	"language":             "server options",
 	"log":                  "Logging.Set: level and format at once",
@@ -98,6 +98,7 @@ func (a *App) apply(ctx context.Context, next *config.Config) error {
 	a.mu.Unlock()
 	a.sched.SetPoller(poller)
 	a.sched.SetConcurrency(next.Concurrency)
+	a.sched.SetPerHost(next.PerHost)
 	a.sched.SetSources(sources)
 	a.Server.SetOptions(ServerOptions(next))
 	a.Pinger.SetHubs(next.WebSub.Hubs)
@@ -116,7 +117,7 @@ func (a *App) keepRestartSettings(prev, next *config.Config) {
 	}
 	if next.Database != prev.Database {
 		a.Logger.Warn("config reload: database takes effect at the next restart",
-			slog.String("running", prev.Database), slog.String("file", next.Database))
+			slog.String("running", Redacted(prev.Database)), slog.String("file", Redacted(next.Database)))
 		next.Database = prev.Database
 	}
 	if was, now := a.authority, feeds.TagAuthority(next.BaseURL); was != now {
