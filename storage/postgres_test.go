@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -276,5 +277,142 @@ func TestClaimDue_ExpiredLeaseTakenOver(t *testing.T) {
 	}
 	if got := slugs(c); !slices.Equal(got, []string{"s3"}) {
 		t.Errorf("c claimed %v, want s3 alone", got)
+	}
+}
+
+// openInstances opens n DBs on one new PostgreSQL database, as n instances
+// of feedrelay sharing it would, with the sources stcn and other.
+func openInstances(t *testing.T, n int) []*DB {
+	t.Helper()
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	var dbs []*DB
+	for range n {
+		dbs = append(dbs, mustOpen(t, dsn))
+	}
+	return dbs
+}
+
+// TestSave_LeasedPoll: a leased poll's Save ends the lease and records the
+// next poll in the items' transaction; a poll whose lease another instance
+// took over meanwhile writes nothing.
+func TestSave_LeasedPoll(t *testing.T) {
+	ctx := context.Background()
+	dbs := openInstances(t, 2)
+	a, b := dbs[0], dbs[1]
+	claim := func(db *DB, ttl time.Duration) []string {
+		t.Helper()
+		got, err := db.Claim(ctx, feeds.Claim{Sources: []string{"stcn", "other"}, N: 10, TTL: ttl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	if got := claim(a, 300*time.Millisecond); !slices.Equal(got, []string{"other", "stcn"}) {
+		t.Fatalf("a claimed %v, want both sources (new sources are due)", got)
+	}
+	if got := claim(b, time.Minute); len(got) != 0 {
+		t.Fatalf("b claimed %v while a holds both", got)
+	}
+	pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	next := time.Now().Add(time.Hour)
+	r := result("stcn", `"v1"`, item("a", "leased", pub))
+	r.Lease = func(failures int) time.Time { return next }
+	saved, err := a.Save(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.New != 1 || !saved.NextPoll.Equal(next) {
+		t.Errorf("leased save: %+v, want 1 new and the next poll recorded", saved)
+	}
+	var due time.Time
+	var owner string
+	if err := a.w.QueryRowContext(ctx, "SELECT next_poll, lease_owner FROM sources WHERE slug = 'stcn'").Scan(&due, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if owner != "" || due.Sub(next).Abs() > time.Second {
+		t.Errorf("after the leased save: owner %q, next poll %v; want released, due %v", owner, due, next)
+	}
+
+	// a's lease of other expires; b takes it over; a's late poll is lost.
+	time.Sleep(400 * time.Millisecond)
+	if got := claim(b, time.Minute); !slices.Equal(got, []string{"other"}) {
+		t.Fatalf("b claimed %v after a's lease of other expired, want other (stcn is due in an hour)", got)
+	}
+	late := result("other", `"late"`, item("o", "late", pub))
+	late.Lease = func(int) time.Time { return next }
+	if _, err := a.Save(ctx, late); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("save under a lease taken over: %v, want ErrLeaseLost", err)
+	}
+	if es := entries(t, a, "other"); len(es) != 0 {
+		t.Errorf("the lost poll stored %d items", len(es))
+	}
+	if etag, _, _ := a.Validators(ctx, "other"); etag != "" {
+		t.Errorf("the lost poll stored its validators %q", etag)
+	}
+}
+
+// TestClaim_PerHostAcrossInstances: two instances claiming together never
+// lease more sources of one host than the limit, counting each other's.
+func TestClaim_PerHostAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	dbs := openInstances(t, 2)
+	var infos []SourceInfo
+	var slugs []string
+	for i := range 6 {
+		host := "a.example"
+		if i >= 4 {
+			host = "B.example:8080"
+		}
+		slug := fmt.Sprintf("h%d", i)
+		infos = append(infos, SourceInfo{Slug: slug, URL: fmt.Sprintf("https://user@%s/%d.xml", host, i)})
+		slugs = append(slugs, slug)
+	}
+	if err := dbs[0].SyncSources(ctx, infos); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([][]string, 2)
+	for i, db := range dbs {
+		wg.Go(func() {
+			var err error
+			got[i], err = db.Claim(ctx, feeds.Claim{Sources: slugs, N: 10, PerHost: 2, TTL: time.Minute})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	all := append(append([]string(nil), got[0]...), got[1]...)
+	slices.Sort(all)
+	// Two of a.example's four, both of b.example's.
+	if len(all) != 4 || all[2] != "h4" || all[3] != "h5" || all[0] >= "h4" || all[1] >= "h4" {
+		t.Errorf("claimed %v and %v, want two of h0–h3 and h4 h5", got[0], got[1])
+	}
+}
+
+// TestVersion_OtherInstance: an instance's render cache learns of another
+// instance's poll within a second (LISTEN/NOTIFY).
+func TestVersion_OtherInstance(t *testing.T) {
+	ctx := context.Background()
+	dbs := openInstances(t, 2)
+	writer, reader := dbs[0], dbs[1]
+	// The listener is up once the version stops moving (its LISTEN counts
+	// as a change: one may have been missed before).
+	v := reader.Version(ctx)
+	for settled := time.Now(); time.Since(settled) < 300*time.Millisecond; time.Sleep(10 * time.Millisecond) {
+		if now := reader.Version(ctx); now != v {
+			v, settled = now, time.Now()
+		}
+	}
+	if _, err := writer.Save(ctx, result("stcn", "", item("n", "news", time.Now()))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for reader.Version(ctx) == v {
+		if time.Now().After(deadline) {
+			t.Fatal("the other instance's version did not move within a second of the commit")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
