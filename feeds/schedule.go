@@ -281,10 +281,10 @@ func (s *Scheduler) changes() (srcs []Source, newSrcs bool, p *Poller, limit, pe
 }
 
 // runLeased is Run with Leases: the shared database, not this process,
-// knows when each source is due. Every claimEvery, and after a poll when
-// the last claim took all it asked for (more may be due), it claims as
-// many due sources as it has room for and polls them; each poll's Save
-// records the next poll and ends the lease.
+// knows when each source is due. Every claimEvery, and after each poll
+// (room for one more, a host's slot freed), it claims as many due sources
+// as it has room for and polls them; each poll's Save records the next
+// poll and ends the lease.
 func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 	limit, poller, perHost := max(s.Concurrency, 1), s.Poller, max(s.PerHost, 0)
 	var (
@@ -293,7 +293,6 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 		ttl      time.Duration
 		inFlight = map[string]bool{}
 		results  = make(chan *Result)
-		full     bool // the last claim got all it asked for
 	)
 	set := func(sources []Source) {
 		bySlug, slugs = make(map[string]Source, len(sources)), make([]string, 0, len(sources))
@@ -333,7 +332,6 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			}
 			return
 		}
-		full = len(got) == n
 		for _, slug := range got {
 			src, ok := bySlug[slug]
 			if !ok || inFlight[slug] {
@@ -363,9 +361,8 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			if configured && !cut && s.OnResult != nil {
 				s.OnResult(r)
 			}
-			if full {
-				claim()
-			}
+			// Room for one more, and perhaps a host's slot freed.
+			claim()
 		case <-s.wake:
 			take()
 		case <-tick.C:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/feedrelay/feedrelay/internal/pgtest"
+	"github.com/feedrelay/feedrelay/storage"
 )
 
 var (
@@ -19,12 +23,32 @@ var (
 	buildErr  error
 )
 
+// TestMain also stops the private PostgreSQL the tests started, if any.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
 	os.Exit(code)
+}
+
+// eachBackend runs test against each storage backend, as the subtests
+// sqlite and postgres: database is what the config's database: says ("" for
+// the default file beside the config; a new PostgreSQL database's URL).
+func eachBackend(t *testing.T, test func(t *testing.T, database string)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, "") })
+	t.Run("postgres", func(t *testing.T) { test(t, pgDatabase(t)) })
+}
+
+// pgDatabase is the URL of a new, migrated PostgreSQL database.
+func pgDatabase(t *testing.T) string {
+	return pgtest.Database(t, "feedrelay", func(ctx context.Context, dsn string) error {
+		db, err := storage.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		return db.Close()
+	})
 }
 
 // binary builds the feedrelay command once for the tests that run it as a

@@ -76,6 +76,12 @@ func sources(t *testing.T) *httptest.Server {
 
 func writeConfig(t *testing.T, dir, listen, srcURL string, broken bool) string {
 	t.Helper()
+	return writeConfigDB(t, dir, listen, srcURL, broken, "")
+}
+
+// writeConfigDB is writeConfig with database: set ("": the default).
+func writeConfigDB(t *testing.T, dir, listen, srcURL string, broken bool, database string) string {
+	t.Helper()
 	cfg := fmt.Sprintf(`listen: %s
 base_url: http://%s/
 timezone: Asia/Shanghai
@@ -93,6 +99,9 @@ sources:
     url: %s/cnstock.xml
     categories: [markets]
 `, listen, listen, srcURL, srcURL)
+	if database != "" {
+		cfg = "database: " + database + "\n" + cfg
+	}
 	if broken {
 		cfg += fmt.Sprintf("  - name: Broken\n    url: %s/broken.xml\n    categories: [markets]\n", srcURL)
 	}
@@ -138,39 +147,41 @@ func TestCheck(t *testing.T) {
 }
 
 func TestPollCommand(t *testing.T) {
-	ts := sources(t)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "127.0.0.1:0", ts.URL, true)
-	var out, errOut bytes.Buffer
-	code := Run(context.Background(), []string{"poll", "-config", cfg}, &out, &errOut)
-	if code != 1 {
-		t.Errorf("poll with a failing source exited %d, want 1", code)
-	}
-	// The failing source says when a daemon would try again (interval 1s,
-	// ±10 % jitter), in the configured time zone.
-	want := regexp.MustCompile(`^zhengquanshibaowang \(证券时报网\): new 2, updated 0, unchanged 0
+	eachBackend(t, func(t *testing.T, database string) {
+		ts := sources(t)
+		dir := t.TempDir()
+		cfg := writeConfigDB(t, dir, "127.0.0.1:0", ts.URL, true, database)
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), []string{"poll", "-config", cfg}, &out, &errOut)
+		if code != 1 {
+			t.Errorf("poll with a failing source exited %d, want 1", code)
+		}
+		// The failing source says when a daemon would try again (interval 1s,
+		// ±10 % jitter), in the configured time zone.
+		want := regexp.MustCompile(`^zhengquanshibaowang \(证券时报网\): new 2, updated 0, unchanged 0
 cnstock \(中国证券网\): new 1, updated 0, unchanged 0
 broken \(Broken\): error: fetch: HTTP 500 Internal Server Error; next try \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CST
 $`)
-	if !want.MatchString(out.String()) {
-		t.Errorf("poll printed:\n%s\nwant:\n%s", out.String(), want)
-	}
+		if !want.MatchString(out.String()) {
+			t.Errorf("poll printed:\n%s\nwant:\n%s", out.String(), want)
+		}
 
-	// Failures in a row are counted across runs.
-	out.Reset()
-	Run(context.Background(), []string{"poll", "-config", cfg, "-source", "broken"}, &out, &errOut)
-	if !strings.Contains(out.String(), "HTTP 500 Internal Server Error (2 failures in a row); next try") {
-		t.Errorf("second poll of a failing source: %q", out.String())
-	}
+		// Failures in a row are counted across runs.
+		out.Reset()
+		Run(context.Background(), []string{"poll", "-config", cfg, "-source", "broken"}, &out, &errOut)
+		if !strings.Contains(out.String(), "HTTP 500 Internal Server Error (2 failures in a row); next try") {
+			t.Errorf("second poll of a failing source: %q", out.String())
+		}
 
-	out.Reset()
-	code = Run(context.Background(), []string{"poll", "-config", cfg, "-source", "zhengquanshibaowang"}, &out, &errOut)
-	if code != 0 || out.String() != "zhengquanshibaowang (证券时报网): unchanged (not modified)\n" {
-		t.Errorf("second poll of one source: exit %d, %q", code, out.String())
-	}
-	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-source", "nope"}, &out, &errOut); code == 0 {
-		t.Error("poll of an unknown source exited 0")
-	}
+		out.Reset()
+		code = Run(context.Background(), []string{"poll", "-config", cfg, "-source", "zhengquanshibaowang"}, &out, &errOut)
+		if code != 0 || out.String() != "zhengquanshibaowang (证券时报网): unchanged (not modified)\n" {
+			t.Errorf("second poll of one source: exit %d, %q", code, out.String())
+		}
+		if code := Run(context.Background(), []string{"poll", "-config", cfg, "-source", "nope"}, &out, &errOut); code == 0 {
+			t.Error("poll of an unknown source exited 0")
+		}
+	})
 }
 
 func freeAddr(t *testing.T) string {
@@ -186,37 +197,38 @@ func freeAddr(t *testing.T) string {
 // TestServeEndToEnd runs the real binary against real source servers and
 // reads what it publishes with a real feed reader library.
 func TestServeEndToEnd(t *testing.T) {
-	if _, err := exec.Command(feedparserPython, "-c", "import feedparser").CombinedOutput(); err != nil {
-		t.Fatalf("%s cannot import feedparser (apt-get install python3-feedparser; the test command does): %v", feedparserPython, err)
-	}
-	dir := t.TempDir()
-	ts := sources(t)
-	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, addr, ts.URL, true)
-	d := startServe(t, cfg)
-	logs := d.logs
+	eachBackend(t, func(t *testing.T, database string) {
+		if _, err := exec.Command(feedparserPython, "-c", "import feedparser").CombinedOutput(); err != nil {
+			t.Fatalf("%s cannot import feedparser (apt-get install python3-feedparser; the test command does): %v", feedparserPython, err)
+		}
+		dir := t.TempDir()
+		ts := sources(t)
+		addr := freeAddr(t)
+		cfg := writeConfigDB(t, dir, addr, ts.URL, true, database)
+		d := startServe(t, cfg)
+		logs := d.logs
 
-	base := "http://" + addr
-	feedURL := base + "/feeds/markets.atom"
-	deadline := time.Now().Add(20 * time.Second)
-	var body []byte
-	for {
-		if resp, err := http.Get(feedURL); err == nil {
-			var buf bytes.Buffer
-			buf.ReadFrom(resp.Body)
-			resp.Body.Close()
-			body = buf.Bytes()
-			if resp.StatusCode == 200 && bytes.Count(body, []byte("<entry>")) == 3 {
-				break
+		base := "http://" + addr
+		feedURL := base + "/feeds/markets.atom"
+		deadline := time.Now().Add(20 * time.Second)
+		var body []byte
+		for {
+			if resp, err := http.Get(feedURL); err == nil {
+				var buf bytes.Buffer
+				buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				body = buf.Bytes()
+				if resp.StatusCode == 200 && bytes.Count(body, []byte("<entry>")) == 3 {
+					break
+				}
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no 3 entries at %s within 20s; last body:\n%s", feedURL, body)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no 3 entries at %s within 20s; last body:\n%s", feedURL, body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 
-	script := `
+		script := `
 import json, sys, feedparser
 d = feedparser.parse(sys.argv[1])
 print(json.dumps({
@@ -231,131 +243,132 @@ print(json.dumps({
     "source_links": [l.get("href") for l in e.get("source", {}).get("links", [])],
   } for e in d.entries]}, ensure_ascii=False))
 `
-	out, err := exec.Command(feedparserPython, "-c", script, feedURL).Output()
-	if err != nil {
-		t.Fatalf("feedparser: %v", err)
-	}
-	var got struct {
-		Bozo          bool
-		BozoException string `json:"bozo_exception"`
-		Version       string
-		Title         string
-		Self          []string
-		Entries       []struct {
-			ID, Title, Link, Author, Updated, Content string
-			SourceTitle                               string   `json:"source_title"`
-			SourceLinks                               []string `json:"source_links"`
+		out, err := exec.Command(feedparserPython, "-c", script, feedURL).Output()
+		if err != nil {
+			t.Fatalf("feedparser: %v", err)
 		}
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if got.Bozo || got.Version != "atom10" || got.Title != "市场综合" {
-		t.Errorf("feedparser: bozo=%v (%s) version=%q title=%q", got.Bozo, got.BozoException, got.Version, got.Title)
-	}
-	if len(got.Self) != 1 || got.Self[0] != feedURL {
-		t.Errorf("self link %v, want %s", got.Self, feedURL)
-	}
-	type want struct{ title, link, author, source, origin string }
-	wants := map[string]want{
-		"A股三大指数集体高开":      {"A股三大指数集体高开", ts.URL + "/article/detail/1.html", "证券时报记者 王一", "证券时报网-要闻", "（文章来源：证券时报网）"},
-		"央行开展2000亿元逆回购操作": {"央行开展2000亿元逆回购操作", ts.URL + "/article/detail/2.html", "证券时报网", "证券时报网-要闻", "（文章来源：证券时报网）"},
-		"科创板新增上市公司超百家":    {"科创板新增上市公司超百家", "https://www.cnstock.com/a/1.html", "中国证券网", "中国证券网", "（文章来源：中国证券网）"},
-	}
-	if len(got.Entries) != len(wants) {
-		t.Fatalf("feedparser saw %d entries, want %d", len(got.Entries), len(wants))
-	}
-	ids := map[string]bool{}
-	for _, e := range got.Entries {
-		w, ok := wants[e.Title]
-		if !ok {
-			t.Errorf("unexpected entry title %q (mis-decoded charset?)", e.Title)
-			continue
+		var got struct {
+			Bozo          bool
+			BozoException string `json:"bozo_exception"`
+			Version       string
+			Title         string
+			Self          []string
+			Entries       []struct {
+				ID, Title, Link, Author, Updated, Content string
+				SourceTitle                               string   `json:"source_title"`
+				SourceLinks                               []string `json:"source_links"`
+			}
 		}
-		if e.Link != w.link || e.Author != w.author || e.SourceTitle != w.source {
-			t.Errorf("%s: link %q author %q source %q; want %q %q %q", e.Title, e.Link, e.Author, e.SourceTitle, w.link, w.author, w.source)
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
 		}
-		if !strings.Contains(e.Content, w.origin) || !strings.Contains(e.Content, w.link) {
-			t.Errorf("%s: content lacks the attribution line: %q", e.Title, e.Content)
+		if got.Bozo || got.Version != "atom10" || got.Title != "市场综合" {
+			t.Errorf("feedparser: bozo=%v (%s) version=%q title=%q", got.Bozo, got.BozoException, got.Version, got.Title)
 		}
-		if strings.Contains(e.Content, "<script") {
-			t.Errorf("%s: content kept a script: %q", e.Title, e.Content)
+		if len(got.Self) != 1 || got.Self[0] != feedURL {
+			t.Errorf("self link %v, want %s", got.Self, feedURL)
 		}
-		if len(e.SourceLinks) == 0 {
-			t.Errorf("%s: <source> has no links", e.Title)
+		type want struct{ title, link, author, source, origin string }
+		wants := map[string]want{
+			"A股三大指数集体高开":      {"A股三大指数集体高开", ts.URL + "/article/detail/1.html", "证券时报记者 王一", "证券时报网-要闻", "（文章来源：证券时报网）"},
+			"央行开展2000亿元逆回购操作": {"央行开展2000亿元逆回购操作", ts.URL + "/article/detail/2.html", "证券时报网", "证券时报网-要闻", "（文章来源：证券时报网）"},
+			"科创板新增上市公司超百家":    {"科创板新增上市公司超百家", "https://www.cnstock.com/a/1.html", "中国证券网", "中国证券网", "（文章来源：中国证券网）"},
 		}
-		ids[e.ID] = true
-	}
-	if len(ids) != 3 {
-		t.Errorf("ids not distinct: %v", ids)
-	}
+		if len(got.Entries) != len(wants) {
+			t.Fatalf("feedparser saw %d entries, want %d", len(got.Entries), len(wants))
+		}
+		ids := map[string]bool{}
+		for _, e := range got.Entries {
+			w, ok := wants[e.Title]
+			if !ok {
+				t.Errorf("unexpected entry title %q (mis-decoded charset?)", e.Title)
+				continue
+			}
+			if e.Link != w.link || e.Author != w.author || e.SourceTitle != w.source {
+				t.Errorf("%s: link %q author %q source %q; want %q %q %q", e.Title, e.Link, e.Author, e.SourceTitle, w.link, w.author, w.source)
+			}
+			if !strings.Contains(e.Content, w.origin) || !strings.Contains(e.Content, w.link) {
+				t.Errorf("%s: content lacks the attribution line: %q", e.Title, e.Content)
+			}
+			if strings.Contains(e.Content, "<script") {
+				t.Errorf("%s: content kept a script: %q", e.Title, e.Content)
+			}
+			if len(e.SourceLinks) == 0 {
+				t.Errorf("%s: <source> has no links", e.Title)
+			}
+			ids[e.ID] = true
+		}
+		if len(ids) != 3 {
+			t.Errorf("ids not distinct: %v", ids)
+		}
 
-	// Conditional GET on what we publish.
-	resp, err := http.Get(feedURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	req, _ := http.NewRequest(http.MethodGet, feedURL, nil)
-	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
-	resp2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp2.Body.Close()
-	if resp2.StatusCode != http.StatusNotModified {
-		t.Errorf("If-None-Match: %d, want 304", resp2.StatusCode)
-	}
-
-	// The index shows the failing source with its error.
-	resp, err = http.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var index bytes.Buffer
-	index.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(index.String(), "HTTP 500 Internal Server Error") {
-		t.Errorf("index does not show the failing source's error:\n%s", index.String())
-	}
-
-	// Structured logs name the source and URL of each poll.
-	if !strings.Contains(logs.String(), `"source":"broken"`) || !strings.Contains(logs.String(), `"url":"`+ts.URL+`/broken.xml"`) {
-		t.Errorf("logs lack the failing source's name and URL")
-	}
-
-	// Search finds Chinese words of any length, once indexed after the poll.
-	for _, q := range []string{"高开", "逆回购操作", "科创板"} {
-		waitFor(t, d, base+"/search?q="+url.QueryEscape(q), "search "+q, func(code int, body string) bool {
-			return code == 200 && strings.Count(body, "<entry>") == 1
-		})
-	}
-
-	// Ready, and metrics an operator can graph.
-	if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("/readyz: %v %v", resp, err)
-	}
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var metrics bytes.Buffer
-	metrics.ReadFrom(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
-		`feedrelay_polls_total{result="ok",source="cnstock"}`,
-		`feedrelay_polls_total{result="error",source="broken"}`,
-		`feedrelay_http_requests_total{code="200",route="GET /feeds/{file}"}`,
-		`feedrelay_http_requests_total{code="304",route="GET /feeds/{file}"} 1`,
-		`feedrelay_sources_failing 1`,
-		`feedrelay_database_bytes `,
-		`feedrelay_poll_duration_seconds_bucket`,
-	} {
-		if !strings.Contains(metrics.String(), want) {
-			t.Errorf("/metrics lacks %s", want)
+		// Conditional GET on what we publish.
+		resp, err := http.Get(feedURL)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	d.stop(t, 5*time.Second)
+		resp.Body.Close()
+		req, _ := http.NewRequest(http.MethodGet, feedURL, nil)
+		req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+		resp2, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp2.Body.Close()
+		if resp2.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match: %d, want 304", resp2.StatusCode)
+		}
+
+		// The index shows the failing source with its error.
+		resp, err = http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var index bytes.Buffer
+		index.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(index.String(), "HTTP 500 Internal Server Error") {
+			t.Errorf("index does not show the failing source's error:\n%s", index.String())
+		}
+
+		// Structured logs name the source and URL of each poll.
+		if !strings.Contains(logs.String(), `"source":"broken"`) || !strings.Contains(logs.String(), `"url":"`+ts.URL+`/broken.xml"`) {
+			t.Errorf("logs lack the failing source's name and URL")
+		}
+
+		// Search finds Chinese words of any length, once indexed after the poll.
+		for _, q := range []string{"高开", "逆回购操作", "科创板"} {
+			waitFor(t, d, base+"/search?q="+url.QueryEscape(q), "search "+q, func(code int, body string) bool {
+				return code == 200 && strings.Count(body, "<entry>") == 1
+			})
+		}
+
+		// Ready, and metrics an operator can graph.
+		if resp, err := http.Get(base + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("/readyz: %v %v", resp, err)
+		}
+		resp, err = http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var metrics bytes.Buffer
+		metrics.ReadFrom(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{
+			`feedrelay_polls_total{result="ok",source="cnstock"}`,
+			`feedrelay_polls_total{result="error",source="broken"}`,
+			`feedrelay_http_requests_total{code="200",route="GET /feeds/{file}"}`,
+			`feedrelay_http_requests_total{code="304",route="GET /feeds/{file}"} 1`,
+			`feedrelay_sources_failing 1`,
+			`feedrelay_database_bytes `,
+			`feedrelay_poll_duration_seconds_bucket`,
+		} {
+			if !strings.Contains(metrics.String(), want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		d.stop(t, 5*time.Second)
+	})
 }
 
 // syncBuffer collects a child's output while the test reads it.

@@ -38,6 +38,7 @@ commands:
   export jekyll [-config config.yaml] [-category S] [-since YYYY-MM-DD] [-prune] DIR
                                             write the published entries as Jekyll posts
   export static [-config config.yaml] DIR   write every feed, page and the OPML as a static site
+  copy -from feedrelay.db -to postgres://…  move a SQLite database to PostgreSQL, entry ids unchanged
   healthcheck [-config config.yaml]         exit 0 if the running serve answers /healthz (for Docker)
 `
 
@@ -53,6 +54,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runImportOPML(args, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args, stdout, stderr)
+	case "copy":
+		return runCopy(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, args, stdout, stderr)
 	case "explain":

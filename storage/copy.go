@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Copied is what CopyTo moved.
+type Copied struct {
+	Sources, Items, Pruned int
+}
+
+// copyBatch is how many rows one INSERT of CopyTo carries: 18 columns of
+// 500 items stay far below PostgreSQL's 65,535 parameters.
+const copyBatch = 500
+
+// sourceColumns are the columns of sources both schemas have, id aside.
+const sourceColumns = `slug, name, url, feed_id, feed_title, site_url, language, feed_updated,
+	etag, last_modified, last_attempt, last_success, last_status, last_error, failures`
+
+// itemColumns are the columns of items both schemas have, id and source
+// aside.
+const itemColumns = `identity, entry_id, link, title, author, content, summary, categories,
+	published, updated, first_seen, content_hash, url_key, title_key, origin`
+
+// CopyTo copies db, a SQLite database, into dst, a PostgreSQL one (`feedrelay
+// copy`): every source with its feed, validators and health, every item
+// with its id, entry id and story keys unchanged (so that no published
+// entry id, and no paging cursor, moves), the identities retention pruned,
+// and the items still to be keyed. Every item is queued for dst's search
+// index, which is built differently. It reads one snapshot of db and writes
+// in one transaction: dst gets all of it or nothing. Copying again is
+// safe: sources are matched by slug, items by id, and what changed in db
+// since is updated.
+func (db *DB) CopyTo(ctx context.Context, dst *DB) (Copied, error) {
+	var c Copied
+	if db.pg || !dst.pg {
+		return c, errors.New("copy: from a SQLite database to a PostgreSQL one only")
+	}
+	src, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return c, fmt.Errorf("copy: read %s: %w", db.path, err)
+	}
+	defer src.Rollback()
+	tx, err := dst.w.BeginTx(ctx, nil)
+	if err != nil {
+		return c, fmt.Errorf("copy: begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	ids, err := copySources(ctx, src, tx)
+	if err != nil {
+		return c, fmt.Errorf("copy sources: %w", err)
+	}
+	c.Sources = len(ids)
+	if c.Items, err = copyItems(ctx, src, tx, ids); err != nil {
+		return c, fmt.Errorf("copy items: %w", err)
+	}
+	if c.Pruned, err = copyPruned(ctx, src, tx, ids); err != nil {
+		return c, fmt.Errorf("copy pruned identities: %w", err)
+	}
+	// Items keep their ids: the identity sequences must start past them.
+	for _, table := range []string{"sources", "items"} {
+		if _, err := tx.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('`+table+`', 'id'),
+			greatest((SELECT max(id) FROM `+table+`), 1))`); err != nil {
+			return c, fmt.Errorf("copy: move the id sequence of %s: %w", table, err)
+		}
+	}
+	if err := dst.bumpPublished(ctx, tx); err != nil {
+		return c, fmt.Errorf("copy: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return c, fmt.Errorf("copy: commit: %w", err)
+	}
+	dst.changed()
+	return c, nil
+}
+
+// copySources upserts every source of src into tx by slug and returns the
+// PostgreSQL id of each SQLite id.
+func copySources(ctx context.Context, src, tx *sql.Tx) (map[int64]int64, error) {
+	rows, err := src.QueryContext(ctx, `SELECT id, `+sourceColumns+` FROM sources ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	type source struct {
+		id   int64
+		vals []any
+	}
+	var all []source
+	for rows.Next() {
+		var (
+			s                                                             source
+			slug, name, url, feedID, title, site, lang, etag, lm, lastErr string
+			updated, attempt, success                                     int64
+			status, failures                                              int
+		)
+		if err := rows.Scan(&s.id, &slug, &name, &url, &feedID, &title, &site, &lang, &updated,
+			&etag, &lm, &attempt, &success, &status, &lastErr, &failures); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		s.vals = []any{slug, name, url, feedID, title, site, lang, updated, etag, lm, attempt, success,
+			status, textOf(lastErr), failures}
+		all = append(all, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	set := updateSet(sourceColumns)
+	ids := make(map[int64]int64, len(all))
+	for _, s := range all {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO sources (`+sourceColumns+`)
+			VALUES (`+placeholders(1, len(s.vals))+`)
+			ON CONFLICT (slug) DO UPDATE SET `+set+` RETURNING id`, s.vals...).Scan(&id); err != nil {
+			return nil, fmt.Errorf("source %v: %w", s.vals[0], err)
+		}
+		ids[s.id] = id
+	}
+	return ids, nil
+}
+
+// copyItems upserts every item of src into tx by id, batch by batch, and
+// queues each for the search index, and those src has not keyed yet for
+// the back-fill of story keys.
+func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
+	set := updateSet("source_id, " + itemColumns)
+	total := 0
+	var after int64
+	for {
+		rows, err := src.QueryContext(ctx, `SELECT id, source_id, `+itemColumns+`,
+			id IN (SELECT id FROM story_key_queue)
+			FROM items WHERE id > ? ORDER BY id LIMIT ?`, after, copyBatch)
+		if err != nil {
+			return total, err
+		}
+		var (
+			values  []string
+			args    []any
+			ids     []int64
+			unkeyed []int64
+			scanErr error
+		)
+		for rows.Next() {
+			var (
+				id, srcID, pub, upd, seen                                      int64
+				identity, entryID, link, title, author, content, summary, cats string
+				hash, urlKey, titleKey, origin                                 string
+				queued                                                         bool
+			)
+			if scanErr = rows.Scan(&id, &srcID, &identity, &entryID, &link, &title, &author, &content,
+				&summary, &cats, &pub, &upd, &seen, &hash, &urlKey, &titleKey, &origin, &queued); scanErr != nil {
+				break
+			}
+			pgSource, ok := sources[srcID]
+			if !ok {
+				scanErr = fmt.Errorf("item %d: unknown source %d", id, srcID)
+				break
+			}
+			n := len(args)
+			args = append(args, id, pgSource, identity, entryID, link, title, author, content, summary,
+				cats, pub, upd, seen, hash, urlKey, titleKey, origin)
+			values = append(values, "("+placeholders(n+1, 17)+")")
+			ids = append(ids, id)
+			if queued {
+				unkeyed = append(unkeyed, id)
+			}
+			after = id
+		}
+		rows.Close()
+		if scanErr == nil {
+			scanErr = rows.Err()
+		}
+		if scanErr != nil {
+			return total, scanErr
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, source_id, `+itemColumns+`)
+			VALUES `+strings.Join(values, ",")+`
+			ON CONFLICT (id) DO UPDATE SET `+set, args...); err != nil {
+			return total, fmt.Errorf("items %d–%d: %w", ids[0], after, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO search_queue (id) SELECT unnest($1::bigint[])
+			ON CONFLICT DO NOTHING`, ids); err != nil {
+			return total, fmt.Errorf("queue items %d–%d for search: %w", ids[0], after, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO story_key_queue (id) SELECT unnest($1::bigint[])
+			ON CONFLICT DO NOTHING`, unkeyed); err != nil {
+			return total, fmt.Errorf("queue items %d–%d for story keys: %w", ids[0], after, err)
+		}
+		total += len(ids)
+	}
+}
+
+// copyPruned upserts the identities retention pruned.
+func copyPruned(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
+	rows, err := src.QueryContext(ctx, `SELECT source_id, identity, pruned_at FROM pruned`)
+	if err != nil {
+		return 0, err
+	}
+	type pruned struct {
+		source   int64
+		identity string
+		at       int64
+	}
+	var all []pruned
+	for rows.Next() {
+		var p pruned
+		if err := rows.Scan(&p.source, &p.identity, &p.at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		all = append(all, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, p := range all {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pruned (source_id, identity, pruned_at) VALUES ($1, $2, $3)
+			ON CONFLICT (source_id, identity) DO UPDATE SET pruned_at = excluded.pruned_at`,
+			sources[p.source], p.identity, p.at); err != nil {
+			return 0, fmt.Errorf("identity %q: %w", p.identity, err)
+		}
+	}
+	return len(all), nil
+}
+
+// placeholders is n PostgreSQL placeholders from $from.
+func placeholders(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", from+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// updateSet is "c = excluded.c" for each of columns.
+func updateSet(columns string) string {
+	var sets []string
+	for _, c := range strings.Split(columns, ",") {
+		c = strings.TrimSpace(c)
+		sets = append(sets, c+" = excluded."+c)
+	}
+	return strings.Join(sets, ", ")
+}

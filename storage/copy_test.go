@@ -1,0 +1,105 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/pgtest"
+)
+
+// TestCopyTo moves a SQLite database that has lived (items edited, one
+// pruned, a failing source, validators) to PostgreSQL: every entry is the
+// same, ids and entry ids included, the validators and health too, search
+// finds the items, a pruned item stays pruned, and copying again changes
+// nothing.
+func TestCopyTo(t *testing.T) {
+	ctx := context.Background()
+	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	lite.Now = func() time.Time { return t0 }
+	var items []feeds.Item
+	for i, title := range []string{"沪深两市成交额突破万亿", "科技ETF净流入创新高", "央行逆回购", "旧闻"} {
+		it := item("g"+string(rune('a'+i)), title, t0.Add(time.Duration(i)*time.Hour))
+		if i == 0 {
+			it.GUID, it.Identity = "", "" // minted tag: id
+			it.Identity = it.Link
+		}
+		items = append(items, it)
+	}
+	src := &feeds.Source{Slug: "stcn", TagAuthority: "relay.example.org"}
+	for i := range items {
+		items[i].EntryID = src.EntryID(&items[i], t0)
+	}
+	if _, err := lite.Save(ctx, result("stcn", `"v7"`, items...)); err != nil {
+		t.Fatal(err)
+	}
+	// The old one goes to retention; then the source fails twice.
+	lite.Now = func() time.Time { return t0.Add(90 * 24 * time.Hour) }
+	if _, err := lite.Save(ctx, result("other", "", item("o1", "Fed holds rates", t0))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := lite.Prune(ctx, "stcn", t0.Add(time.Hour), 3); err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	for range 2 {
+		if _, err := lite.Save(ctx, &feeds.Result{Source: "other", Attempted: t0, StatusCode: 503,
+			Err: errors.New("fetch: HTTP 503 Service Unavailable")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pg := mustOpen(t, pgtest.Database(t, "storage", migratedTemplate))
+	for run := range 2 {
+		copied, err := lite.CopyTo(ctx, pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if copied != (Copied{Sources: 2, Items: 4, Pruned: 1}) {
+			t.Errorf("run %d copied %+v, want 2 sources, 4 items, 1 pruned", run, copied)
+		}
+		for _, slugs := range [][]string{{"stcn"}, {"other"}, {"stcn", "other"}} {
+			want, got := entries(t, lite, slugs...), entries(t, pg, slugs...)
+			if len(want) == 0 || !reflect.DeepEqual(got, want) {
+				t.Errorf("run %d: entries of %v on PostgreSQL\n%+v\nwant as on SQLite\n%+v", run, slugs, got, want)
+			}
+		}
+		ls, _ := lite.Sources(ctx)
+		ps, err := pg.Sources(ctx)
+		if err != nil || !reflect.DeepEqual(ps, ls) {
+			t.Errorf("run %d: sources on PostgreSQL %+v (%v), want %+v", run, ps, err, ls)
+		}
+		for _, slug := range []string{"stcn", "other"} {
+			le, llm, _ := lite.Validators(ctx, slug)
+			pe, plm, _ := pg.Validators(ctx, slug)
+			if pe != le || plm != llm {
+				t.Errorf("validators of %s: %q %q, want %q %q", slug, pe, plm, le, llm)
+			}
+		}
+	}
+	indexed(t, pg)
+	if got := search(t, pg, "逆回购"); !slices.Equal(got, []string{"gc"}) {
+		t.Errorf("search after the copy: %v, want [gc]", got)
+	}
+	// The source still lists the pruned item: it does not come back; a new
+	// item takes an id past the copied ones.
+	pg.Now = lite.Now
+	saved, err := pg.Save(ctx, result("stcn", `"v8"`, append(items, item("new", "新消息", t0.Add(5*time.Hour)))...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Counts != (feeds.Counts{New: 1, Unchanged: 4}) || len(entries(t, pg, "stcn")) != 4 {
+		t.Errorf("poll after the copy: %+v, want the new item alone new (the pruned one stays pruned)", saved.Counts)
+	}
+	if es := entries(t, pg, "stcn"); es[0].Title != "新消息" || es[0].ID <= es[1].ID {
+		t.Errorf("newest entry %q id %d, after ids up to %d", es[0].Title, es[0].ID, es[1].ID)
+	}
+	if _, err := pg.CopyTo(ctx, lite); err == nil {
+		t.Error("a copy from PostgreSQL to SQLite was accepted")
+	}
+}
