@@ -55,6 +55,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/internal/app"
+	"github.com/feedrelay/feedrelay/internal/pgtest"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -85,6 +86,9 @@ type params struct {
 	CPUProfile  string `json:"-"`
 	HeapProfile string `json:"-"`
 	JSON        bool   `json:"-"`
+	// Postgres: the cold, warm and churn polls go into a private
+	// PostgreSQL cluster (internal/pgtest) instead of SQLite files.
+	Postgres bool `json:"postgres"`
 	Keep        bool   `json:"-"`
 	Dir         string `json:"-"`
 }
@@ -135,6 +139,7 @@ func main() {
 	fs.StringVar(&p.CPUProfile, "cpuprofile", "", "write a CPU profile of the (last) cold poll to this file")
 	fs.StringVar(&p.HeapProfile, "rss-heapprofile", "", "also run the daemon's scheduler in this process on -rss-sources sources and write a heap profile after the first round to this file")
 	fs.BoolVar(&p.JSON, "json", false, "print JSON instead of the table")
+	fs.BoolVar(&p.Postgres, "postgres", false, "poll into a private PostgreSQL cluster (Debian's postgresql binaries) instead of SQLite")
 	fs.BoolVar(&p.Keep, "keep", false, "keep the working directory (databases, configs, the daemon's log)")
 	fs.StringVar(&p.Dir, "dir", "", "working directory (default: a new temporary one)")
 	fs.Parse(os.Args[1:])
@@ -145,10 +150,33 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	command := strings.Join(append([]string{"go run ./internal/bench"}, os.Args[1:]...), " ")
-	if err := run(ctx, p, command, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, p, command, os.Stdout, os.Stderr)
+	if cluster != nil {
+		cluster.Stop()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// cluster is the private PostgreSQL of -postgres, started on first use.
+var cluster *pgtest.Cluster
+
+// pgDatabase creates the database name in the private cluster and returns
+// its URL.
+func pgDatabase(ctx context.Context, name string) (string, error) {
+	if cluster == nil {
+		c, err := pgtest.Start(ctx)
+		if err != nil {
+			return "", fmt.Errorf("start postgresql: %w", err)
+		}
+		cluster = c
+	}
+	if err := cluster.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return cluster.DSN(name), nil
 }
 
 // report is everything one run measured.
@@ -312,8 +340,14 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		if cold != nil {
 			cold.Close()
 		}
+		database := fmt.Sprintf("poll-%d.db", round)
+		if p.Postgres {
+			if database, err = pgDatabase(ctx, fmt.Sprintf("poll_%d", round)); err != nil {
+				return err
+			}
+		}
 		cfg, _, err := writeConfig(dir, fmt.Sprintf("poll-%d.yaml", round), benchConfig{
-			database:    fmt.Sprintf("poll-%d.db", round),
+			database:    database,
 			concurrency: p.Concurrency,
 			perHost:     p.Concurrency,
 			sources:     p.Sources,
