@@ -15,8 +15,8 @@ import (
 func pollCount(t *testing.T, db *DB, source string) int {
 	t.Helper()
 	var n int
-	if err := db.r.QueryRow(`SELECT COUNT(*) FROM polls p JOIN sources s ON s.id = p.source_id
-		WHERE s.slug = ?`, source).Scan(&n); err != nil {
+	if err := db.r.QueryRow(db.q(`SELECT COUNT(*) FROM polls p JOIN sources s ON s.id = p.source_id
+		WHERE s.slug = ?`), source).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -25,94 +25,98 @@ func pollCount(t *testing.T, db *DB, source string) int {
 // Every poll is in the history, classified, with its counts and error: a
 // healthy 304 too, though it writes nothing else.
 func TestSave_RecordsPolls(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
-	save := func(r *feeds.Result, at time.Time) {
-		t.Helper()
-		r.Attempted, r.Duration = at, 1500*time.Millisecond
-		if _, err := db.Save(ctx, r); err != nil {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		save := func(r *feeds.Result, at time.Time) {
+			t.Helper()
+			r.Attempted, r.Duration = at, 1500*time.Millisecond
+			if _, err := db.Save(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(result("stcn", `"v1"`, item("a", "A", t0), item("b", "B", t0)), t0)
+		notModified := &feeds.Result{Source: "stcn", StatusCode: 304, NotModified: true, ETag: `"v1"`,
+			LastModified: "Wed, 25 Nov 2026 10:00:00 GMT"}
+		save(notModified, t0.Add(time.Minute))
+		save(&feeds.Result{Source: "stcn", StatusCode: 500, Err: &feeds.HTTPError{StatusCode: 500, Status: "500 Internal Server Error"}}, t0.Add(2*time.Minute))
+		save(&feeds.Result{Source: "stcn", StatusCode: 429, Err: &feeds.HTTPError{StatusCode: 429, Status: "429 Too Many Requests"}}, t0.Add(3*time.Minute))
+		save(&feeds.Result{Source: "stcn", StatusCode: 503, Err: &feeds.HTTPError{StatusCode: 503, Status: "503 Service Unavailable", RetryAfter: t0.Add(time.Hour)}}, t0.Add(4*time.Minute))
+		save(&feeds.Result{Source: "stcn", Err: errors.New("dial tcp: connection refused")}, t0.Add(5*time.Minute))
+
+		polls, err := db.Polls(ctx, "stcn", 100)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	save(result("stcn", `"v1"`, item("a", "A", t0), item("b", "B", t0)), t0)
-	notModified := &feeds.Result{Source: "stcn", StatusCode: 304, NotModified: true, ETag: `"v1"`,
-		LastModified: "Wed, 25 Nov 2026 10:00:00 GMT"}
-	save(notModified, t0.Add(time.Minute))
-	save(&feeds.Result{Source: "stcn", StatusCode: 500, Err: &feeds.HTTPError{StatusCode: 500, Status: "500 Internal Server Error"}}, t0.Add(2*time.Minute))
-	save(&feeds.Result{Source: "stcn", StatusCode: 429, Err: &feeds.HTTPError{StatusCode: 429, Status: "429 Too Many Requests"}}, t0.Add(3*time.Minute))
-	save(&feeds.Result{Source: "stcn", StatusCode: 503, Err: &feeds.HTTPError{StatusCode: 503, Status: "503 Service Unavailable", RetryAfter: t0.Add(time.Hour)}}, t0.Add(4*time.Minute))
-	save(&feeds.Result{Source: "stcn", Err: errors.New("dial tcp: connection refused")}, t0.Add(5*time.Minute))
-
-	polls, err := db.Polls(ctx, "stcn", 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []struct {
-		outcome PollOutcome
-		status  int
-		new     int
-		err     string
-	}{
-		{PollError, 0, 0, "dial tcp: connection refused"},
-		{PollBackoff, 503, 0, "HTTP 503 Service Unavailable"},
-		{PollBackoff, 429, 0, "HTTP 429 Too Many Requests"},
-		{PollError, 500, 0, "HTTP 500 Internal Server Error"},
-		{PollNotModified, 304, 0, ""},
-		{PollOK, 200, 2, ""},
-	}
-	if len(polls) != len(want) {
-		t.Fatalf("%d polls recorded, want %d: %+v", len(polls), len(want), polls)
-	}
-	for i, w := range want {
-		p := polls[i]
-		if p.Outcome != w.outcome || p.Status != w.status || p.New != w.new || p.Error != w.err {
-			t.Errorf("poll %d: %+v, want %+v", i, p, w)
+		want := []struct {
+			outcome PollOutcome
+			status  int
+			new     int
+			err     string
+		}{
+			{PollError, 0, 0, "dial tcp: connection refused"},
+			{PollBackoff, 503, 0, "HTTP 503 Service Unavailable"},
+			{PollBackoff, 429, 0, "HTTP 429 Too Many Requests"},
+			{PollError, 500, 0, "HTTP 500 Internal Server Error"},
+			{PollNotModified, 304, 0, ""},
+			{PollOK, 200, 2, ""},
 		}
-		if at := t0.Add(time.Duration(len(want)-1-i) * time.Minute); !p.Attempted.Equal(at) || p.Duration != 1500*time.Millisecond {
-			t.Errorf("poll %d at %v taking %v, want %v taking 1.5s", i, p.Attempted, p.Duration, at)
+		if len(polls) != len(want) {
+			t.Fatalf("%d polls recorded, want %d: %+v", len(polls), len(want), polls)
 		}
-	}
-	recent, err := db.RecentPolls(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := recent["stcn"]; len(got) != 2 || got[0].Error != want[0].err || got[1].Outcome != PollBackoff {
-		t.Errorf("recent polls of stcn: %+v, want the newest two", got)
-	}
-	if _, ok := recent["other"]; ok {
-		t.Errorf("recent polls list a source never polled: %+v", recent["other"])
-	}
+		for i, w := range want {
+			p := polls[i]
+			if p.Outcome != w.outcome || p.Status != w.status || p.New != w.new || p.Error != w.err {
+				t.Errorf("poll %d: %+v, want %+v", i, p, w)
+			}
+			if at := t0.Add(time.Duration(len(want)-1-i) * time.Minute); !p.Attempted.Equal(at) || p.Duration != 1500*time.Millisecond {
+				t.Errorf("poll %d at %v taking %v, want %v taking 1.5s", i, p.Attempted, p.Duration, at)
+			}
+		}
+		recent, err := db.RecentPolls(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := recent["stcn"]; len(got) != 2 || got[0].Error != want[0].err || got[1].Outcome != PollBackoff {
+			t.Errorf("recent polls of stcn: %+v, want the newest two", got)
+		}
+		if _, ok := recent["other"]; ok {
+			t.Errorf("recent polls list a source never polled: %+v", recent["other"])
+		}
+	})
 }
 
 // The history keeps the newest MaxPolls polls of each source, and leaves
 // the other sources' alone.
 func TestSave_PollHistoryBounded(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
-	if _, err := db.Save(ctx, &feeds.Result{Source: "other", Attempted: t0, Err: errors.New("down")}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range MaxPolls + 20 {
-		r := &feeds.Result{Source: "stcn", Attempted: t0.Add(time.Duration(i) * time.Minute), Err: fmt.Errorf("failure %d", i)}
-		if _, err := db.Save(ctx, r); err != nil {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		if _, err := db.Save(ctx, &feeds.Result{Source: "other", Attempted: t0, Err: errors.New("down")}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n := pollCount(t, db, "stcn"); n != MaxPolls {
-		t.Errorf("%d polls of stcn kept, want %d", n, MaxPolls)
-	}
-	polls, err := db.Polls(ctx, "stcn", 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if newest, oldest := polls[0].Error, polls[len(polls)-1].Error; newest != fmt.Sprintf("failure %d", MaxPolls+19) || oldest != "failure 20" {
-		t.Errorf("kept polls from %q to %q, want the newest: failure 20 to failure %d", oldest, newest, MaxPolls+19)
-	}
-	if n := pollCount(t, db, "other"); n != 1 {
-		t.Errorf("other source's history has %d polls, want its 1", n)
-	}
+		for i := range MaxPolls + 20 {
+			r := &feeds.Result{Source: "stcn", Attempted: t0.Add(time.Duration(i) * time.Minute), Err: fmt.Errorf("failure %d", i)}
+			if _, err := db.Save(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := pollCount(t, db, "stcn"); n != MaxPolls {
+			t.Errorf("%d polls of stcn kept, want %d", n, MaxPolls)
+		}
+		polls, err := db.Polls(ctx, "stcn", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if newest, oldest := polls[0].Error, polls[len(polls)-1].Error; newest != fmt.Sprintf("failure %d", MaxPolls+19) || oldest != "failure 20" {
+			t.Errorf("kept polls from %q to %q, want the newest: failure 20 to failure %d", oldest, newest, MaxPolls+19)
+		}
+		if n := pollCount(t, db, "other"); n != 1 {
+			t.Errorf("other source's history has %d polls, want its 1", n)
+		}
+	})
 }
 
 // A Save that fails leaves no history row: the row is in the transaction
@@ -159,35 +163,37 @@ func TestSave_FailedSaveWritesNoHistory(t *testing.T) {
 // New items are counted by the hour they were first seen; the counts of
 // hours older than 32 days go as new ones come.
 func TestSave_CountsNewItemsPerHour(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	c := &clock{t: time.Date(2026, 10, 1, 8, 30, 0, 0, time.UTC)}
-	db.Now = c.now
-	save := func(items ...feeds.Item) {
-		t.Helper()
-		if _, err := db.Save(ctx, result("stcn", "", items...)); err != nil {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		c := &clock{t: time.Date(2026, 10, 1, 8, 30, 0, 0, time.UTC)}
+		db.Now = c.now
+		save := func(items ...feeds.Item) {
+			t.Helper()
+			if _, err := db.Save(ctx, result("stcn", "", items...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(item("old", "Old", c.t))
+		c.t = time.Date(2026, 11, 26, 9, 10, 0, 0, time.UTC)
+		save(item("a", "A", c.t), item("b", "B", c.t))
+		c.t = c.t.Add(40 * time.Minute)
+		save(item("a", "A", c.t), item("c", "C", c.t)) // a unchanged: one new
+		c.t = c.t.Add(20 * time.Minute)
+		save(item("d", "D", c.t))
+
+		got, err := db.NewItems(ctx, time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC))
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	save(item("old", "Old", c.t))
-	c.t = time.Date(2026, 11, 26, 9, 10, 0, 0, time.UTC)
-	save(item("a", "A", c.t), item("b", "B", c.t))
-	c.t = c.t.Add(40 * time.Minute)
-	save(item("a", "A", c.t), item("c", "C", c.t)) // a unchanged: one new
-	c.t = c.t.Add(20 * time.Minute)
-	save(item("d", "D", c.t))
-
-	got, err := db.NewItems(ctx, time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []HourCount{
-		{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), 3},
-		{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), 1},
-	}
-	if fmt.Sprint(got["stcn"]) != fmt.Sprint(want) {
-		t.Errorf("new items per hour %v, want %v (the October hour dropped)", got["stcn"], want)
-	}
+		want := []HourCount{
+			{time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), 3},
+			{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), 1},
+		}
+		if fmt.Sprint(got["stcn"]) != fmt.Sprint(want) {
+			t.Errorf("new items per hour %v, want %v (the October hour dropped)", got["stcn"], want)
+		}
+	})
 }
 
 // A healthy 304 does not wait for the writer (another source's big batch

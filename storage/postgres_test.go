@@ -102,7 +102,7 @@ func TestPostgresSchema_SameAsSQLite(t *testing.T) {
 	ctx := context.Background()
 	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	pg := pgDB(t)
-	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "articles", "migrations"} {
+	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "articles", "migrations", "polls", "item_hours"} {
 		rows, err := lite.r.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
 		if err != nil {
 			t.Fatal(err)
