@@ -87,7 +87,7 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 	}
 	// All but the newest MaxPolls, through polls_source.
 	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM polls WHERE id IN (SELECT id FROM polls
-		WHERE source_id = ? ORDER BY attempted DESC, id DESC ` + db.noLimit() + ` OFFSET ?)`),
+		WHERE source_id = ? ORDER BY attempted DESC, id DESC `+db.noLimit()+` OFFSET ?)`),
 		srcID, MaxPolls); err != nil {
 		return fmt.Errorf("drop old polls: %w", err)
 	}

@@ -88,9 +88,9 @@ type params struct {
 	JSON        bool   `json:"-"`
 	// Postgres: the cold, warm and churn polls go into a private
 	// PostgreSQL cluster (internal/pgtest) instead of SQLite files.
-	Postgres bool `json:"postgres"`
-	Keep        bool   `json:"-"`
-	Dir         string `json:"-"`
+	Postgres bool   `json:"postgres"`
+	Keep     bool   `json:"-"`
+	Dir      string `json:"-"`
 }
 
 func defaultParams() params {
