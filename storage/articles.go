@@ -26,21 +26,21 @@ func (db *DB) StoredArticles(ctx context.Context, source string, items []feeds.I
 	}
 	defer tx.Rollback()
 	var srcID int64
-	err = tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE slug = ?`, source).Scan(&srcID)
+	err = tx.QueryRowContext(ctx, db.q(`SELECT id FROM sources WHERE slug = ?`), source).Scan(&srcID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, nil // Save reports the unknown source
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read source %s: %w", source, err)
 	}
-	sel, err := tx.PrepareContext(ctx, `SELECT id, content_hash, published, updated, title, link
-		FROM items WHERE source_id = ? AND identity = ?`)
+	sel, err := tx.PrepareContext(ctx, db.q(`SELECT id, content_hash, published, updated, title, link
+		FROM items WHERE source_id = ? AND identity = ?`))
 	if err != nil {
 		return nil, err
 	}
 	defer sel.Close()
 	var anyPruned bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`, srcID).Scan(&anyPruned); err != nil {
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`), srcID).Scan(&anyPruned); err != nil {
 		return nil, fmt.Errorf("look for pruned items: %w", err)
 	}
 	rows := &finder{sel: sel, srcID: srcID, rows: map[string]*storedItem{}, taken: map[int64]bool{}}
@@ -67,12 +67,12 @@ func (db *DB) StoredArticles(ctx context.Context, source string, items []feeds.I
 // DueArticles lists source's items whose full text is pending and due at
 // now, soonest due first, at most limit, with what each holds now.
 func (db *DB) DueArticles(ctx context.Context, source string, now time.Time, limit int) ([]feeds.DueArticle, error) {
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, db.q(`
 		SELECT a.item_id, a.url, a.attempts, i.content, i.summary, i.origin
 		FROM articles a JOIN items i ON i.id = a.item_id
 		WHERE a.source_id = (SELECT id FROM sources WHERE slug = ?)
 		  AND a.state = 'pending' AND a.next_attempt <= ?
-		ORDER BY a.next_attempt, a.item_id LIMIT ?`, source, now.Unix(), limit)
+		ORDER BY a.next_attempt, a.item_id LIMIT ?`), source, now.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("query due articles of %s: %w", source, err)
 	}
@@ -93,15 +93,15 @@ func (db *DB) DueArticles(ctx context.Context, source string, now time.Time, lim
 
 // saveArticle records where the article of the stored item id stands: a
 // (this poll's fetch), or pending and never tried when a is nil.
-func saveArticle(ctx context.Context, tx *sql.Tx, srcID, id int64, url string, a *feeds.Article) error {
+func (db *DB) saveArticle(ctx context.Context, tx *sql.Tx, srcID, id int64, url string, a *feeds.Article) error {
 	if a == nil {
 		a = &feeds.Article{State: feeds.ArticlePending}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO articles (item_id, source_id, url, state, attempts,
+	_, err := tx.ExecContext(ctx, db.q(`INSERT INTO articles (item_id, source_id, url, state, attempts,
 		next_attempt, last_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (item_id) DO UPDATE SET url = excluded.url, state = excluded.state,
 			attempts = excluded.attempts, next_attempt = excluded.next_attempt,
-			last_attempt = excluded.last_attempt, last_error = excluded.last_error`,
+			last_attempt = excluded.last_attempt, last_error = excluded.last_error`),
 		id, srcID, url, string(a.State), a.Attempts, unixOr(a.NextAttempt, 0), unixOr(a.Attempted, 0), a.Err)
 	if err != nil {
 		return fmt.Errorf("record the full text of item %d: %w", id, err)
@@ -118,8 +118,8 @@ func (db *DB) saveRetried(ctx context.Context, tx *sql.Tx, srcID int64, retried 
 	var changed []int64
 	for _, u := range retried {
 		a := u.Article
-		res, err := tx.ExecContext(ctx, `UPDATE articles SET state = ?, attempts = ?, next_attempt = ?,
-			last_attempt = ?, last_error = ? WHERE item_id = ? AND source_id = ?`,
+		res, err := tx.ExecContext(ctx, db.q(`UPDATE articles SET state = ?, attempts = ?, next_attempt = ?,
+			last_attempt = ?, last_error = ? WHERE item_id = ? AND source_id = ?`),
 			string(a.State), a.Attempts, unixOr(a.NextAttempt, 0), unixOr(a.Attempted, 0), a.Err, u.ItemID, srcID)
 		if err != nil {
 			return nil, fmt.Errorf("record the full text of item %d: %w", u.ItemID, err)
@@ -127,8 +127,8 @@ func (db *DB) saveRetried(ctx context.Context, tx *sql.Tx, srcID int64, retried 
 		if n, _ := res.RowsAffected(); n == 0 || a.State != feeds.ArticleOK {
 			continue // pruned meanwhile, or failed again
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE items SET content = ?, summary = ?, origin = ?,
-			updated = CASE WHEN updated + 1 > ? THEN updated + 1 ELSE ? END WHERE id = ? AND source_id = ?`,
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET content = ?, summary = ?, origin = ?,
+			updated = CASE WHEN updated + 1 > ? THEN updated + 1 ELSE ? END WHERE id = ? AND source_id = ?`),
 			u.Content, u.Summary, u.Origin, now, now, u.ItemID, srcID); err != nil {
 			return nil, fmt.Errorf("store the full text of item %d: %w", u.ItemID, err)
 		}

@@ -255,7 +255,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			}
 			rows.stored(it.Identity, &storedItem{id: id, identity: it.Identity})
 			if it.ArticleURL != "" {
-				if err := saveArticle(ctx, tx, srcID, id, it.ArticleURL, it.Article); err != nil {
+				if err := db.saveArticle(ctx, tx, srcID, id, it.ArticleURL, it.Article); err != nil {
 					return counts, err
 				}
 			}
@@ -285,7 +285,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		// Changed: its full text is fetched again (this poll's fetch, or
 		// pending for the next).
 		if it.ArticleURL != "" {
-			if err := saveArticle(ctx, tx, srcID, row.id, it.ArticleURL, it.Article); err != nil {
+			if err := db.saveArticle(ctx, tx, srcID, row.id, it.ArticleURL, it.Article); err != nil {
 				return counts, err
 			}
 		}

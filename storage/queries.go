@@ -161,14 +161,14 @@ const ArticleWarningWindow = 24 * time.Hour
 // Sources returns every known source, configured or not, by slug.
 func (db *DB) Sources(ctx context.Context) ([]SourceState, error) {
 	since := db.Now().Add(-ArticleWarningWindow).Unix() // of the article failures reported
-	rows, err := db.r.QueryContext(ctx, `
+	rows, err := db.r.QueryContext(ctx, db.q(`
 		SELECT s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated,
 		       s.last_attempt, s.last_success, s.last_status, s.last_error, s.failures,
 		       (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id),
 		       (SELECT COUNT(*) FROM articles a WHERE a.source_id = s.id AND a.last_error != '' AND a.last_attempt >= ?),
 		       COALESCE((SELECT a.last_error FROM articles a WHERE a.source_id = s.id AND a.last_error != ''
 		                 AND a.last_attempt >= ? ORDER BY a.last_attempt DESC, a.item_id DESC LIMIT 1), '')
-		FROM sources s ORDER BY s.slug`, since, since)
+		FROM sources s ORDER BY s.slug`), since, since)
 	if err != nil {
 		return nil, fmt.Errorf("query sources: %w", err)
 	}
