@@ -257,19 +257,9 @@ func articleOutcome(content string, err error, attempts int, now time.Time) Arti
 // the article src.Article takes out of it, sanitized like feed content
 // (relative links resolved against the page's URL).
 func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (string, error) {
-	resp, err := p.Fetcher.Fetch(ctx, Request{
-		URL:         rawURL,
-		Timeout:     src.Timeout,
-		IdleTimeout: src.IdleTimeout,
-		MaxBodySize: src.MaxBodySize,
-		UserAgent:   src.UserAgent,
-		Headers:     src.Headers,
-		// A private address is reached only where the source's own URL
-		// names it, or allow_private_networks says so: never because a
-		// page names it.
-		AllowPrivateNetworks: src.AllowPrivateNetworks,
-		ConfiguredURL:        src.URL,
-	})
+	// A private address is reached only where the source's own URL names
+	// it, or allow_private_networks says so: never because a page names it.
+	resp, err := p.Fetcher.Fetch(ctx, src.request(rawURL))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			err = fmt.Errorf("timed out after %v", src.Timeout)

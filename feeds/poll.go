@@ -126,18 +126,9 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	if err != nil {
 		return fmt.Errorf("load validators: %w", err)
 	}
-	resp, err := p.Fetcher.Fetch(ctx, Request{
-		URL:          src.URL,
-		ETag:         etag,
-		LastModified: lastMod,
-		Timeout:      src.Timeout,
-		IdleTimeout:  src.IdleTimeout,
-		MaxBodySize:  src.MaxBodySize,
-		UserAgent:    src.UserAgent,
-		Headers:      src.Headers,
-
-		AllowPrivateNetworks: src.AllowPrivateNetworks,
-	})
+	req := src.request(src.URL)
+	req.ETag, req.LastModified = etag, lastMod
+	resp, err := p.Fetcher.Fetch(ctx, req)
 	if resp != nil {
 		r.StatusCode = resp.StatusCode
 		r.MovedTo = resp.MovedTo
@@ -258,4 +249,20 @@ func (h *Health) Last(source string) (Result, bool) {
 	defer h.mu.RUnlock()
 	r, ok := h.last[source]
 	return r, ok
+}
+
+// request is a fetch of rawURL under src's limits and policy: its
+// timeouts, body cap, user agent and headers, and the private addresses
+// its configured URL (never a page it fetched) allows.
+func (src Source) request(rawURL string) Request {
+	return Request{
+		URL:                  rawURL,
+		Timeout:              src.Timeout,
+		IdleTimeout:          src.IdleTimeout,
+		MaxBodySize:          src.MaxBodySize,
+		UserAgent:            src.UserAgent,
+		Headers:              src.Headers,
+		AllowPrivateNetworks: src.AllowPrivateNetworks,
+		ConfiguredURL:        src.URL,
+	}
 }
