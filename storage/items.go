@@ -97,12 +97,32 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 // save is Save's transaction; published says whether what we publish
 // changed.
 func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
+	if !db.pg {
+		return db.saveGrouped(ctx, r)
+	}
+	// PostgreSQL takes several writers at once: a transaction per poll.
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return saved, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if saved, published, err = db.saveTx(ctx, tx, r); err != nil {
+		return feeds.Saved{}, false, err
+	}
+	if published {
+		if err := db.bumpPublished(ctx, tx); err != nil {
+			return feeds.Saved{}, false, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return feeds.Saved{}, false, fmt.Errorf("commit: %w", err)
+	}
+	return saved, published, nil
+}
 
+// saveTx writes what save does in tx, which its caller commits, after
+// counting the published change when published.
+func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
 	var (
 		srcID       int64
 		failures    int
@@ -178,14 +198,6 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 			return feeds.Saved{}, false, ErrLeaseLost
 		}
 		saved.NextPoll = next
-	}
-	if published {
-		if err := db.bumpPublished(ctx, tx); err != nil {
-			return feeds.Saved{}, false, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return feeds.Saved{}, false, fmt.Errorf("commit: %w", err)
 	}
 	return saved, published, nil
 }

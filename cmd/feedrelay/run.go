@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ const usage = `usage: feedrelay <command> [flags]
 commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
+         [-cpuprofile FILE]                 and write a CPU profile of it
          -source S -dry-run                 print what S yields (fields, dates, full text); store nothing
   check  [-config config.yaml]              validate the config file
   explain [-config config.yaml] -source S   why each of a source's newest items is shown, dropped or folded
@@ -68,9 +70,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "config.yaml", "config file")
 	var source *string
 	var dryRun *bool
+	var cpuProfile *string
 	if cmd == "poll" {
 		source = fs.String("source", "", "poll only the source with this slug")
 		dryRun = fs.Bool("dry-run", false, "with -source: print what the source yields, store nothing")
+		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the whole poll to this file (go tool pprof)")
 	}
 	switch cmd {
 	case "serve", "poll", "check":
@@ -97,10 +101,31 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *dryRun {
 			return runDryRun(ctx, cfg, *source, stdout, stderr)
 		}
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				fmt.Fprintln(stderr, "feedrelay:", err)
+				return exitFailed
+			}
+			defer stop()
+		}
 		return runPoll(ctx, cfg, *source, stdout, stderr)
 	default:
 		return runServe(ctx, cfg, stderr)
 	}
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func runPoll(ctx context.Context, c app.Config, only string, stdout, stderr io.Writer) int {

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
@@ -226,24 +225,53 @@ func (a *App) polled(r *feeds.Result) {
 // PollOnce polls sources once, the config's concurrency at a time, and
 // returns their results in order; done, if set, is called after each poll
 // (from several goroutines at once).
+//
+// A poll waiting for the database's writer does not count against the
+// concurrency: its slot goes to the next source's fetch, and up to twice
+// the concurrency of polls may wait to be stored. On SQLite the waiting
+// Saves are committed together (storage's group commit), so the more wait,
+// the fewer transactions, and the fewer times each index page is written.
 func (a *App) PollOnce(ctx context.Context, sources []feeds.Source, done func(*feeds.Result)) []*feeds.Result {
 	a.mu.Lock()
 	cfg, poller := a.cfg, a.poller
 	a.mu.Unlock()
+	n := max(cfg.Concurrency, 1)
+	store := &slotStore{Store: poller.Store, fetching: make(chan struct{}, n), saving: make(chan struct{}, 2*n)}
+	p := *poller
+	p.Store = store
 	results := make([]*feeds.Result, len(sources))
-	var g errgroup.Group
-	g.SetLimit(max(cfg.Concurrency, 1))
+	var wg sync.WaitGroup
 	for i, src := range sources {
-		g.Go(func() error {
-			results[i] = poller.Poll(ctx, src) // a poll's failure is in its Result
-			if done != nil {
-				done(results[i])
+		store.fetching <- struct{}{}
+		wg.Go(func() {
+			r := p.Poll(ctx, src) // a poll's failure is in its Result
+			if _, saved := store.released.LoadAndDelete(r); !saved {
+				<-store.fetching
 			}
-			return nil
+			results[i] = r
+			if done != nil {
+				done(r)
+			}
 		})
 	}
-	g.Wait()
+	wg.Wait()
 	return results
+}
+
+// slotStore is PollOnce's store: a Save gives up its poll's fetch slot
+// while it waits for the writer, and no more than cap(saving) wait.
+type slotStore struct {
+	feeds.Store
+	fetching, saving chan struct{}
+	released         sync.Map // *feeds.Result whose fetch slot Save gave up
+}
+
+func (s *slotStore) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
+	s.saving <- struct{}{}
+	<-s.fetching
+	s.released.Store(r, true)
+	defer func() { <-s.saving }()
+	return s.Store.Save(ctx, r)
 }
 
 // Prune applies each source's retention: items first seen more than its

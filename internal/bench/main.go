@@ -83,6 +83,10 @@ type params struct {
 	RSSTimeout time.Duration `json:"rss_timeout"`
 	Binary     string        `json:"binary,omitempty"`
 
+	// ProcessBinaries: measure only cold `feedrelay poll` processes of
+	// these binaries (comma-separated; "." builds ./cmd/feedrelay).
+	ProcessBinaries string `json:"process_binaries,omitempty"`
+
 	CPUProfile  string `json:"-"`
 	HeapProfile string `json:"-"`
 	JSON        bool   `json:"-"`
@@ -136,6 +140,7 @@ func main() {
 	fs.DurationVar(&p.RSSIdle, "rss-idle", p.RSSIdle, "idle time after the first round of polls before reading the steady RSS")
 	fs.DurationVar(&p.RSSTimeout, "rss-timeout", p.RSSTimeout, "longest wait for the first round of polls of the RSS measurement")
 	fs.StringVar(&p.Binary, "binary", "", "feedrelay binary for the RSS measurement (default: build ./cmd/feedrelay)")
+	fs.StringVar(&p.ProcessBinaries, "process", "", "measure only cold `feedrelay poll` processes of these binaries, comma-separated (\".\" builds ./cmd/feedrelay), each round one after the other: wall time ÷ floor, with the search index, bytes written, peak RSS")
 	fs.StringVar(&p.CPUProfile, "cpuprofile", "", "write a CPU profile of the (last) cold poll to this file")
 	fs.StringVar(&p.HeapProfile, "rss-heapprofile", "", "also run the daemon's scheduler in this process on -rss-sources sources and write a heap profile after the first round to this file")
 	fs.BoolVar(&p.JSON, "json", false, "print JSON instead of the table")
@@ -289,6 +294,9 @@ func run(ctx context.Context, p params, command string, stdout, stderr io.Writer
 		feedBytes += int64(len(b))
 	}
 	totalItems := p.Sources * p.Items
+	if p.ProcessBinaries != "" {
+		return processMode(ctx, p, dir, o, bodies, stdout, logf)
+	}
 	rep.note("sources: %d × %d items, %.1f MB of RSS (%.0f B per item, HTML ~%d B), served on 127.0.0.1 with ETag, Last-Modified, 304 and gzip=%v",
 		p.Sources, p.Items, float64(feedBytes)/1e6, float64(feedBytes)/float64(totalItems), p.ItemSize, p.Gzip)
 
