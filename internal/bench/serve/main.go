@@ -12,21 +12,31 @@
 //	                                   gzip) from memory on every path, with a
 //	                                   bare net/http handler: the ceiling of what
 //	                                   a Go server can do on this machine
+//	serve run -config FILE [-pprof ADDR]
+//	                                   what `feedrelay serve -config FILE` does
+//	                                   (package app), and net/http/pprof on ADDR,
+//	                                   a listener of its own: to profile the
+//	                                   server under a benchmark's load
 //
 // It is a bench tool, not part of feedrelay.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/feedrelay/feedrelay/internal/app"
 	"github.com/feedrelay/feedrelay/internal/bench/synth"
 )
 
@@ -44,6 +54,8 @@ func main() {
 		err = getCmd(os.Args[2:])
 	case "static":
 		err = staticCmd(os.Args[2:])
+	case "run":
+		err = runCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -54,7 +66,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: serve feed [-items N] [-seed S] | ports N | get [-gzip] [-o FILE] URL | static ADDR FILE")
+	fmt.Fprintln(os.Stderr, "usage: serve feed [-items N] [-seed S] | ports N | get [-gzip] [-o FILE] URL | static ADDR FILE | run -config FILE [-pprof ADDR]")
 	os.Exit(2)
 }
 
@@ -185,4 +197,43 @@ func staticCmd(args []string) error {
 	})
 	srv := &http.Server{Addr: args[0], Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// runCmd runs feedrelay's daemon as `feedrelay serve` does (package app: the
+// same handler, middleware and http.Server), until SIGINT or SIGTERM, with
+// net/http/pprof on a listener of its own when -pprof is given, so that
+// `go tool pprof http://ADDR/debug/pprof/profile?seconds=N` samples the
+// server while a benchmark loads it. feedrelay itself has no pprof endpoint.
+func runCmd(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	path := fs.String("config", "config.yaml", "config file")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	fs.Parse(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := app.LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, c, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		pln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			return fmt.Errorf("pprof listener: %w", err)
+		}
+		go http.Serve(pln, mux)
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Listen, err)
+	}
+	return a.Run(ctx, ln, nil)
 }
