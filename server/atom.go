@@ -99,6 +99,7 @@ func renderAtom(p *feedPage) ([]byte, error) {
 		f.Entries = append(f.Entries, atomEntryOf(&p.Entries[i]))
 	}
 	var buf bytes.Buffer
+	buf.Grow(p.sizeHint())
 	if err := feeds.WriteXML(f, &buf); err != nil {
 		return nil, err
 	}

@@ -20,6 +20,18 @@ type feedPage struct {
 	hubs  []string // WebSub hubs
 }
 
+// sizeHint is about how many bytes a format renders p in: what its entries
+// carry, escaped, and their metadata. A buffer grown to it at once is not
+// grown and copied a dozen times (a page of 50 entries is ~150 KB).
+func (p *feedPage) sizeHint() int {
+	n := 4 << 10
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		n += 1<<10 + (len(e.Title)+len(e.HTML))*5/4
+	}
+	return n
+}
+
 // links are the hub, self, alternate and paging links of p in format ext.
 func (p *feedPage) links(ext, mediaType string) []link {
 	var ls []link

@@ -227,7 +227,7 @@ func (s *Server) pagesVersion(ctx context.Context, opts *Options, loc *time.Loca
 // like the feeds: rendered once per version, ETag, 304, gzip.
 func (s *Server) serveHTML(w http.ResponseWriter, r *http.Request, opts *Options, key string, version uint64, archive bool, render func(ctx context.Context) (name string, data pageData, err error)) {
 	ctx := r.Context()
-	rd, err := s.cache.get(key, version, opts, archive, func() (*rendered, error) {
+	rd, err := s.cache.get(ctx, key, version, opts, archive, clientOf(r), func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
 		name, data, err := render(ctx)
@@ -238,13 +238,13 @@ func (s *Server) serveHTML(w http.ResponseWriter, r *http.Request, opts *Options
 		if err != nil {
 			return nil, err
 		}
-		return &rendered{body: body, modified: s.now(), contentType: "text/html; charset=utf-8"}, nil
+		return &rendered{plain: representation{body: body}, modified: s.now(), contentType: "text/html; charset=utf-8"}, nil
 	})
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	serveRendered(w, r, rd, opts.MaxAge)
+	serveRendered(w, r, rd)
 }
 
 // handleIndex lists the categories, then the sources with their health,

@@ -74,6 +74,7 @@ func renderJSON(p *feedPage) ([]byte, error) {
 		f.Items = append(f.Items, it)
 	}
 	var buf bytes.Buffer
+	buf.Grow(p.sizeHint())
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // content_html reads better unescaped, and is as safe
 	enc.SetIndent("", "  ")

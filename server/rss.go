@@ -86,6 +86,7 @@ func renderRSS(p *feedPage) ([]byte, error) {
 		ch.Items = append(ch.Items, it)
 	}
 	var buf bytes.Buffer
+	buf.Grow(p.sizeHint())
 	buf.WriteString(xml.Header)
 	enc := xml.NewEncoder(&buf)
 	enc.Indent("", "  ")

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -146,6 +147,9 @@ func (s *Server) publisher(opts *Options) *publish.Publisher {
 
 func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
+	if s.serveCached(w, r, opts) {
+		return
+	}
 	slug, f := splitFormat(r.PathValue("file"))
 	if f == nil {
 		http.NotFound(w, r)
@@ -165,6 +169,9 @@ func (s *Server) handleCategoryFeed(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
+	if s.serveCached(w, r, opts) {
+		return
+	}
 	slug, f := splitFormat(r.PathValue("file"))
 	pub := s.publisher(opts)
 	feed := pub.Source(slug)
@@ -179,6 +186,37 @@ func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 // so does not end with the request that started it.
 const renderTimeout = 30 * time.Second
 
+// cacheKey is the key of the page a feed request names: its path, and its
+// canonical query when it has one.
+func cacheKey(path, query string) string {
+	if query == "" {
+		return path
+	}
+	return path + "?" + query
+}
+
+// serveCached answers r from the render cache if the page it names is
+// there, rendered at the store's version with opts, before anything is
+// built for it: the path of almost every request for a feed. A page is
+// cached only once it was found and rendered for these options, so a hit
+// needs no other check. It reports whether it answered.
+func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, opts *Options) bool {
+	query := ""
+	if r.URL.RawQuery != "" {
+		_, q, err := requestPage(r)
+		if err != nil {
+			return false // serveFeed says what is wrong with it
+		}
+		query = q
+	}
+	rd := s.cache.lookup(cacheKey(r.URL.Path, query), s.store.Version(r.Context()), opts)
+	if rd == nil {
+		return false
+	}
+	serveRendered(w, r, rd)
+	return true
+}
+
 func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options, pub *publish.Publisher, feed *publish.Feed, f *feedFormat) {
 	cursor, query, err := requestPage(r)
 	if err != nil {
@@ -186,7 +224,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 		return
 	}
 	ctx := r.Context()
-	rd, err := s.cache.get(r.URL.Path+"?"+query, s.store.Version(ctx), opts, query != "", func() (*rendered, error) {
+	rd, err := s.cache.get(ctx, cacheKey(r.URL.Path, query), s.store.Version(ctx), opts, query != "", clientOf(r), func() (*rendered, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
 		defer cancel()
 		p, err := s.page(ctx, opts, pub, feed, cursor, query)
@@ -197,14 +235,24 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 		if err != nil {
 			return nil, fmt.Errorf("render %s%s: %w", feed.Path, f.ext, err)
 		}
-		return &rendered{body: body, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8",
+		return &rendered{plain: representation{body: body}, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8",
 			link: linkHeader(opts.Hubs, p.URL(f.ext, query))}, nil
 	})
 	if err != nil {
-		s.internalError(w, r, err)
+		s.internalError(w, r, err) // or a client gone while its page waited for its turn
 		return
 	}
-	serveRendered(w, r, rd, opts.MaxAge)
+	serveRendered(w, r, rd)
+}
+
+// clientOf names the client of r for the render queue: its IP address
+// (every connection of one address is one client).
+func clientOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // page is the page of feed at cursor, named query in its links. An empty
@@ -235,40 +283,48 @@ func linkHeader(hubs []string, self string) string {
 	return b.String()
 }
 
+// Header values every feed response carries, shared by all of them.
+var (
+	varyH         = []string{"Accept-Encoding"}
+	gzipH         = []string{"gzip"}
+	acceptRangesH = []string{"bytes"}
+)
+
 // serveRendered answers with rd, compressed if the client accepts gzip.
 // ServeContent answers If-None-Match and If-Modified-Since with 304, and
-// HEAD without a body.
-func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered, maxAge time.Duration) {
+// HEAD without a body. The header values are rd's own, set without
+// canonicalizing or formatting anything (the keys are canonical already).
+func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered) {
 	h := w.Header()
-	h.Set("Content-Type", rd.contentType)
-	h.Set("Vary", "Accept-Encoding")
-	if rd.link != "" {
-		h.Set("Link", rd.link)
+	h["Content-Type"] = rd.contentTypeH
+	h["Vary"] = varyH
+	if rd.linkH != nil {
+		h["Link"] = rd.linkH
 	}
-	if maxAge > 0 {
-		h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
+	if rd.cacheControlH != nil {
+		h["Cache-Control"] = rd.cacheControlH
 	}
-	body, etag := rd.body, rd.etag
+	rep := &rd.plain
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		body, etag = rd.gz, rd.gzETag
-		h.Set("Content-Encoding", "gzip")
+		rep = &rd.gz
+		h["Content-Encoding"] = gzipH
 	}
-	h.Set("ETag", etag)
+	h["Etag"] = rep.etagH
 	if isPlainGet(r) {
 		// The common case, by far: the whole body in one Write with its
 		// Content-Length. ServeContent would send a gzip body chunked
 		// (it omits Content-Length under Content-Encoding) and copy it
 		// through a fresh 32 KiB buffer: half nginx's rate (BENCHMARKS.md).
-		h.Set("Accept-Ranges", "bytes")
-		h.Set("Last-Modified", rd.modified.UTC().Format(http.TimeFormat))
-		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h["Accept-Ranges"] = acceptRangesH
+		h["Last-Modified"] = rd.lastModifiedH
+		h["Content-Length"] = rep.lengthH
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			w.Write(body)
+			w.Write(rep.body)
 		}
 		return
 	}
-	http.ServeContent(w, r, "", rd.modified, bytes.NewReader(body))
+	http.ServeContent(w, r, "", rd.modified, bytes.NewReader(rep.body))
 }
 
 // isPlainGet reports whether r asks for the whole body unconditionally.
@@ -283,14 +339,18 @@ func isPlainGet(r *http.Request) bool {
 
 // acceptsGzip reads an Accept-Encoding header (RFC 9110 §12.5.3): gzip is
 // acceptable when listed with a non-zero weight, or when "*" is and gzip is
-// not listed.
+// not listed. It allocates nothing: every feed request reads one.
 func acceptsGzip(header string) bool {
 	gzip, star := -1.0, -1.0
-	for _, part := range strings.Split(header, ",") {
-		params := strings.Split(part, ";")
-		coding := strings.ToLower(strings.TrimSpace(params[0]))
+	for header != "" {
+		var part string
+		part, header, _ = strings.Cut(header, ",")
+		coding, params, _ := strings.Cut(part, ";")
+		coding = strings.TrimSpace(coding)
 		q := 1.0
-		for _, p := range params[1:] {
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
 			k, v, _ := strings.Cut(p, "=")
 			if strings.EqualFold(strings.TrimSpace(k), "q") {
 				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
@@ -298,10 +358,10 @@ func acceptsGzip(header string) bool {
 				}
 			}
 		}
-		switch coding {
-		case "gzip", "x-gzip":
+		switch {
+		case strings.EqualFold(coding, "gzip"), strings.EqualFold(coding, "x-gzip"):
 			gzip = q
-		case "*":
+		case coding == "*":
 			star = q
 		}
 	}
