@@ -26,7 +26,7 @@ const defaultAttribution = `<p>（文章来源：{{.Source}}）<br>原文链接�
 
 // newTestServer stores two sources' items in a real SQLite file and serves
 // them the way feedrelay serve does.
-func newTestServer(t *testing.T) (*Server, *storage.DB) {
+func newTestServer(t testing.TB) (*Server, *storage.DB) {
 	t.Helper()
 	ctx := context.Background()
 	db := openTestDB(t,
@@ -85,7 +85,7 @@ func newTestServer(t *testing.T) (*Server, *storage.DB) {
 }
 
 // openTestDB opens a real SQLite file that knows sources.
-func openTestDB(t *testing.T, sources ...storage.SourceInfo) *storage.DB {
+func openTestDB(t testing.TB, sources ...storage.SourceInfo) *storage.DB {
 	t.Helper()
 	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "feedrelay.db"))
 	if err != nil {
