@@ -41,7 +41,6 @@ type version struct {
 	dataSeen  int64      // its data_version at the last check
 	counter   int64      // published_version.n at the last check
 	checked   time.Time
-	broken    bool // conn failed: take a new one, count a change
 	haveFirst bool
 
 	// PostgreSQL: the listener's goroutine, stopped by close.
