@@ -274,7 +274,11 @@ func sanitize(fragment string, base *url.URL) string {
 	if fragment == "" {
 		return ""
 	}
-	out := strings.TrimSpace(contentPolicy.Sanitize(fragment))
+	out, ok := fastSanitize(fragment)
+	if !ok {
+		out = contentPolicy.Sanitize(fragment)
+	}
+	out = strings.TrimSpace(out)
 	// Only a web page's address resolves relative links: any other base
 	// (javascript:, data:, a file) could turn them into what bluemonday
 	// just removed.
