@@ -21,7 +21,7 @@ func stripForbidden(doc []byte, isXML bool) []byte {
 	// Raw characters go first: the parser reads what is left, in which
 	// "&#11\x017;" has become a reference.
 	doc = strip(doc, false)
-	for isXML {
+	for isXML && bytes.Contains(doc, charRefStart) {
 		// Again until nothing changes: "&#&#1;1;" leaves "&#1;".
 		next := strip(doc, true)
 		if len(next) == len(doc) {
@@ -46,6 +46,25 @@ func strip(doc []byte, refs bool) []byte {
 	}
 	inCDATA, inComment := false, false
 	for i := 0; i < len(doc); {
+		// Skip to the next byte that can start something to remove (or a
+		// CDATA section or comment): most bodies have none.
+		switch {
+		case !refs:
+			for i < len(doc) && !rawStop[doc[i]] {
+				i++
+			}
+		case inCDATA:
+			i = skipTo(doc, i, cdataEnd)
+		case inComment:
+			i = skipTo(doc, i, commentEnd)
+		default:
+			for i < len(doc) && doc[i] != '<' && doc[i] != '&' {
+				i++
+			}
+		}
+		if i >= len(doc) {
+			break
+		}
 		c := doc[i]
 		switch {
 		case !refs && c < 0x20 && c != '\t' && c != '\n' && c != '\r':
@@ -58,13 +77,13 @@ func strip(doc []byte, refs bool) []byte {
 			continue
 		case !refs:
 		case inCDATA:
-			if c == ']' && bytes.HasPrefix(doc[i:], []byte("]]>")) {
+			if c == ']' && bytes.HasPrefix(doc[i:], cdataEnd) {
 				inCDATA = false
 				i += 3
 				continue
 			}
 		case inComment:
-			if c == '-' && bytes.HasPrefix(doc[i:], []byte("-->")) {
+			if c == '-' && bytes.HasPrefix(doc[i:], commentEnd) {
 				inComment = false
 				i += 3
 				continue
@@ -90,6 +109,31 @@ func strip(doc []byte, refs bool) []byte {
 		return doc
 	}
 	return append(out, doc[keep:]...)
+}
+
+var (
+	charRefStart = []byte("&#")
+	cdataEnd     = []byte("]]>")
+	commentEnd   = []byte("-->")
+)
+
+// rawStop are the bytes at which a raw forbidden character may start: the
+// C0 controls but tab, LF and CR, and 0xEF (U+FFFE and U+FFFF are EF BF BE
+// and EF BF BF).
+var rawStop = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = c != '\t' && c != '\n' && c != '\r'
+	}
+	t[0xEF] = true
+	return t
+}()
+
+// skipTo is the index of the next end in doc from i, or len(doc).
+func skipTo(doc []byte, i int, end []byte) int {
+	if k := bytes.Index(doc[i:], end); k >= 0 {
+		return i + k
+	}
+	return len(doc)
 }
 
 // charRef reads the character reference at the start of s ("&#…;") and

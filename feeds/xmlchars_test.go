@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -117,6 +118,11 @@ func FuzzStripForbidden(f *testing.F) {
 			return
 		}
 		out := stripForbidden([]byte(s), true)
+		for _, refs := range []bool{false, true} {
+			if got, want := strip([]byte(s), refs), stripReference([]byte(s), refs); string(got) != string(want) {
+				t.Fatalf("strip(%q, %v) = %q, the byte-by-byte scan gives %q", s, refs, got, want)
+			}
+		}
 		if !utf8.Valid(out) || hasForbidden(string(out)) {
 			t.Fatalf("stripForbidden(%q) = %q", s, out)
 		}
@@ -124,4 +130,65 @@ func FuzzStripForbidden(f *testing.F) {
 			t.Fatalf("not idempotent: %q → %q → %q", s, out, again)
 		}
 	})
+}
+
+// stripReference is strip as it was before it skipped ahead (issue 16): the
+// byte-by-byte oracle FuzzStripForbidden compares it with. It removes raw forbidden characters, or (refs) forbidden character
+// references outside CDATA sections and comments.
+func stripReference(doc []byte, refs bool) []byte {
+	var out []byte // nil until the first removal
+	keep := 0      // doc[keep:i] is yet to be copied to out
+	drop := func(i, n int) {
+		if out == nil {
+			out = make([]byte, 0, len(doc))
+		}
+		out = append(out, doc[keep:i]...)
+		keep = i + n
+	}
+	inCDATA, inComment := false, false
+	for i := 0; i < len(doc); {
+		c := doc[i]
+		switch {
+		case !refs && c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			drop(i, 1)
+			i++
+			continue
+		case !refs && c == 0xEF && i+2 < len(doc) && doc[i+1] == 0xBF && (doc[i+2] == 0xBE || doc[i+2] == 0xBF):
+			drop(i, 3) // U+FFFE, U+FFFF
+			i += 3
+			continue
+		case !refs:
+		case inCDATA:
+			if c == ']' && bytes.HasPrefix(doc[i:], []byte("]]>")) {
+				inCDATA = false
+				i += 3
+				continue
+			}
+		case inComment:
+			if c == '-' && bytes.HasPrefix(doc[i:], []byte("-->")) {
+				inComment = false
+				i += 3
+				continue
+			}
+		case c == '<' && bytes.HasPrefix(doc[i:], []byte("<![CDATA[")):
+			inCDATA = true
+			i += len("<![CDATA[")
+			continue
+		case c == '<' && bytes.HasPrefix(doc[i:], []byte("<!--")):
+			inComment = true
+			i += len("<!--")
+			continue
+		case c == '&' && i+1 < len(doc) && doc[i+1] == '#':
+			if n, forbidden := charRef(doc[i:]); forbidden {
+				drop(i, n)
+				i += n
+				continue
+			}
+		}
+		i++
+	}
+	if out == nil {
+		return doc
+	}
+	return append(out, doc[keep:]...)
 }
