@@ -121,15 +121,39 @@ func Origin(contentHTML string) string {
 		}
 		contentHTML = contentHTML[cut:]
 	}
-	text := htmltext.Plain(contentHTML)
-	// Only the last few hundred characters: the start of an article may
-	// quote other sources.
-	if r := []rune(text); len(r) > 300 {
-		text = string(r[len(r)-300:])
+	text := lastRunes(htmltext.Plain(contentHTML), 300)
+	// Every match holds "来源", after at most a two-character prefix
+	// (文章, 稿件…: 6 bytes): the regexp, which looks neither behind nor
+	// for ^ or \b, finds the same matches from there on.
+	k := strings.Index(text, "来源")
+	if k < 0 {
+		return ""
 	}
-	m := originRe.FindAllStringSubmatch(text, -1)
+	k = max(0, k-6)
+	for !utf8.RuneStart(text[k]) {
+		k++
+	}
+	m := originRe.FindAllStringSubmatch(text[k:], -1)
 	if len(m) == 0 {
 		return ""
 	}
 	return strings.TrimSpace(m[len(m)-1][1])
+}
+
+// lastRunes is the last n characters of s: only the last few hundred
+// characters of an article name its source (the start may quote others).
+// Invalid UTF-8 is read as []rune reads it (each bad byte is U+FFFD).
+func lastRunes(s string, n int) string {
+	if !utf8.ValidString(s) {
+		if r := []rune(s); len(r) > n {
+			return string(r[len(r)-n:])
+		}
+		return s
+	}
+	i := len(s)
+	for ; n > 0 && i > 0; n-- {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return s[i:]
 }
