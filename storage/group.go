@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/feedrelay/feedrelay/feeds"
@@ -10,13 +11,22 @@ import (
 
 // SQLite has one writer, so concurrent polls' Saves wait for it in turn.
 // Rather than one transaction each, the Saves waiting when the writer
-// frees up go in one transaction (group commit), each under its own
-// savepoint: a poll's items and validators are still saved together or
-// not at all, and Save still returns only once they are committed. What
-// that saves is per transaction: the pages of the indexes on items
-// (updated, url_key, title_key: one random leaf per item) that every
-// transaction dirtied and wrote to the WAL again, and a commit each. A
-// cold poll of 500 sources × 50 items wrote 24 KB per item that way.
+// frees up go in one plain transaction (group commit), and Save returns
+// only once it is committed. What that saves is per transaction: the pages
+// of the indexes on items (updated, url_key, title_key: one random leaf
+// per item) that every transaction dirtied and wrote to the WAL again, and
+// a commit each. A cold poll of 500 sources × 50 items wrote 24 KB per
+// item one transaction a poll.
+//
+// A poll's items and validators are still saved together or not at all:
+// when one Save of a group fails, the whole transaction is rolled back,
+// that Save is told its error, and the group is written again without it.
+// Savepoints around each Save would keep the others' work instead, but
+// they copied every page a Save first touched into a sub-journal: a fifth
+// of a cold poll's CPU, paid by every group for a failure that is rare.
+// saveTx changes nothing outside the transaction on SQLite (no cache, no
+// counter: Save counts a published change once its group committed), so a
+// Save written twice is as if written once.
 
 // Limits of one group: enough to amortise a commit, small enough that the
 // writer is never held long (a group of 16 polls of 50 items takes tens of
@@ -101,62 +111,75 @@ func (db *DB) writeGroups(until chan struct{}) {
 	}
 }
 
-// writeGroup saves each request of group under its own savepoint in one
-// transaction, and tells each its outcome once committed.
+// writeGroup saves the requests of group in one transaction, and tells
+// each its outcome once committed. A request that fails is told its error
+// at once and the others are written again in a new transaction, without
+// it: nothing of a failed Save stays, as if it had its own transaction.
 func (db *DB) writeGroup(group []*saveRequest) {
-	finish := func(err error) {
-		for _, req := range group {
-			if err != nil && req.err == nil {
-				req.saved, req.published, req.err = feeds.Saved{}, false, err
-			}
-			close(req.done)
-		}
-	}
 	// The group's transaction outlives any one poll's context: a Save
-	// whose context is done is skipped below, never the others' with it.
+	// whose context is done is left out, never the others with it.
 	ctx := context.WithoutCancel(group[0].ctx)
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		finish(fmt.Errorf("begin: %w", err))
-		return
-	}
-	defer tx.Rollback()
-	for _, req := range group {
-		if err := req.ctx.Err(); err != nil {
-			req.err = err
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT save"); err != nil {
-			finish(fmt.Errorf("savepoint: %w", err))
+	live := slices.Clone(group)
+	for {
+		live = slices.DeleteFunc(live, func(req *saveRequest) bool {
+			if req.err = req.ctx.Err(); req.err != nil {
+				close(req.done)
+				return true
+			}
+			return false
+		})
+		if len(live) == 0 {
 			return
 		}
-		req.saved, req.published, req.err = db.saveTx(ctx, tx, req.r)
-		end := []string{"RELEASE save"}
-		if req.err != nil {
-			// Nothing of a failed Save stays, as if it had its own transaction.
-			req.saved, req.published = feeds.Saved{}, false
-			end = []string{"ROLLBACK TO save", "RELEASE save"}
-		}
-		for _, q := range end {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				finish(fmt.Errorf("%s: %w", q, err))
-				return
+		failed, err := db.tryGroup(ctx, live)
+		if err != nil {
+			// The transaction itself failed: no Save of it was stored.
+			for _, req := range live {
+				req.saved, req.published, req.err = feeds.Saved{}, false, err
+				close(req.done)
 			}
+			return
 		}
+		if failed < 0 {
+			for _, req := range live {
+				close(req.done)
+			}
+			return
+		}
+		// Rolled back: told its error, which no other Save shares.
+		req := live[failed]
+		req.saved, req.published = feeds.Saved{}, false
+		close(req.done)
+		live = slices.Delete(live, failed, failed+1)
 	}
+}
+
+// tryGroup writes live in one transaction and commits it. It returns the
+// index of the first request that failed (its err set, the transaction
+// rolled back: the group is to be written again without it), or -1 once
+// committed, every request's outcome set; err is the transaction's own
+// failure (begin, the published counter, commit), every request's then.
+func (db *DB) tryGroup(ctx context.Context, live []*saveRequest) (failed int, err error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return -1, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
 	published := false
-	for _, req := range group {
+	for i, req := range live {
+		req.saved, req.published, req.err = db.saveTx(ctx, tx, req.r)
+		if req.err != nil {
+			return i, nil
+		}
 		published = published || req.published
 	}
 	if published {
 		if err := db.bumpPublished(ctx, tx); err != nil {
-			finish(err)
-			return
+			return -1, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		finish(fmt.Errorf("commit: %w", err))
-		return
+		return -1, fmt.Errorf("commit: %w", err)
 	}
-	finish(nil)
+	return -1, nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -64,4 +65,100 @@ func TestSave_ConcurrentPollsEachAllOrNothing(t *testing.T) {
 			}
 		}
 	})
+}
+
+// One group whose members fail at different points (after an item was
+// inserted, at the start, last) or were given up by their poll: the
+// transaction is written again without each, and every other poll is
+// stored exactly once: its items, its one history row, its new-item count,
+// and one published change for the group.
+func TestWriteGroup_FailedMembersLeaveOthersStoredOnce(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	const n = 7
+	var infos []SourceInfo
+	for i := range n {
+		infos = append(infos, SourceInfo{Slug: fmt.Sprintf("s%d", i), Name: "S", URL: fmt.Sprintf("https://example.org/s%d.xml", i)})
+	}
+	if err := db.SyncSources(ctx, infos); err != nil {
+		t.Fatal(err)
+	}
+	pub := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	// Why each fails, "" for those that succeed.
+	want := []string{"", "no entry id", "", "unknown source", "", context.Canceled.Error(), "no entry id"}
+	group := make([]*saveRequest, n)
+	for i := range n {
+		src := fmt.Sprintf("s%d", i)
+		r := result(src, `"e"`, item(src+"-a", "第一条", pub), item(src+"-b", "第二条", pub), item(src+"-c", "第三条", pub))
+		req := &saveRequest{ctx: ctx, r: r, done: make(chan struct{})}
+		switch want[i] {
+		case "no entry id": // after its first item was inserted
+			r.Feed.Items[1].EntryID = ""
+		case "unknown source":
+			r.Source = "gone"
+		case context.Canceled.Error():
+			req.ctx = cancelled
+		}
+		group[i] = req
+	}
+	db.writeGroup(group)
+
+	hours, err := db.NewItems(ctx, pub.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range group {
+		src := fmt.Sprintf("s%d", i)
+		select {
+		case <-req.done:
+		default:
+			t.Fatalf("%s: not told its outcome", src)
+		}
+		items := len(entries(t, db, src))
+		polls, err := db.Polls(ctx, src, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag, _, err := db.Validators(ctx, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted := 0
+		for _, h := range hours[src] {
+			counted += h.New
+		}
+		if want[i] != "" {
+			if req.err == nil || !strings.Contains(req.err.Error(), want[i]) {
+				t.Errorf("%s: error %v, want %q", src, req.err, want[i])
+			}
+			if items != 0 || len(polls) != 0 || etag != "" || counted != 0 || req.published {
+				t.Errorf("%s failed but kept %d items, %d polls, ETag %q, %d counted new, published %v",
+					src, items, len(polls), etag, counted, req.published)
+			}
+			continue
+		}
+		if req.err != nil {
+			t.Errorf("%s: %v", src, req.err)
+		}
+		if items != 3 || len(polls) != 1 || polls[0].New != 3 || etag != `"e"` || counted != 3 || req.saved.New != 3 || !req.published {
+			t.Errorf("%s: %d items, %d polls, ETag %q, %d counted new, saved %+v, published %v; want 3 items, 1 poll of 3 new, ETag \"e\", 3 counted, 3 saved new, published",
+				src, items, len(polls), etag, counted, req.saved, req.published)
+		}
+	}
+	var version int64
+	if err := db.r.QueryRowContext(ctx, "SELECT n FROM published_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version != 1 {
+		t.Errorf("published_version %d after one group, want 1", version)
+	}
+	var queued int
+	if err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM search_queue").Scan(&queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 3*3 {
+		t.Errorf("%d items queued for search, want the 9 stored", queued)
+	}
 }

@@ -86,10 +86,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	dsn := (&url.URL{Scheme: "file", Opaque: path}).String() +
 		"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_time_format=sqlite"
-	// The writer keeps statement and savepoint journals in memory (a
-	// group of Saves runs under savepoints, group.go): on disk they were
-	// temporary files that a cold poll wrote more bytes to than to the WAL,
-	// and a crash discards them either way. It checkpoints every 4,000
+	// The writer keeps statement journals in memory: on disk they were
+	// temporary files that a cold poll wrote more bytes to than to the
+	// WAL, and a crash discards them either way. It checkpoints every 4,000
 	// pages (32 MiB of WAL) rather than 1,000: each checkpoint writes back
 	// every index page the WAL holds, so fewer of them write each page
 	// fewer times. Durability is unchanged: WAL with synchronous=NORMAL.
