@@ -211,11 +211,17 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		return counts, fmt.Errorf("prepare item lookup: %w", err)
 	}
 	defer sel.Close()
-	ins, err := tx.PrepareContext(ctx, db.q(`INSERT INTO items (source_id, identity, entry_id, link, title,
+	// On SQLite the new id is the connection's last insert rowid: RETURNING
+	// would make the INSERT a multi-row write that may abort (it runs as a
+	// trigger), which SQLite journals page by page in a statement journal.
+	insert := `INSERT INTO items (source_id, identity, entry_id, link, title,
 		author, content, summary, categories, published, updated, first_seen, content_hash,
 		url_key, title_key, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if db.pg {
+		insert += ` RETURNING id`
+	}
+	ins, err := tx.PrepareContext(ctx, db.q(insert))
 	if err != nil {
 		return counts, fmt.Errorf("prepare item insert: %w", err)
 	}
@@ -234,7 +240,14 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`), srcID).Scan(&anyPruned); err != nil {
 		return counts, fmt.Errorf("look for pruned items: %w", err)
 	}
-	rows := &finder{sel: sel, srcID: srcID, rows: map[string]*storedItem{}, taken: map[int64]bool{}}
+	// A source with no items yet (its first poll: all of a cold poll) has
+	// no row to look up but those this poll inserts, which the finder
+	// holds: no per-item lookup either.
+	var anyStored bool
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`), srcID).Scan(&anyStored); err != nil {
+		return counts, fmt.Errorf("look for stored items: %w", err)
+	}
+	rows := &finder{sel: sel, srcID: srcID, none: !anyStored, rows: map[string]*storedItem{}, taken: map[int64]bool{}}
 	var changed []int64 // inserted or updated: (re)indexed for search below
 	for i := range items {
 		it := &items[i]
@@ -258,10 +271,9 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 				return counts, fmt.Errorf("item %q has no entry id (feeds.Source.Identify decides it)", it.Identity)
 			}
 			pub := unixOr(it.Published, now) // undated: first seen, once
-			var id int64
-			err := ins.QueryRowContext(ctx, srcID, it.Identity, it.EntryID, it.Link,
+			id, err := insertItem(ctx, db.pg, ins, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
-				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin).Scan(&id)
+				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -310,6 +322,21 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 	return counts, nil
 }
 
+// insertItem runs ins, saveItems' INSERT, and returns the new row's id:
+// RETURNING's on PostgreSQL, the last insert rowid on SQLite.
+func insertItem(ctx context.Context, pg bool, ins *sql.Stmt, args ...any) (int64, error) {
+	if pg {
+		var id int64
+		err := ins.QueryRowContext(ctx, args...).Scan(&id)
+		return id, err
+	}
+	res, err := ins.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 // textOf is s as both backends store text: valid UTF-8, no NUL (which
 // PostgreSQL refuses; an error message may quote a body's bytes).
 func textOf(s string) string {
@@ -344,6 +371,9 @@ type storedItem struct {
 type finder struct {
 	sel   *sql.Stmt
 	srcID int64
+	// none says the source had no items when the poll began: only rows
+	// has any.
+	none bool
 	// rows are the rows looked up so far, by identity; nil: none stored.
 	rows map[string]*storedItem
 	// taken are the rows an earlier item of this poll is: no row is two
@@ -388,6 +418,9 @@ func (f *finder) find(ctx context.Context, it *feeds.Item) (*storedItem, error) 
 func (f *finder) get(ctx context.Context, identity string) (*storedItem, error) {
 	if row, ok := f.rows[identity]; ok {
 		return row, nil
+	}
+	if f.none {
+		return nil, nil
 	}
 	s := &storedItem{identity: identity}
 	err := f.sel.QueryRowContext(ctx, f.srcID, identity).Scan(&s.id, &s.hash, &s.published, &s.updated, &s.title, &s.link)
