@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
 )
 
 // Polls saved at the same moment share a transaction on SQLite (group
@@ -161,4 +163,30 @@ func TestWriteGroup_FailedMembersLeaveOthersStoredOnce(t *testing.T) {
 	if queued != 3*3 {
 		t.Errorf("%d items queued for search, want the 9 stored", queued)
 	}
+}
+
+// BenchmarkSave_FirstPoll saves, one after the other, the first poll of
+// 50 new items of each of b.N sources (a cold poll's writes, each its own
+// transaction): the per-poll and per-item cost of the writer.
+func BenchmarkSave_FirstPoll(b *testing.B) {
+	ctx := context.Background()
+	db := mustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
+	c := newCorpus()
+	var infos []SourceInfo
+	polls := make([]*feeds.Result, b.N)
+	for i := range b.N {
+		src := fmt.Sprintf("s%d", i)
+		infos = append(infos, SourceInfo{Slug: src, Name: "S", URL: "https://example.org/" + src + ".xml"})
+		polls[i] = c.batch(src, 50)
+	}
+	if err := db.SyncSources(ctx, infos); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for _, r := range polls {
+		if _, err := db.Save(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(50*b.N)/b.Elapsed().Seconds(), "items/s")
 }

@@ -120,6 +120,35 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 	return saved, published, nil
 }
 
+// The statements of saveTx and saveItems, which SQLite's writer keeps
+// prepared (writerQuery).
+var (
+	qSaveSource  = writerQuery(`SELECT id, failures, feed_updated FROM sources WHERE slug = ?`)
+	qSaveFailure = writerQuery(`UPDATE sources SET last_attempt = ?, last_status = ?,
+		last_error = ?, failures = failures + 1 WHERE id = ?`)
+	qSaveRecovery = writerQuery(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
+		last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`)
+	qSaveFeed = writerQuery(`UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
+		language = ?, feed_updated = ?, etag = ?, last_modified = ?, last_attempt = ?,
+		last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`)
+	// This lookup uses the UNIQUE (source_id, identity) index.
+	qItemLookup = writerQuery(`SELECT id, content_hash, published, updated, title, link
+		FROM items WHERE source_id = ? AND identity = ?`)
+	// On SQLite the new id is the connection's last insert rowid: RETURNING
+	// would make the INSERT a multi-row write that may abort (it runs as a
+	// trigger), which SQLite journals page by page in a statement journal.
+	// PostgreSQL appends RETURNING id (insertItem).
+	qItemInsert = writerQuery(`INSERT INTO items (source_id, identity, entry_id, link, title,
+		author, content, summary, categories, published, updated, first_seen, content_hash,
+		url_key, title_key, origin)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qItemUpdate = writerQuery(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
+		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
+		url_key = ?, title_key = ?, origin = ? WHERE id = ?`)
+	qAnyPruned = writerQuery(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`)
+	qAnyStored = writerQuery(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`)
+)
+
 // saveTx writes what save does in tx, which its caller commits, after
 // counting the published change when published.
 func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
@@ -128,8 +157,7 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 		failures    int
 		feedUpdated int64
 	)
-	err = tx.QueryRowContext(ctx, db.q(`SELECT id, failures, feed_updated FROM sources WHERE slug = ?`), r.Source).
-		Scan(&srcID, &failures, &feedUpdated)
+	err = db.txQueryRow(ctx, tx, qSaveSource, r.Source).Scan(&srcID, &failures, &feedUpdated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return saved, false, fmt.Errorf("unknown source %q", r.Source)
 	}
@@ -141,14 +169,10 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 	switch {
 	case r.Err != nil:
 		saved.Failures = failures + 1
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET last_attempt = ?, last_status = ?,
-			last_error = ?, failures = failures + 1 WHERE id = ?`),
-			attempted, r.StatusCode, textOf(r.Err.Error()), srcID)
+		_, err = db.txExec(ctx, tx, qSaveFailure, attempted, r.StatusCode, textOf(r.Err.Error()), srcID)
 	case r.NotModified:
 		// Not healthy before, or new validators: record the recovery.
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
-			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`),
-			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
+		_, err = db.txExec(ctx, tx, qSaveRecovery, r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
 	default:
 		f := r.Feed
 		saved.Counts, err = db.saveItems(ctx, tx, srcID, f.Items)
@@ -163,10 +187,7 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 			// The feed does not date itself: its content changed now.
 			feedUpdated = db.Now().Unix()
 		}
-		_, err = tx.ExecContext(ctx, db.q(`UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
-			language = ?, feed_updated = ?, etag = ?, last_modified = ?, last_attempt = ?,
-			last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`),
-			f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
+		_, err = db.txExec(ctx, tx, qSaveFeed, f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
 			attempted, attempted, r.StatusCode, srcID)
 		published = saved.New+saved.Updated > 0 || feedUpdated != oldUpdated
 	}
@@ -204,31 +225,21 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 
 func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []feeds.Item) (feeds.Counts, error) {
 	var counts feeds.Counts
-	// This lookup uses the UNIQUE (source_id, identity) index.
-	sel, err := tx.PrepareContext(ctx, db.q(`SELECT id, content_hash, published, updated, title, link
-		FROM items WHERE source_id = ? AND identity = ?`))
+	sel, err := db.txPrepare(ctx, tx, qItemLookup)
 	if err != nil {
 		return counts, fmt.Errorf("prepare item lookup: %w", err)
 	}
 	defer sel.Close()
-	// On SQLite the new id is the connection's last insert rowid: RETURNING
-	// would make the INSERT a multi-row write that may abort (it runs as a
-	// trigger), which SQLite journals page by page in a statement journal.
-	insert := `INSERT INTO items (source_id, identity, entry_id, link, title,
-		author, content, summary, categories, published, updated, first_seen, content_hash,
-		url_key, title_key, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insert := qItemInsert
 	if db.pg {
 		insert += ` RETURNING id`
 	}
-	ins, err := tx.PrepareContext(ctx, db.q(insert))
+	ins, err := db.txPrepare(ctx, tx, insert)
 	if err != nil {
 		return counts, fmt.Errorf("prepare item insert: %w", err)
 	}
 	defer ins.Close()
-	upd, err := tx.PrepareContext(ctx, db.q(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
-		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
-		url_key = ?, title_key = ?, origin = ? WHERE id = ?`))
+	upd, err := db.txPrepare(ctx, tx, qItemUpdate)
 	if err != nil {
 		return counts, fmt.Errorf("prepare item update: %w", err)
 	}
@@ -237,14 +248,14 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 	now := db.Now().Unix()
 	// Most sources have had nothing pruned: then no per-item lookup.
 	var anyPruned bool
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`), srcID).Scan(&anyPruned); err != nil {
+	if err := db.txQueryRow(ctx, tx, qAnyPruned, srcID).Scan(&anyPruned); err != nil {
 		return counts, fmt.Errorf("look for pruned items: %w", err)
 	}
 	// A source with no items yet (its first poll: all of a cold poll) has
 	// no row to look up but those this poll inserts, which the finder
 	// holds: no per-item lookup either.
 	var anyStored bool
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`), srcID).Scan(&anyStored); err != nil {
+	if err := db.txQueryRow(ctx, tx, qAnyStored, srcID).Scan(&anyStored); err != nil {
 		return counts, fmt.Errorf("look for stored items: %w", err)
 	}
 	rows := &finder{sel: sel, srcID: srcID, none: !anyStored, rows: map[string]*storedItem{}, taken: map[int64]bool{}}

@@ -70,6 +70,21 @@ func outcomeOf(r *feeds.Result) PollOutcome {
 	}
 }
 
+// The statements of recordPoll, which SQLite's writer keeps prepared
+// (writerQuery). The bound walks polls_source: all but the newest MaxPolls
+// of a source (LIMIT -1 is SQLite's no limit, LIMIT ALL PostgreSQL's).
+var (
+	qInsertPoll = writerQuery(`INSERT INTO polls (source_id, attempted, duration_ms, status, outcome,
+		new, updated, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	qDropPolls = writerQuery(`DELETE FROM polls WHERE id IN (SELECT id FROM polls
+		WHERE source_id = ? ORDER BY attempted DESC, id DESC LIMIT -1 OFFSET ?)`)
+	qDropPollsPG = `DELETE FROM polls WHERE id IN (SELECT id FROM polls
+		WHERE source_id = ? ORDER BY attempted DESC, id DESC LIMIT ALL OFFSET ?)`
+	qCountHour = writerQuery(`INSERT INTO item_hours (source_id, hour, n) VALUES (?, ?, ?)
+		ON CONFLICT (source_id, hour) DO UPDATE SET n = item_hours.n + excluded.n`)
+	qDropHours = writerQuery(`DELETE FROM item_hours WHERE source_id = ? AND hour < ?`)
+)
+
 // recordPoll adds r, which stored counts, to the source's poll history in
 // tx, the transaction that saves r: the history never shows a poll whose
 // result was not saved, nor misses one that was. It drops the source's
@@ -79,16 +94,15 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 	if r.Err != nil {
 		msg = truncate(r.Err.Error(), maxPollError)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO polls (source_id, attempted, duration_ms, status, outcome,
-		new, updated, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		srcID, r.Attempted.Unix(), r.Duration.Milliseconds(), r.StatusCode, string(outcomeOf(r)),
+	if _, err := db.txExec(ctx, tx, qInsertPoll, srcID, r.Attempted.Unix(), r.Duration.Milliseconds(), r.StatusCode, string(outcomeOf(r)),
 		counts.New, counts.Updated, msg); err != nil {
 		return fmt.Errorf("insert poll: %w", err)
 	}
-	// All but the newest MaxPolls, through polls_source.
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM polls WHERE id IN (SELECT id FROM polls
-		WHERE source_id = ? ORDER BY attempted DESC, id DESC `+db.noLimit()+` OFFSET ?)`),
-		srcID, MaxPolls); err != nil {
+	dropPolls := qDropPolls
+	if db.pg {
+		dropPolls = qDropPollsPG
+	}
+	if _, err := db.txExec(ctx, tx, dropPolls, srcID, MaxPolls); err != nil {
 		return fmt.Errorf("drop old polls: %w", err)
 	}
 	if err := db.notifyData(ctx, tx); err != nil {
@@ -99,12 +113,10 @@ func (db *DB) recordPoll(ctx context.Context, tx *sql.Tx, srcID int64, r *feeds.
 	}
 	now := db.Now() // the clock that stamps items.first_seen
 	hour := now.Unix() / 3600
-	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO item_hours (source_id, hour, n) VALUES (?, ?, ?)
-		ON CONFLICT (source_id, hour) DO UPDATE SET n = item_hours.n + excluded.n`), srcID, hour, counts.New); err != nil {
+	if _, err := db.txExec(ctx, tx, qCountHour, srcID, hour, counts.New); err != nil {
 		return fmt.Errorf("count new items: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM item_hours WHERE source_id = ? AND hour < ?`),
-		srcID, now.Add(-itemHoursKept).Unix()/3600); err != nil {
+	if _, err := db.txExec(ctx, tx, qDropHours, srcID, now.Add(-itemHoursKept).Unix()/3600); err != nil {
 		return fmt.Errorf("drop old item counts: %w", err)
 	}
 	return nil
