@@ -9,10 +9,12 @@
 package connlimit
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -48,7 +50,8 @@ const (
 // connection may be shed for a new one.
 const stallAfter = 5 * time.Second
 
-// writeChunk is the most one Write hands the kernel at once, so that a
+// writeChunk is the most one write(2) hands the kernel at once once a
+// client has stopped keeping up (the socket's buffer is full), so that a
 // slow reader's progress is seen between chunks.
 const writeChunk = 64 << 10
 
@@ -104,7 +107,10 @@ const maxConns = 8192
 // it feeds (Apply does).
 type Listener struct {
 	net.Listener
-	max int
+	max        int
+	stallAfter time.Duration // stallAfter, but for tests
+	start      time.Time     // the origin of conn.writingAt
+	seq        atomic.Int64  // stamps connection state changes, in order
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -112,7 +118,7 @@ type Listener struct {
 
 // NewListener caps ln's open connections at max.
 func NewListener(ln net.Listener, max int) *Listener {
-	return &Listener{Listener: ln, max: max, conns: make(map[*conn]struct{})}
+	return &Listener{Listener: ln, max: max, stallAfter: stallAfter, start: time.Now(), conns: make(map[*conn]struct{})}
 }
 
 // Open is how many accepted connections are open.
@@ -137,6 +143,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		c := &conn{Conn: nc, l: l, accepted: time.Now()}
+		c.stamp.Store(l.seq.Add(1))
+		if sc, ok := nc.(syscall.Conn); ok && writevSupported {
+			if raw, err := sc.SyscallConn(); err == nil {
+				c.raw, c.writevFunc = raw, c.writev
+			}
+		}
 		l.mu.Lock()
 		full := len(l.conns) >= l.max
 		l.mu.Unlock()
@@ -164,23 +176,24 @@ func refuse(nc net.Conn) {
 // else the one whose answer has been stalled longest (its client reads
 // nothing). It reports whether it found one.
 func (l *Listener) shed() bool {
-	now := time.Now()
+	now := l.clock()
 	var idle, reading, stalled *conn
+	var idleSince, stalledSince int64
 	l.mu.Lock()
 	for c := range l.conns {
-		switch c.state {
+		switch http.ConnState(c.state.Load()) {
 		case http.StateIdle:
-			if idle == nil || c.since.Before(idle.since) {
-				idle = c
+			if st := c.stamp.Load(); idle == nil || st < idleSince {
+				idle, idleSince = c, st
 			}
 		case http.StateNew:
 			if reading == nil || c.accepted.Before(reading.accepted) {
 				reading = c
 			}
 		case http.StateActive:
-			if st := c.stalledSince(); !st.IsZero() && now.Sub(st) >= stallAfter &&
-				(stalled == nil || st.Before(stalled.stalledSince())) {
-				stalled = c
+			if st := c.writingAt.Load(); st != 0 && now-st >= int64(l.stallAfter) &&
+				(stalled == nil || st < stalledSince) {
+				stalled, stalledSince = c, st
 			}
 		}
 	}
@@ -202,78 +215,209 @@ func (l *Listener) shed() bool {
 	return true
 }
 
+// clock is the time since l started, in nanoseconds: never zero.
+func (l *Listener) clock() int64 { return int64(time.Since(l.start)) + 1 }
+
 // ConnState records what each connection is doing (net/http's ConnState
 // hook). A connection is StateNew until its first request's headers are
 // in, StateIdle between requests (and while the next one's headers arrive),
-// StateActive while a request is answered.
+// StateActive while a request is answered. It runs twice a request, so it
+// takes no lock but when a connection ends.
 func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	c, ok := nc.(*conn)
 	if !ok {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	c.state, c.since = s, time.Now()
+	c.state.Store(int32(s))
+	c.stamp.Store(l.seq.Add(1))
 	if s == http.StateClosed || s == http.StateHijacked {
+		l.mu.Lock()
 		delete(l.conns, c)
+		l.mu.Unlock()
 	}
 }
 
 // conn is an accepted connection, tracked until it closes.
+//
+// It also sends each answer in one system call where net/http would make
+// two or more: net/http writes a response through a 4 KiB buffer, so the
+// headers and the start of any body larger than that go out in one
+// write(2) and the rest in another (two TCP segments, two wake-ups of the
+// client). When a write begins a response that declares a Content-Length
+// and does not hold all of it, conn keeps it back (a copy) and sends it
+// together with the next write, in one writev(2); whatever the connection
+// is asked next (a deadline: net/http sets one as soon as a response is
+// finished; Close) sends what is kept first. A body whose length is
+// declared is of no use to its client until whole, so nothing waits that
+// a client could have used earlier; streamed answers (chunked, or
+// delimited by the connection's close) are never kept back.
 type conn struct {
 	net.Conn
 	l        *Listener
 	accepted time.Time
 	once     sync.Once
 
-	// Guarded by l.mu.
-	state http.ConnState
-	since time.Time // when it entered state
+	state     atomic.Int32 // an http.ConnState
+	stamp     atomic.Int64 // when it entered state, as l.seq: only the order counts
+	writingAt atomic.Int64 // l.clock() when the chunk being written started; zero when none is
 
-	wmu       sync.Mutex
-	writingAt time.Time // when the chunk being written started; zero when not writing
+	raw        syscall.RawConn    // nil: writes go through Conn.Write only
+	writevFunc func(uintptr) bool // c.writev, bound once
+
+	wmu     sync.Mutex // serializes writes; guards what follows
+	holding atomic.Bool
+	held    *[]byte   // the start of a response kept back, when holding
+	iov     [2][]byte // what writev sends
+	iovN    int       // what it sent
 }
 
-// Write hands p to the kernel a chunk at a time, recording when a chunk
-// started, so that a client that stops reading is seen as stalled.
+// heldSize is net/http's connection buffer: the most a write keeps back.
+const heldSize = 4 << 10
+
+var heldBufs = sync.Pool{New: func() any { b := make([]byte, 0, heldSize); return &b }}
+
+// Write hands p to the kernel: in one call with the start of a response
+// kept back, if any; else kept back itself if it begins a response of a
+// declared length that it does not hold whole.
 func (c *conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.held != nil {
+		held := *c.held
+		n, err := c.write(held, p)
+		c.release()
+		return max(n-len(held), 0), err
+	}
+	if c.raw != nil && len(p) <= heldSize && beginsPartialResponse(p) {
+		b := heldBufs.Get().(*[]byte)
+		*b = append((*b)[:0], p...)
+		c.held = b
+		c.holding.Store(true)
+		return len(p), nil
+	}
+	return c.write(p, nil)
+}
+
+// release forgets what was kept back; c.wmu is held.
+func (c *conn) release() {
+	heldBufs.Put(c.held)
+	c.held = nil
+	c.holding.Store(false)
+}
+
+// flush sends what is kept back, if anything.
+func (c *conn) flush() error {
+	if !c.holding.Load() {
+		return nil
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.held == nil {
+		return nil
+	}
+	_, err := c.write(*c.held, nil)
+	c.release()
+	return err
+}
+
+// write hands a then b to the kernel: first in one writev(2) that does not
+// wait (all of it, unless the client has fallen behind), then what is left
+// a chunk at a time, recording when each chunk started, so that a client
+// that stops reading is seen as stalled. c.wmu is held.
+func (c *conn) write(a, b []byte) (int, error) {
 	n := 0
-	for len(p) > 0 {
-		chunk := p[:min(len(p), writeChunk)]
-		c.wmu.Lock()
-		c.writingAt = time.Now()
-		c.wmu.Unlock()
-		m, err := c.Conn.Write(chunk)
+	if c.raw != nil {
+		c.iov[0], c.iov[1], c.iovN = a, b, 0
+		c.raw.Write(c.writevFunc) // an error is met again below
+		n = c.iovN
+		c.iov[0], c.iov[1] = nil, nil
+	}
+	total := len(a) + len(b)
+	if n == total {
+		return n, nil
+	}
+	defer c.writingAt.Store(0)
+	for n < total {
+		p := a[min(n, len(a)):]
+		if len(p) == 0 {
+			p = b[n-len(a):]
+		}
+		c.writingAt.Store(c.l.clock())
+		m, err := c.Conn.Write(p[:min(len(p), writeChunk)])
 		n += m
 		if err != nil {
-			c.doneWriting()
 			return n, err
 		}
-		p = p[m:]
 	}
-	c.doneWriting()
 	return n, nil
 }
 
-func (c *conn) doneWriting() {
-	c.wmu.Lock()
-	c.writingAt = time.Time{}
-	c.wmu.Unlock()
+// beginsPartialResponse reports whether p begins an HTTP/1.x response
+// whose header declares a Content-Length and whose body p does not hold
+// whole: more of it is to come.
+func beginsPartialResponse(p []byte) bool {
+	if !bytes.HasPrefix(p, []byte("HTTP/1.")) {
+		return false
+	}
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return false
+	}
+	i := bytes.Index(p[:end+2], []byte("\r\nContent-Length: "))
+	if i < 0 {
+		return false // streamed
+	}
+	length := 0
+	for _, d := range p[i+len("\r\nContent-Length: "):] {
+		if d < '0' || d > '9' {
+			break
+		}
+		length = length*10 + int(d-'0')
+		if length > 1<<40 {
+			break
+		}
+	}
+	return len(p)-(end+4) < length
 }
 
-// stalledSince is when the chunk being written started; zero when none is.
-func (c *conn) stalledSince() time.Time {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writingAt
+// SetDeadline sends what is kept back first: net/http sets a deadline as
+// soon as a response is finished (and when it hands a connection over).
+func (c *conn) SetDeadline(t time.Time) error {
+	c.flush()
+	return c.Conn.SetDeadline(t)
 }
 
-// Close closes the connection and stops counting it.
+// SetReadDeadline sends what is kept back first (see SetDeadline).
+func (c *conn) SetReadDeadline(t time.Time) error {
+	c.flush()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sends what is kept back first (see SetDeadline): the
+// deadline it was written under still holds for it.
+func (c *conn) SetWriteDeadline(t time.Time) error {
+	c.flush()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// Close closes the connection and stops counting it. What is kept back, if
+// anything, is sent if the kernel takes it at once (Close never waits for a
+// client): net/http closes a connection after a finished response only once
+// it has set a deadline, so this is only a response cut short anyway.
 func (c *conn) Close() error {
 	c.once.Do(func() {
 		c.l.mu.Lock()
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 	})
+	if c.holding.Load() && c.wmu.TryLock() {
+		if c.held != nil {
+			c.iov[0], c.iov[1] = *c.held, nil
+			c.raw.Write(c.writevFunc)
+			c.iov[0] = nil
+			c.release()
+		}
+		c.wmu.Unlock()
+	}
 	return c.Conn.Close()
 }

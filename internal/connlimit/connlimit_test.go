@@ -2,10 +2,14 @@ package connlimit
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -202,7 +206,7 @@ func TestShedding(t *testing.T) {
 		l.mu.Lock()
 		active := 0
 		for c := range l.conns {
-			if c.state == http.StateActive {
+			if http.ConnState(c.state.Load()) == http.StateActive {
 				active++
 			}
 		}
@@ -222,5 +226,153 @@ func TestShedding(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the 503 took %v", d)
+	}
+}
+
+// Answers of every size arrive whole, in order, on keep-alive connections,
+// with their Content-Length or streamed: conn keeps back the start of an
+// answer of a declared length to send it with the rest, and must never
+// lose, repeat or reorder a byte doing so (sizes around net/http's 4 KiB
+// buffer, the header alone, bodies written in several pieces, HEAD).
+func TestAnswersArriveWhole(t *testing.T) {
+	body := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + i*7%26)
+		}
+		return b
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n, pieces int
+		declared := r.URL.Query().Get("declared") == "1"
+		fmt.Sscan(r.URL.Query().Get("n"), &n)
+		fmt.Sscan(r.URL.Query().Get("pieces"), &pieces)
+		b := body(n)
+		if declared {
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+		}
+		if pieces <= 1 {
+			w.Write(b)
+			return
+		}
+		for i := range pieces {
+			w.Write(b[i*n/pieces : (i+1)*n/pieces])
+		}
+	})
+	addr, _ := serve(t, &http.Server{Handler: handler}, 0)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	sizes := []int{0, 1, 100, 3000, 3800, 4000, 4095, 4096, 4097, 5000, 8192, 10483, 70000, 154795, 1 << 20}
+	var wg sync.WaitGroup
+	for w := range 4 { // four clients at once, each on its own keep-alive connection
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, n := range sizes {
+				for _, declared := range []string{"0", "1"} {
+					pieces := 1 + (i+w)%3
+					url := fmt.Sprintf("http://%s/?n=%d&declared=%s&pieces=%d", addr, n, declared, pieces)
+					for _, method := range []string{http.MethodGet, http.MethodHead} {
+						req, _ := http.NewRequest(method, url, nil)
+						resp, err := client.Do(req)
+						if err != nil {
+							t.Errorf("%s %s: %v", method, url, err)
+							return
+						}
+						got, err := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						want := body(n)
+						if method == http.MethodHead {
+							want = nil
+						}
+						if err != nil || !bytes.Equal(got, want) {
+							t.Errorf("%s %s: %d bytes (%v), want %d intact", method, url, len(got), err, len(want))
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// A streamed answer (no Content-Length) reaches its client as the handler
+// flushes it, never kept back for the rest: here the first part must
+// arrive while the handler waits to write the second.
+func TestStreamedAnswerNotKeptBack(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	for _, n := range []int{100, 4000, 4096, 5000, 70000} {
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Write(bytes.Repeat([]byte("x"), n))
+			w.(http.Flusher).Flush()
+			<-release
+			io.WriteString(w, "end")
+		})
+		addr, _ := serve(t, &http.Server{Handler: handler}, 0)
+		c := dial(t, addr)
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%d bytes flushed: %v", n, err)
+		}
+		if _, err := io.ReadFull(resp.Body, make([]byte, n)); err != nil {
+			t.Errorf("%d bytes flushed, then the handler waits: the client got %v", n, err)
+		}
+	}
+}
+
+// At the cap, with no idle connection and no unfinished request, a new
+// client takes the place of the one whose answer has made no progress for
+// longest: a client that asked for a big page and reads nothing.
+func TestStalledWriterShed(t *testing.T) {
+	big := bytes.Repeat([]byte("y"), 16<<20) // more than any socket buffer holds
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", okHandler())
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		w.Write(big)
+	})
+	mux.HandleFunc("/block", func(w http.ResponseWriter, r *http.Request) { <-release })
+	addr, l := serve(t, &http.Server{Handler: mux}, 2)
+	defer close(release)
+	l.stallAfter = 200 * time.Millisecond
+
+	stalled := dial(t, addr) // asks for the big page and never reads it
+	io.WriteString(stalled, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	busy := dial(t, addr) // busy answering, but not stalled
+	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		l.mu.Lock()
+		writing := 0
+		for c := range l.conns {
+			if c.writingAt.Load() != 0 {
+				writing++
+			}
+		}
+		l.mu.Unlock()
+		if writing == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the big page's write never blocked on its client")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // past stallAfter
+	if resp, err := get(t, dial(t, addr), "/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a fresh client at the cap with a stalled one: %v %v", resp, err)
+	}
+	// Shed, it ends after what the kernels held of the page; else it
+	// would get the whole page now that it reads, and stay open.
+	stalled.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := io.Copy(io.Discard, stalled)
+	if err != nil || n >= int64(len(big)) {
+		t.Errorf("the stalled connection was not shed: it read %d bytes of a %d-byte page, then %v", n, len(big), err)
+	}
+	if closed(busy, 50*time.Millisecond) {
+		t.Error("the busy connection was shed instead")
 	}
 }

@@ -38,6 +38,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/internal/app"
 	"github.com/feedrelay/feedrelay/internal/bench/synth"
+	"github.com/feedrelay/feedrelay/internal/connlimit"
 )
 
 func main() {
@@ -235,5 +236,8 @@ func runCmd(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Listen, err)
 	}
+	// As runServe (cmd/feedrelay) does: the connection governor is part of
+	// what every request costs, so the profile must include it.
+	ln = connlimit.Apply(a.HTTP, ln)
 	return a.Run(ctx, ln, nil)
 }
