@@ -111,6 +111,9 @@ type Listener struct {
 	stallAfter time.Duration // stallAfter, but for tests
 	start      time.Time     // the origin of conn.writingAt
 	seq        atomic.Int64  // stamps connection state changes, in order
+	watched    atomic.Int64  // clock() at the watchdog's last round (deadline.go)
+	done       chan struct{} // closed by Close: the watchdog stops
+	closeOnce  sync.Once
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -118,7 +121,10 @@ type Listener struct {
 
 // NewListener caps ln's open connections at max.
 func NewListener(ln net.Listener, max int) *Listener {
-	return &Listener{Listener: ln, max: max, stallAfter: stallAfter, start: time.Now(), conns: make(map[*conn]struct{})}
+	l := &Listener{Listener: ln, max: max, stallAfter: stallAfter, start: time.Now(),
+		done: make(chan struct{}), conns: make(map[*conn]struct{})}
+	go l.watch()
+	return l
 }
 
 // Open is how many accepted connections are open.
@@ -230,6 +236,9 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	}
 	c.state.Store(int32(s))
 	c.stamp.Store(l.seq.Add(1))
+	if s == http.StateHijacked {
+		c.goDirect()
+	}
 	if s == http.StateClosed || s == http.StateHijacked {
 		l.mu.Lock()
 		delete(l.conns, c)
@@ -260,6 +269,9 @@ type conn struct {
 	state     atomic.Int32 // an http.ConnState
 	stamp     atomic.Int64 // when it entered state, as l.seq: only the order counts
 	writingAt atomic.Int64 // l.clock() when the chunk being written started; zero when none is
+
+	rd, wd deadline    // its read and write deadlines (deadline.go)
+	direct atomic.Bool // deadlines go to the connection at once: hijacked
 
 	raw        syscall.RawConn    // nil: writes go through Conn.Write only
 	writevFunc func(uintptr) bool // c.writev, bound once
@@ -380,24 +392,26 @@ func beginsPartialResponse(p []byte) bool {
 	return len(p)-(end+4) < length
 }
 
-// SetDeadline sends what is kept back first: net/http sets a deadline as
-// soon as a response is finished (and when it hands a connection over).
+// SetDeadline sets both deadlines, handed to the connection when due
+// (deadline.go). It sends what is kept back first: net/http sets a
+// deadline as soon as a response is finished (and when it hands a
+// connection over).
 func (c *conn) SetDeadline(t time.Time) error {
 	c.flush()
-	return c.Conn.SetDeadline(t)
+	return errors.Join(c.setDeadline(&c.rd, true, t), c.setDeadline(&c.wd, false, t))
 }
 
-// SetReadDeadline sends what is kept back first (see SetDeadline).
+// SetReadDeadline is SetDeadline for reads only.
 func (c *conn) SetReadDeadline(t time.Time) error {
 	c.flush()
-	return c.Conn.SetReadDeadline(t)
+	return c.setDeadline(&c.rd, true, t)
 }
 
-// SetWriteDeadline sends what is kept back first (see SetDeadline): the
-// deadline it was written under still holds for it.
+// SetWriteDeadline is SetDeadline for writes only. What is kept back is
+// sent under the deadline it was written under.
 func (c *conn) SetWriteDeadline(t time.Time) error {
 	c.flush()
-	return c.Conn.SetWriteDeadline(t)
+	return c.setDeadline(&c.wd, false, t)
 }
 
 // Close closes the connection and stops counting it. What is kept back, if

@@ -376,3 +376,74 @@ func TestStalledWriterShed(t *testing.T) {
 		t.Error("the busy connection was shed instead")
 	}
 }
+
+// Timeouts longer than deadlineHorizon, which conn keeps to itself until
+// the watchdog hands them to the connection, still cut the connection at
+// their time (not before, not much after): idle keep-alive, headers that
+// never end, an answer its client never reads, and a deadline a handler
+// sets on a connection it took over (hijacked: no longer watched).
+func TestLongTimeoutsFireOnTime(t *testing.T) {
+	const timeout = 1500 * time.Millisecond
+	within := func(t *testing.T, what string, c net.Conn, start time.Time) {
+		t.Helper()
+		c.SetReadDeadline(start.Add(timeout + 2*time.Second))
+		_, err := io.Copy(io.Discard, c)
+		took := time.Since(start)
+		if isTimeout(err) {
+			t.Errorf("%s: still open %v after a %v timeout", what, took.Round(time.Millisecond), timeout)
+		} else if took < timeout-100*time.Millisecond {
+			t.Errorf("%s: closed after %v, before its %v timeout", what, took.Round(time.Millisecond), timeout)
+		}
+	}
+	t.Run("idle", func(t *testing.T) {
+		t.Parallel()
+		addr, _ := serve(t, &http.Server{Handler: okHandler(), IdleTimeout: timeout}, 0)
+		c := dial(t, addr)
+		if _, err := get(t, c, "/"); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "idle keep-alive", c, time.Now())
+	})
+	t.Run("headers", func(t *testing.T) {
+		t.Parallel()
+		addr, _ := serve(t, &http.Server{Handler: okHandler(), ReadHeaderTimeout: timeout}, 0)
+		c := dial(t, addr)
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+		within(t, "unfinished headers", c, start)
+	})
+	t.Run("write", func(t *testing.T) {
+		t.Parallel()
+		big := bytes.Repeat([]byte("z"), 16<<20)
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) })
+		addr, _ := serve(t, &http.Server{Handler: handler, WriteTimeout: timeout}, 0)
+		c := dial(t, addr)
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(timeout + time.Second) // reading nothing meanwhile
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := io.Copy(io.Discard, c)
+		if isTimeout(err) || n >= int64(len(big)) {
+			t.Errorf("an answer never read: the client could still read %d bytes of %d after %v, then %v (WriteTimeout %v)",
+				n, len(big), time.Since(start).Round(time.Millisecond), err, timeout)
+		}
+	})
+	t.Run("hijacked", func(t *testing.T) {
+		t.Parallel()
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			nc, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			nc.SetReadDeadline(time.Now().Add(timeout))
+			io.Copy(io.Discard, nc) // until the deadline
+		})
+		addr, _ := serve(t, &http.Server{Handler: handler}, 0)
+		c := dial(t, addr)
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		within(t, "a hijacked connection's read deadline", c, start)
+	})
+}
