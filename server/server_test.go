@@ -343,3 +343,50 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("healthz with the database closed: %d, want 503", rec.Code)
 	}
 }
+
+// A feed answered from the render cache, before routing, is the same
+// answer as a routed one, and carries its route for the metrics (they label
+// requests by r.Pattern): first request (rendered), then cached, plain,
+// gzip, conditional and HEAD, for a category, a source and an archive page.
+func TestFeed_CachedAnswerAsRouted(t *testing.T) {
+	srv, _ := newTestServer(t)
+	for _, c := range []struct{ path, route string }{
+		{"/feeds/markets.atom", "GET /feeds/{file}"},
+		{"/feeds/markets.rss", "GET /feeds/{file}"},
+		{"/sources/stcn.atom", "GET /sources/{file}"},
+		{"/feeds/all.atom?before=1795687620.50", "GET /feeds/{file}"},
+	} {
+		var first *httptest.ResponseRecorder
+		for i, h := range [][]string{nil, nil, {"Accept-Encoding", "gzip"}, {"If-None-Match", "x"}} {
+			req := httptest.NewRequest(http.MethodGet, c.path, nil)
+			for j := 0; j+1 < len(h); j += 2 {
+				req.Header.Set(h[j], h[j+1])
+			}
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			if req.Pattern != c.route {
+				t.Errorf("%s, request %d %v: r.Pattern %q, want %q", c.path, i, h, req.Pattern, c.route)
+			}
+			if rec.Code != http.StatusOK {
+				t.Errorf("%s, request %d %v: %d", c.path, i, h, rec.Code)
+			}
+			if i == 0 {
+				first = rec
+			} else if len(h) == 0 && (rec.Body.String() != first.Body.String() || rec.Header().Get("ETag") != first.Header().Get("ETag")) {
+				t.Errorf("%s: the cached answer differs from the first", c.path)
+			}
+		}
+		head := httptest.NewRequest(http.MethodHead, c.path, nil)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, head)
+		if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") != first.Header().Get("Content-Length") {
+			t.Errorf("HEAD %s: %d, %d bytes, Content-Length %q", c.path, rec.Code, rec.Body.Len(), rec.Header().Get("Content-Length"))
+		}
+	}
+	// What no route takes to a feed is not answered from the cache.
+	for _, path := range []string{"/feeds//markets.atom", "/feeds/markets.atom/x"} {
+		if rec := get(t, srv, path); rec.Code == http.StatusOK {
+			t.Errorf("%s: 200", path)
+		}
+	}
+}
