@@ -113,6 +113,7 @@ type Listener struct {
 	seq        atomic.Int64  // stamps connection state changes, in order
 	watched    atomic.Int64  // clock() at the watchdog's last round (deadline.go)
 	done       chan struct{} // closed by Close: the watchdog stops
+	closed     atomic.Bool   // Close was called: deadlines go to connections at once
 	closeOnce  sync.Once
 
 	mu    sync.Mutex

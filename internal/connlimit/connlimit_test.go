@@ -3,6 +3,7 @@ package connlimit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -426,6 +427,26 @@ func TestLongTimeoutsFireOnTime(t *testing.T) {
 		if isTimeout(err) || n >= int64(len(big)) {
 			t.Errorf("an answer never read: the client could still read %d bytes of %d after %v, then %v (WriteTimeout %v)",
 				n, len(big), time.Since(start).Round(time.Millisecond), err, timeout)
+		}
+	})
+	t.Run("shutdown", func(t *testing.T) {
+		// A graceful shutdown closes the listener (and its watchdog) and
+		// waits for the answers in progress: one its client never reads
+		// still ends at its WriteTimeout.
+		t.Parallel()
+		big := bytes.Repeat([]byte("z"), 16<<20)
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) })
+		srv := &http.Server{Handler: handler, WriteTimeout: timeout + time.Second}
+		addr, _ := serve(t, srv, 0)
+		c := dial(t, addr)
+		start := time.Now()
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		time.Sleep(200 * time.Millisecond) // the answer under way
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown with an answer never read, WriteTimeout %v: %v after %v",
+				srv.WriteTimeout, err, time.Since(start).Round(time.Millisecond))
 		}
 	})
 	t.Run("hijacked", func(t *testing.T) {

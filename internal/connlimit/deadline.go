@@ -41,7 +41,7 @@ func (c *conn) setDeadline(d *deadline, read bool, t time.Time) error {
 	d.t = t
 	if !t.IsZero() {
 		d.at = int64(t.Sub(c.l.start)) // monotonic when t is (net/http's are)
-		if c.direct.Load() || d.at < c.l.watched.Load()+int64(deadlineHorizon) {
+		if c.direct.Load() || c.l.closed.Load() || d.at < c.l.watched.Load()+int64(deadlineHorizon) {
 			d.handed = true
 			return c.apply(read, t)
 		}
@@ -108,8 +108,22 @@ func (l *Listener) watch() {
 	}
 }
 
-// Close stops accepting connections (and the watchdog).
+// Close stops accepting connections, and the watchdog: the connections
+// still open (a graceful shutdown lets them finish) have their deadlines
+// handed over, now and from now on.
 func (l *Listener) Close() error {
-	l.closeOnce.Do(func() { close(l.done) })
+	l.closeOnce.Do(func() {
+		l.closed.Store(true)
+		close(l.done)
+		l.mu.Lock()
+		conns := make([]*conn, 0, len(l.conns))
+		for c := range l.conns {
+			conns = append(conns, c)
+		}
+		l.mu.Unlock()
+		for _, c := range conns {
+			c.goDirect()
+		}
+	})
 	return l.Listener.Close()
 }
