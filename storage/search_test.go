@@ -6,13 +6,16 @@ import (
 	"html"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/bench/synth"
 )
 
 // searchItem is an item with its own HTML content.
@@ -294,6 +297,132 @@ func TestSearch_MigrationBackfills(t *testing.T) {
 	}
 }
 
+// TestIndex_ItemChangedAfterRead: IndexAll reads a batch and extracts its
+// text outside the writer; an item a poll changes or deletes before the
+// batch is written is indexed as it is then, or not at all.
+func TestIndex_ItemChangedAfterRead(t *testing.T) {
+	ctx := context.Background()
+	db := newSearchDB(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	batch, err := db.readQueued(ctx, 0, indexBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	if _, err := db.Save(ctx, result("stcn", "", searchItem("a", "沪指收涨", "<p>北向资金净买入</p>", t0))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, "DELETE FROM items WHERE link = 'https://example.org/d'"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.writeQueued(ctx, batch)
+	if err != nil || n != 4 {
+		t.Fatalf("wrote the batch of 4: %d, %v", n, err)
+	}
+	var queued, rows int
+	if err := db.r.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM items_search)").
+		Scan(&queued, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 || rows != 3 {
+		t.Fatalf("%d items left in the queue, %d rows in the index; want 0 and 3", queued, rows)
+	}
+	for q, want := range map[string][]string{"北向资金": {"a"}, "沪指": {"a"}, "成交额": {}, "两市": {}, "芯片": {}, "科技": {"b"}} {
+		if got := search(t, db, q); !slices.Equal(got, want) {
+			t.Errorf("search %q = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestIndexAll_Batches: IndexAll takes the queue batch after batch (each
+// read while the one before is written), to the end, and takes from it the
+// ids of items that no longer exist.
+func TestIndexAll_Batches(t *testing.T) {
+	defer func(old int) { indexBatch = old }(indexBatch)
+	indexBatch = 3
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	var items []feeds.Item
+	for i := range 10 {
+		items = append(items, searchItem(fmt.Sprint(i), fmt.Sprintf("标题%d", i), fmt.Sprintf("<p>正文%d号</p>", i), t0.Add(time.Duration(i)*time.Hour)))
+	}
+	if _, err := db.Save(ctx, result("stcn", "", items...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.w.ExecContext(ctx, "INSERT INTO search_queue (id) VALUES (999999)"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.IndexAll(ctx)
+	if err != nil || n != 11 {
+		t.Fatalf("IndexAll = %d, %v; want the 11 queued", n, err)
+	}
+	for i := range 10 {
+		if got := search(t, db, fmt.Sprintf("文%d号", i), "stcn"); !slices.Equal(got, []string{fmt.Sprint(i)}) {
+			t.Errorf("item %d: found %v", i, got)
+		}
+	}
+	if got := search(t, db, "标题", "stcn"); len(got) != 10 {
+		t.Errorf("标题 found %v, want all 10", got)
+	}
+	var queued int
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM search_queue").Scan(&queued); err != nil || queued != 0 {
+		t.Errorf("%d left in the queue (%v)", queued, err)
+	}
+	// The newest item, the highest indexed id, changes: its old text leaves.
+	if _, err := db.Save(ctx, result("stcn", "", searchItem("9", "标题9", "<p>改写</p>", t0.Add(9*time.Hour)))); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][]string{"文9号": {}, "改写": {"9"}} {
+		if got := search(t, db, q, "stcn"); !slices.Equal(got, want) {
+			t.Errorf("after the change, search %q = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestSearch_Migration0009: a database indexed with FTS5's default
+// settings, from before migration 0009, keeps finding every item once the
+// migration has set the new ones, and as new batches are merged with the
+// old segments.
+func TestSearch_Migration0009(t *testing.T) {
+	defer func(old int) { indexBatch = old }(indexBatch)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "feedrelay.db")
+	db := mustOpen(t, path)
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO items_search (items_search, rank) VALUES ('hashsize', 1048576);
+		DELETE FROM migrations WHERE name = 'migrations/0009_search_segments.sql'`); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	save := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if _, err := db.Save(ctx, result("stcn", "", searchItem(fmt.Sprint(i), fmt.Sprintf("旧闻%d", i),
+				fmt.Sprintf("<p>第%d条 market %d</p>", i, i), t0.Add(time.Duration(i)*time.Minute)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	indexBatch = 1 // a segment per item: merges across the migration
+	save(0, 20)
+	indexed(t, db)
+	db.Close()
+	db = mustOpen(t, path)
+	var hashsize int
+	if err := db.r.QueryRowContext(ctx, "SELECT v FROM items_search_config WHERE k = 'hashsize'").Scan(&hashsize); err != nil || hashsize != 8<<20 {
+		t.Fatalf("hashsize after the migration: %d, %v", hashsize, err)
+	}
+	save(20, 40)
+	indexed(t, db)
+	for i := range 40 {
+		if got := search(t, db, fmt.Sprintf("第%d条", i), "stcn"); !slices.Equal(got, []string{fmt.Sprint(i)}) {
+			t.Errorf("item %d: found %v", i, got)
+		}
+	}
+	if got := search(t, db, "market", "stcn"); len(got) != 40 {
+		t.Errorf("market found %d items, want 40", len(got))
+	}
+}
+
 // The benchmarks below measure search on a realistic archive and what
 // indexing costs ingest:
 //
@@ -529,4 +658,76 @@ func rssOf(f *feeds.Feed) []byte {
 	}
 	b.WriteString("</channel></rss>\n")
 	return []byte(b.String())
+}
+
+// BenchmarkIndexAll measures building the search index of a cold poll's
+// items alone: the 25,000 items of the bench's cold poll (internal/bench:
+// 500 sources × 50 items of ~1.5 KB mixed Chinese/English HTML, parsed and
+// normalized as a poll stores them), saved and queued once, then for each
+// op a copy of that database indexed by IndexAll.
+//
+//	go test ./storage -run '^$' -bench IndexAll -benchtime 3x -cpuprofile /tmp/index.pprof
+func BenchmarkIndexAll(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	template := filepath.Join(dir, "template.db")
+	const sources, perSource = 500, 50
+	db := mustOpen(b, template)
+	for src := range sources {
+		body := synth.Feed(src, 1, perSource, 1500)
+		f, err := feeds.Parse(body, "application/rss+xml", "", fmt.Sprintf("https://news%d.example.com/finance/rss.xml", src), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		slug := []string{"stcn", "other"}[src%2]
+		r := result(slug, "")
+		(&feeds.Source{Slug: slug}).Identify(f, r.Attempted)
+		r.Feed = f
+		if _, err := db.Save(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	var cpu time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		path := filepath.Join(dir, fmt.Sprintf("op%d.db", i))
+		if err := copyFile(template, path); err != nil {
+			b.Fatal(err)
+		}
+		db := mustOpen(b, path)
+		b.StartTimer()
+		c0 := cpuTime()
+		n, err := db.IndexAll(ctx)
+		cpu += cpuTime() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != sources*perSource {
+			b.Fatalf("indexed %d items, want %d", n, sources*perSource)
+		}
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(sources*perSource*b.N)/b.Elapsed().Seconds(), "items/s")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// copyFile copies the file at from to a new file at to.
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o600)
 }

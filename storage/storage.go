@@ -77,9 +77,6 @@ func Open(ctx context.Context, database string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
-	if err := registerText(); err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
-	}
 	corrupt := &corruption{path: path}
 	if err := prepareFile(ctx, path); err != nil {
 		if err := corrupt.note(err); errors.Is(err, ErrCorrupt) {
