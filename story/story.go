@@ -87,13 +87,30 @@ const MinTitleKey = 8
 // dropped. Traditional and simplified characters are left as they are. It
 // is empty for titles too short to tell stories apart.
 func TitleKey(title string) string {
+	title = norm.NFKC.String(title) // title itself when already NFKC
 	var b strings.Builder
+	b.Grow(len(title)) // the key is never longer: one growth, not five
 	n := 0
-	for _, r := range norm.NFKC.String(title) {
+	for i := 0; i < len(title); {
+		c := title[i]
+		if c < utf8.RuneSelf { // ASCII: only letters and digits are kept
+			switch {
+			case 'A' <= c && c <= 'Z':
+				b.WriteByte(c + 'a' - 'A')
+				n++
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+				b.WriteByte(c)
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(title[i:])
 		if unicode.IsLetter(r) || unicode.IsNumber(r) {
 			b.WriteRune(unicode.ToLower(r))
 			n++
 		}
+		i += size
 	}
 	if n < MinTitleKey {
 		return ""
