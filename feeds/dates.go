@@ -39,9 +39,17 @@ var zonedLayouts = []string{
 func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 	raw = strings.TrimSpace(raw)
 	if raw != "" {
-		for _, layout := range localLayouts {
-			if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
-				return t
+		if mayBeLocal(raw) {
+			for _, layout := range localLayouts {
+				// Each layout starts with a four-digit year and the
+				// byte after it: a layout whose fifth byte differs
+				// cannot match (and a failed parse costs an error).
+				if layout[4] != raw[4] {
+					continue
+				}
+				if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
+					return t
+				}
 			}
 		}
 		if strings.Contains(raw, "CST") && isChinaZone(loc) {
@@ -57,6 +65,39 @@ func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 		return *parsed
 	}
 	return time.Time{}
+}
+
+// mayBeLocal reports whether raw may match a layout of localLayouts.
+// Each starts with "2006" (time.Parse reads exactly four digits) and then
+// a '-', '/' or '年'; and every byte a match consumes is a digit, one of
+// the layouts' own bytes (- / : T, a space, 年月日) or part of fractional
+// seconds (. or , before digits), which time.Parse accepts after "05".
+// Most dates are RFC 822 ("Thu, 26 Nov 2026 …") or RFC 3339 with a zone
+// ("+08:00", "Z"): they fail one check or the other, without the error
+// each failed time.Parse allocates.
+func mayBeLocal(raw string) bool {
+	if len(raw) < 5 {
+		return false
+	}
+	for i := range 4 {
+		if raw[i] < '0' || raw[i] > '9' {
+			return false
+		}
+	}
+	if raw[4] != '-' && raw[4] != '/' && !strings.HasPrefix(raw[4:], "年") {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case '0' <= c && c <= '9':
+		case c == '-', c == '/', c == ':', c == 'T', c == ' ', c == '.', c == ',':
+		case strings.HasPrefix(raw[i:], "年"), strings.HasPrefix(raw[i:], "月"), strings.HasPrefix(raw[i:], "日"):
+			i += len("年") - 1
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func isChinaZone(loc *time.Location) bool {

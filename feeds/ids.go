@@ -48,7 +48,22 @@ func (src *Source) EntryID(it *Item, seen time.Time) string {
 		return it.GUID
 	}
 	sum := sha256.Sum256([]byte(it.Identity))
-	return TagURI(src.TagAuthority, seen.UTC().Format("2006-01-02"), src.Slug+"/"+hex.EncodeToString(sum[:12]))
+	// TagURI(src.TagAuthority, day, src.Slug+"/"+hex(sum[:12])), built
+	// in one buffer: one allocation an item, not four.
+	authority := src.TagAuthority
+	if authority == "" {
+		authority = defaultTagAuthority
+	}
+	var stack [128]byte
+	b := append(stack[:0], "tag:"...)
+	b = append(b, authority...)
+	b = append(b, ',')
+	b = seen.UTC().AppendFormat(b, "2006-01-02")
+	b = append(b, ':')
+	b = append(b, src.Slug...)
+	b = append(b, '/')
+	b = hex.AppendEncode(b, sum[:12])
+	return string(b)
 }
 
 func isAbsoluteIRI(s string) bool {

@@ -49,26 +49,34 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 		f.ID = feedURL
 	}
 	items := make([]Item, 0, len(gf.Items))
-	posts := map[string]map[[2]string]bool{} // identity → its distinct (title, link)
+	// A guid is reused when the items listed under it are different
+	// posts: their titles or links differ from the first one's.
+	first := make(map[string]int, len(gf.Items)) // identity → index of its first item
+	var reused map[string]bool
 	for _, gi := range gf.Items {
 		it := normalizeItem(gi, base, loc)
-		if posts[it.Identity] == nil {
-			posts[it.Identity] = map[[2]string]bool{}
+		if j, ok := first[it.Identity]; !ok {
+			first[it.Identity] = len(items)
+		} else if items[j].Title != it.Title || items[j].Link != it.Link {
+			if reused == nil {
+				reused = map[string]bool{}
+			}
+			reused[it.Identity] = true
 		}
-		posts[it.Identity][[2]string{it.Title, it.Link}] = true
 		items = append(items, it)
 	}
-	seen := make(map[string]bool, len(items))
+	seen := first // reused for the identities kept
+	clear(seen)
 	f.Items = items[:0]
 	for _, it := range items {
 		if it.GUID != "" {
-			it.Identity, it.Lookup = guidIdentity(it, len(posts[it.Identity]) > 1)
+			it.Identity, it.Lookup = guidIdentity(it, reused[it.Identity])
 		}
 		// The same entry listed twice: keep the first (newest) copy.
-		if seen[it.Identity] {
+		if _, dup := seen[it.Identity]; dup {
 			continue
 		}
-		seen[it.Identity] = true
+		seen[it.Identity] = 0
 		f.Items = append(f.Items, it)
 	}
 	return f
@@ -83,7 +91,8 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 // the post's title and link; failing that, the post's own row; failing that,
 // the row under the plain guid holds an edit of the post.
 func guidIdentity(it Item, reused bool) (string, []Key) {
-	sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Link))
+	var stack [512]byte
+	sum := sha256.Sum256(append(append(append(stack[:0], it.Title...), 0), it.Link...))
 	own := it.GUID + "#" + hex.EncodeToString(sum[:8])
 	if reused {
 		return own, []Key{{own, MatchAny}, {it.GUID, MatchPost}}
@@ -176,23 +185,43 @@ func identity(it Item) (string, []Key) {
 // when set, so that the hashes of feed items stay what they were and an
 // upgrade does not count every stored item as changed.
 func contentHash(it Item) string {
-	h := sha256.New()
-	for _, s := range []string{it.Link, it.Title, it.Author, it.Content, it.Summary,
-		strings.Join(it.Categories, "\x1f"), timeKey(it.Published), timeKey(it.Updated)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	// The bytes hashed are built in one buffer (on the stack for most
+	// items) and hashed at once: the same bytes as writing each field
+	// and its NUL to a hash.Hash, without a copy of each field.
+	n := len(it.Link) + len(it.Title) + len(it.Author) + len(it.Content) + len(it.Summary) +
+		2*len(time.RFC3339) + 8 + len("origin\x00") + len(it.Origin)
+	for _, c := range it.Categories {
+		n += len(c) + 1
 	}
+	var stack [4096]byte
+	buf := stack[:0]
+	if n > len(stack) {
+		buf = make([]byte, 0, n)
+	}
+	for _, s := range [...]string{it.Link, it.Title, it.Author, it.Content, it.Summary} {
+		buf = append(append(buf, s...), 0)
+	}
+	for i, c := range it.Categories {
+		if i > 0 {
+			buf = append(buf, 0x1f)
+		}
+		buf = append(buf, c...)
+	}
+	buf = append(appendTimeKey(append(appendTimeKey(append(buf, 0), it.Published), 0), it.Updated), 0)
 	if it.Origin != "" {
-		h.Write([]byte("origin\x00" + it.Origin))
+		buf = append(append(buf, "origin\x00"...), it.Origin...)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:16])
 }
 
-func timeKey(t time.Time) string {
+// appendTimeKey appends what a hash holds of a time: nothing for none,
+// else its instant in UTC (RFC 3339).
+func appendTimeKey(b []byte, t time.Time) []byte {
 	if t.IsZero() {
-		return ""
+		return b
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().AppendFormat(b, time.RFC3339)
 }
 
 // linkIdentity is the identity of an item known by its link: the link with
@@ -262,10 +291,16 @@ func excerpt(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// urlAttrs are the attributes whose relative URLs we resolve before
-// sanitizing: bluemonday leaves relative URLs as they are, and a reader
+// urlAttr reports whether name is an attribute whose relative URL we
+// resolve: bluemonday leaves relative URLs as they are, and a reader
 // cannot resolve them against our feed.
-var urlAttrs = map[string]bool{"href": true, "src": true, "poster": true, "cite": true}
+func urlAttr(name string) bool {
+	switch name {
+	case "href", "src", "poster", "cite":
+		return true
+	}
+	return false
+}
 
 // sanitize resolves relative URLs against base, then removes anything
 // unsafe (scripts, on* handlers, javascript: URLs, iframes, styles).
@@ -311,7 +346,7 @@ func resolveSanitized(s string, base *url.URL) string {
 		for n > 0 && s[n-1] >= 'a' && s[n-1] <= 'z' {
 			n--
 		}
-		if n == 0 || s[n-1] != ' ' || !urlAttrs[s[n:k]] {
+		if n == 0 || s[n-1] != ' ' || !urlAttr(s[n:k]) {
 			continue
 		}
 		v := s[start:end]
@@ -321,6 +356,9 @@ func resolveSanitized(s string, base *url.URL) string {
 		abs := html.EscapeString(resolve(base, html.UnescapeString(v)))
 		if abs == v {
 			continue
+		}
+		if last == 0 {
+			b.Grow(len(s) + 64) // a resolved URL is a little longer
 		}
 		b.WriteString(s[last:start])
 		b.WriteString(abs)

@@ -85,3 +85,32 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// BenchmarkParse is feeds.Parse of the synthetic bodies: everything a poll
+// does to a fetched body before Identify (one op is one feed of 50 items).
+func BenchmarkParse(b *testing.B) {
+	bodies := synthBodies()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := i % len(bodies)
+		if _, err := Parse(bodies[n], "application/rss+xml; charset=utf-8", "", fmt.Sprintf("https://news%d.example.com/finance/rss.xml", n), time.UTC); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGofeedFloor is gofeed alone on the same bodies, as Parse
+// configures it (image scan off): what BenchmarkParse cannot go below.
+func BenchmarkGofeedFloor(b *testing.B) {
+	bodies := synthBodies()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := gofeed.NewParser()
+		p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+		if _, err := p.Parse(bytes.NewReader(bodies[i%len(bodies)])); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

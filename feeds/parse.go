@@ -34,44 +34,75 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	if loc == nil {
 		loc = time.UTC // time.ParseInLocation and time.Date panic on a nil Location
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, fmt.Errorf("parse: empty body")
-	}
-	text, _, err := charset.ToUTF8(body, contentType, charsetOverride)
-	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
-	}
-	trimmed := bytes.TrimSpace(text)
-	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
-	text = stripForbidden(text, !isJSON)
-	text, err = sniff(text, contentType, feedURL)
+	gf, atomID, ttl, err := readFeed(body, contentType, charsetOverride, feedURL)
 	if err != nil {
 		return nil, err
-	}
-	p := gofeed.NewParser()
-	// The image scan is half of RSS parse time and we do not use it.
-	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
-	// The universal Feed has no feed-level Atom id; the original has.
-	p.KeepOriginalFeed = true
-	gf, err := p.Parse(bytes.NewReader(text))
-	if err != nil {
-		return nil, explain(err, text, contentType)
-	}
-	var atomID, ttl string
-	switch of := gf.OriginalFeed().(type) {
-	case *atom.Feed:
-		atomID = strings.TrimSpace(of.ID)
-	case *rss.Feed:
-		ttl = of.TTL
 	}
 	f := normalizeFeed(gf, atomID, feedURL, loc)
 	f.TTL = feedTTL(ttl, gf.Extensions)
 	return f, nil
 }
 
+// readFeed is Parse up to normalizing: the body decoded, cleaned and
+// checked, read by gofeed, with the feed-level Atom id and RSS <ttl> of
+// the original feed, which gofeed's universal Feed does not carry.
+func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *gofeed.Feed, atomID, ttl string, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, "", "", fmt.Errorf("parse: empty body")
+	}
+	text, _, err := charset.ToUTF8(body, contentType, charsetOverride)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("parse: %w", err)
+	}
+	trimmed := bytes.TrimSpace(text)
+	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	text = stripForbidden(text, !isJSON)
+	text, err = sniff(text, contentType, feedURL)
+	if err != nil {
+		return nil, "", "", err
+	}
+	p := gofeed.NewParser()
+	// The image scan is half of RSS parse time and we do not use it.
+	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	// The universal Feed has no feed-level Atom id; the original has.
+	p.KeepOriginalFeed = true
+	gf, err = p.Parse(bytes.NewReader(text))
+	if err != nil {
+		return nil, "", "", explain(err, text, contentType)
+	}
+	switch of := gf.OriginalFeed().(type) {
+	case *atom.Feed:
+		atomID = strings.TrimSpace(of.ID)
+	case *rss.Feed:
+		ttl = of.TTL
+	}
+	return gf, atomID, ttl, nil
+}
+
 // htmlStart matches the start of an HTML or XHTML page (XHTML may begin
 // with an XML declaration).
 var htmlStart = regexp.MustCompile(`(?is)^\s*(<\?xml\s.*?\?>\s*)?(<!--.*?-->\s*)*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])`)
+
+// mayStartHTML reports whether htmlStart may match head: it needs a
+// "<!doctype", "<html", "<head" or "<body" (in any case) somewhere in it.
+// A feed's first kilobyte seldom holds one, and a scan for '<' costs a
+// fraction of the regexp's.
+func mayStartHTML(head []byte) bool {
+	for i := bytes.IndexByte(head, '<'); i >= 0; {
+		rest := head[i+1:]
+		for _, name := range [...]string{"!doctype", "html", "head", "body"} {
+			if len(rest) >= len(name) && bytes.EqualFold(rest[:len(name)], []byte(name)) {
+				return true
+			}
+		}
+		j := bytes.IndexByte(rest, '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
 
 // sniff rejects bodies that gofeed would misread: an HTML page (which it
 // reports only as an undetected type) and a JSON object that is not a JSON
@@ -102,7 +133,7 @@ func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 	if len(head) > 1024 {
 		head = head[:1024]
 	}
-	if !htmlStart.Match(head) || isFeedRoot(rootElement(text)) {
+	if !mayStartHTML(head) || !htmlStart.Match(head) || isFeedRoot(rootElement(text)) {
 		// An XHTML doctype before an <rss> root is a mistake feedparser
 		// forgives; so do we.
 		return text, nil
