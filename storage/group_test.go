@@ -190,3 +190,33 @@ func BenchmarkSave_FirstPoll(b *testing.B) {
 	}
 	b.ReportMetric(float64(50*b.N)/b.Elapsed().Seconds(), "items/s")
 }
+
+// The last Save of a batch (LastSave) is committed at once even when the
+// writer would wait for company after a crowded commit: a one-shot poll's
+// last group waited groupDelay for Saves that never came. Here the wait
+// after the last commit is made an hour long: an ordinary Save would sit
+// it out, the marked one returns committed.
+func TestSave_LastSaveDoesNotWaitForCompany(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	db.groups.mu.Lock()
+	db.groups.crowded, db.groups.committed = true, time.Now().Add(time.Hour)
+	db.groups.mu.Unlock()
+	pub := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := db.Save(LastSave(ctx), result("stcn", `"e1"`, item("a", "第一条", pub)))
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the last Save waited for others to join its group")
+	}
+	if got := len(entries(t, db, "stcn")); got != 1 {
+		t.Errorf("stored %d items, want 1", got)
+	}
+}

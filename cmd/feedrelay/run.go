@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
          [-cpuprofile FILE]                 and write a CPU profile of it
+         [-trace FILE]                      and an execution trace of it (go tool trace)
          -source S -dry-run                 print what S yields (fields, dates, full text); store nothing
   check  [-config config.yaml]              validate the config file
   explain [-config config.yaml] -source S   why each of a source's newest items is shown, dropped or folded
@@ -70,11 +72,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "config.yaml", "config file")
 	var source *string
 	var dryRun *bool
-	var cpuProfile *string
+	var cpuProfile, traceFile *string
 	if cmd == "poll" {
 		source = fs.String("source", "", "poll only the source with this slug")
 		dryRun = fs.Bool("dry-run", false, "with -source: print what the source yields, store nothing")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the whole poll to this file (go tool pprof)")
+		traceFile = fs.String("trace", "", "write an execution trace of the whole poll to this file (go tool trace)")
 	}
 	switch cmd {
 	case "serve", "poll", "check":
@@ -109,6 +112,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			defer stop()
 		}
+		if *traceFile != "" {
+			stop, err := startTrace(*traceFile)
+			if err != nil {
+				fmt.Fprintln(stderr, "feedrelay:", err)
+				return exitFailed
+			}
+			defer stop()
+		}
 		return runPoll(ctx, cfg, *source, stdout, stderr)
 	default:
 		return runServe(ctx, cfg, stderr)
@@ -126,6 +137,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startTrace writes an execution trace of the process (goroutines,
+// scheduler, syscalls, GC) into path until stop is called: where a poll's
+// cores idle, which a CPU profile does not show.
+func startTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("trace %s: %w", path, err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }
 
 func runPoll(ctx context.Context, c app.Config, only string, stdout, stderr io.Writer) int {

@@ -32,7 +32,7 @@ type processPoll struct {
 // runProcessPoll runs `bin poll -config` on a fresh database under dir,
 // then indexes what the poll stored (IndexAll, as serve's background
 // indexer does), and checks that every item was stored.
-func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p params, logging *app.Logging, profile string) (processPoll, error) {
+func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p params, logging *app.Logging, profile, traceFile string) (processPoll, error) {
 	var res processPoll
 	cfg, cfgPath, err := writeConfig(dir, name+".yaml", benchConfig{
 		database:    name + ".db",
@@ -47,6 +47,9 @@ func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p par
 	args := []string{"poll", "-config", cfgPath}
 	if profile != "" {
 		args = append(args, "-cpuprofile", profile)
+	}
+	if traceFile != "" {
+		args = append(args, "-trace", traceFile)
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	logPath := filepath.Join(dir, name+".log") // its stderr (GODEBUG=gctrace=1 lands here)
@@ -150,11 +153,11 @@ func processMode(ctx context.Context, p params, dir string, o *origin, bodies []
 		}
 		floors = append(floors, best)
 		for i, bin := range bins {
-			profile := ""
-			if i == built && p.CPUProfile != "" && round == p.Rounds-1 {
-				profile = p.CPUProfile
+			profile, traceFile := "", ""
+			if i == built && round == p.Rounds-1 {
+				profile, traceFile = p.CPUProfile, p.Trace
 			}
-			r, err := runProcessPoll(ctx, bin, dir, fmt.Sprintf("proc-%d-%d", round, i), o, p, logging, profile)
+			r, err := runProcessPoll(ctx, bin, dir, fmt.Sprintf("proc-%d-%d", round, i), o, p, logging, profile, traceFile)
 			if err != nil {
 				return err
 			}
