@@ -241,8 +241,7 @@ func (a *App) PollOnce(ctx context.Context, sources []feeds.Source, done func(*f
 	cfg, poller := a.cfg, a.poller
 	a.mu.Unlock()
 	n := max(cfg.Concurrency, 1)
-	store := &slotStore{Store: poller.Store, fetching: make(chan struct{}, n), saving: make(chan struct{}, 2*n+a.DB.GroupSaves())}
-	store.left.Store(int64(len(sources)))
+	store := newSlotStore(poller.Store, n, a.DB.GroupSaves(), len(sources))
 	p := *poller
 	p.Store = store
 	results := make([]*feeds.Result, len(sources))
@@ -276,6 +275,14 @@ type slotStore struct {
 	// none left is the last, and its group is committed without waiting
 	// for others (storage.LastSave).
 	left atomic.Int64
+}
+
+// newSlotStore is the slotStore of polls polls, n fetching at once, over
+// store whose group commit takes up to group Saves at once.
+func newSlotStore(store feeds.Store, n, group, polls int) *slotStore {
+	s := &slotStore{Store: store, fetching: make(chan struct{}, n), saving: make(chan struct{}, 2*n+group)}
+	s.left.Store(int64(polls))
+	return s
 }
 
 func (s *slotStore) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
