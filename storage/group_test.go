@@ -191,32 +191,60 @@ func BenchmarkSave_FirstPoll(b *testing.B) {
 	b.ReportMetric(float64(50*b.N)/b.Elapsed().Seconds(), "items/s")
 }
 
-// The last Save of a batch (LastSave) is committed at once even when the
-// writer would wait for company after a crowded commit: a one-shot poll's
-// last group waited groupDelay for Saves that never came. Here the wait
-// after the last commit is made an hour long: an ordinary Save would sit
-// it out, the marked one returns committed.
-func TestSave_LastSaveDoesNotWaitForCompany(t *testing.T) {
+// After a crowded commit the writer waits for company only for Saves sent
+// with MoreSaves, and the last Save of a batch (LastSave) ends that wait:
+// a one-shot poll's last group waited groupDelay for Saves that never
+// came, and serve's scheduler (whose Saves are unmarked: it sends no more
+// while they wait) was held 50 ms a Save. Here the wait after the last
+// commit is made an hour long.
+func TestSave_GroupWaitsOnlyForSavesToCome(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	db.groups.mu.Lock()
-	db.groups.crowded, db.groups.committed = true, time.Now().Add(time.Hour)
-	db.groups.mu.Unlock()
 	pub := time.Date(2026, 11, 26, 1, 30, 0, 0, time.UTC)
-	errc := make(chan error, 1)
-	go func() {
-		_, err := db.Save(LastSave(ctx), result("stcn", `"e1"`, item("a", "第一条", pub)))
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Fatal(err)
+	crowded := func(t *testing.T) *DB {
+		db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+		db.groups.mu.Lock()
+		db.groups.crowded, db.groups.committed = true, time.Now().Add(time.Hour)
+		db.groups.mu.Unlock()
+		return db
+	}
+	save := func(db *DB, ctx context.Context, slug, guid string) chan error {
+		errc := make(chan error, 1)
+		go func() {
+			_, err := db.Save(ctx, result(slug, `"e1"`, item(guid, "第一条 "+guid, pub)))
+			errc <- err
+		}()
+		return errc
+	}
+	wait := func(t *testing.T, what string, errc chan error) {
+		t.Helper()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s waited for others to join its group", what)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the last Save waited for others to join its group")
 	}
-	if got := len(entries(t, db, "stcn")); got != 1 {
-		t.Errorf("stored %d items, want 1", got)
-	}
+	t.Run("unmarked", func(t *testing.T) {
+		db := crowded(t)
+		wait(t, "a Save sent without MoreSaves", save(db, ctx, "stcn", "a"))
+		if got := len(entries(t, db, "stcn")); got != 1 {
+			t.Errorf("stored %d items, want 1", got)
+		}
+	})
+	t.Run("more, then last", func(t *testing.T) {
+		db := crowded(t)
+		first := save(db, MoreSaves(ctx), "stcn", "a")
+		select {
+		case err := <-first:
+			t.Fatalf("a Save sent with MoreSaves was committed alone after a crowded commit (err %v): no group", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		wait(t, "the last Save", save(db, LastSave(ctx), "other", "b"))
+		wait(t, "the Save before the last", first)
+		if got := len(entries(t, db, "stcn")) + len(entries(t, db, "other")); got != 2 {
+			t.Errorf("stored %d items, want 2", got)
+		}
+	})
 }

@@ -273,7 +273,8 @@ type slotStore struct {
 	released         sync.Map // *feeds.Result whose fetch slot Save gave up
 	// left counts the polls neither saving nor done: the Save that finds
 	// none left is the last, and its group is committed without waiting
-	// for others (storage.LastSave).
+	// for others (storage.LastSave); the others tell the writer that more
+	// are coming (storage.MoreSaves).
 	left atomic.Int64
 }
 
@@ -288,6 +289,8 @@ func newSlotStore(store feeds.Store, n, group, polls int) *slotStore {
 func (s *slotStore) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	if s.left.Add(-1) == 0 {
 		ctx = storage.LastSave(ctx)
+	} else {
+		ctx = storage.MoreSaves(ctx)
 	}
 	s.saving <- struct{}{}
 	<-s.fetching
