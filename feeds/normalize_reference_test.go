@@ -25,7 +25,9 @@ import (
 // time.Parse calls before an RFC 822 date, a map of URL attributes, the
 // tag: URI's day formatted per item): the oracle TestNormalizeSameAsBefore
 // and the fuzz tests compare the code with. Only the functions that
-// changed are here; both versions call the same helpers otherwise.
+// changed are here; both versions call the same helpers otherwise. They
+// guard a rewrite, not a specification: a change meant to alter the
+// output changes the reference with it.
 
 var urlAttrsReference = map[string]bool{"href": true, "src": true, "poster": true, "cite": true}
 
@@ -268,33 +270,16 @@ func parseDateReference(raw string, parsed *time.Time, loc *time.Location) time.
 	return time.Time{}
 }
 
-// Identify decides what storage keeps of f's items, as polled from src at
-// seen, beyond what Parse read: the id each is published under if it is new,
-// the keys by which copies of one story are found across sources (package
-// story), and each item's original publisher.
-//
-// An origin the page names for the item (a scraped fields.origin) wins over
-// the one its content names. With full_text, each item's ArticleURL is its
-// own full_text URL or its link, when that is a URL the fetcher may read
-// (see articleURL).
+// identifyReference is Identify with the former entry ids: the rest of
+// Identify did not change.
 func (src *Source) identifyReference(f *Feed, seen time.Time) {
-	keys := StoryKeys(src.TrackingParams)
+	ids := make([]string, len(f.Items))
 	for i := range f.Items {
-		it := &f.Items[i]
-		it.EntryID = src.entryIDReference(it, seen)
-		var origin string
-		it.URLKey, it.TitleKey, origin = keys(it.Link, it.Title, it.Content)
-		if it.Origin == "" {
-			it.Origin = origin
-		}
-		if src.Article == nil {
-			it.ArticleURL = ""
-			continue
-		}
-		if it.ArticleURL == "" {
-			it.ArticleURL = it.Link
-		}
-		it.ArticleURL = src.articleURL(it.ArticleURL)
+		ids[i] = src.entryIDReference(&f.Items[i], seen)
+	}
+	src.Identify(f, seen)
+	for i := range f.Items {
+		f.Items[i].EntryID = ids[i]
 	}
 }
 

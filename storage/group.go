@@ -60,29 +60,19 @@ func (db *DB) GroupSaves() int {
 // on. A Save alone (nothing else pending or arriving) never waits.
 const groupDelay = 50 * time.Millisecond
 
-// lastSaveKey marks the context of a Save after which its caller sends
-// no other (LastSave).
-type lastSaveKey struct{}
-
-// LastSave returns ctx marked for the last Save of a batch (a one-shot
-// poll's last source): the writer then commits what is pending without
-// waiting groupDelay for Saves that will not come. Without it the last
-// group of a cold poll waited 50 ms with both cores idle.
-func LastSave(ctx context.Context) context.Context {
-	return context.WithValue(ctx, lastSaveKey{}, true)
-}
-
 // moreSavesKey marks the context of a Save whose caller has more to send
 // while it waits (MoreSaves).
 type moreSavesKey struct{}
 
 // MoreSaves returns ctx marked for a Save whose caller sends more Saves
 // while this one waits for the writer (a one-shot poll hands its fetch
-// slot to the next source): only such Saves are worth the groupDelay
-// wait. Serve's scheduler holds a poll's slot until its Save returns, so
-// no more than its concurrency ever wait, and a wait for more would only
-// hold them: unmarked, its Saves are committed as they come (with every
-// Save waiting 50 ms, its first round of 10,000 sources took 3× as long).
+// slot to the next source): only a group made of such Saves waits
+// groupDelay for company. Any unmarked Save in the group ends the wait:
+// a one-shot poll's last Save (the last group waited 50 ms with both
+// cores idle), and every Save of serve's scheduler, which holds a poll's
+// slot until its Save returns, so no more than its concurrency ever wait
+// (with every group waiting, its first round of 10,000 sources took 3× as
+// long).
 func MoreSaves(ctx context.Context) context.Context {
 	return context.WithValue(ctx, moreSavesKey{}, true)
 }
@@ -91,7 +81,6 @@ func MoreSaves(ctx context.Context) context.Context {
 type saveRequest struct {
 	ctx       context.Context
 	r         *feeds.Result
-	last      bool // LastSave: nothing follows it
 	more      bool // MoreSaves: others follow it
 	saved     feeds.Saved
 	published bool
@@ -118,9 +107,8 @@ type saveGroups struct {
 // its own is done; if others are then still waiting, a goroutine goes on
 // writing them.
 func (db *DB) saveGrouped(ctx context.Context, r *feeds.Result) (feeds.Saved, bool, error) {
-	last, _ := ctx.Value(lastSaveKey{}).(bool)
 	more, _ := ctx.Value(moreSavesKey{}).(bool)
-	req := &saveRequest{ctx: ctx, r: r, last: last, more: more, done: make(chan struct{})}
+	req := &saveRequest{ctx: ctx, r: r, more: more, done: make(chan struct{})}
 	g := &db.groups
 	g.mu.Lock()
 	g.pending = append(g.pending, req)
@@ -161,8 +149,8 @@ func (db *DB) writeGroups(until chan struct{}) {
 		default:
 		}
 		g.mu.Lock()
-		n, full, more := g.take()
-		if g.crowded && more && !full && n > 0 {
+		n, full := g.take()
+		if g.crowded && !full && n > 0 {
 			// Saves arrive together: wait for more, up to groupDelay
 			// after the last commit, rather than commit a few at a time.
 			deadline, arrived := g.committed.Add(groupDelay), g.arrived
@@ -175,7 +163,7 @@ func (db *DB) writeGroups(until chan struct{}) {
 				}
 				t.Stop()
 				g.mu.Lock()
-				n, full, more = g.take()
+				n, full = g.take()
 			}
 		}
 		group := g.pending[:n:n]
@@ -195,20 +183,19 @@ func (db *DB) writeGroups(until chan struct{}) {
 	}
 }
 
-// take says how many pending Saves the next group takes, whether that is
-// a full group (or holds a LastSave: none is worth waiting for), and
-// whether one of them was sent with MoreSaves; g.mu is held.
-func (g *saveGroups) take() (n int, full, more bool) {
-	items, last := 0, false
+// take says how many pending Saves the next group takes, and whether
+// that is a full group, or one not worth waiting for: a Save in it was
+// sent without MoreSaves. g.mu is held.
+func (g *saveGroups) take() (n int, full bool) {
+	items, more := 0, true
 	for n < len(g.pending) && n < maxGroupSaves && (n == 0 || items < maxGroupItems) {
 		if f := g.pending[n].r.Feed; f != nil {
 			items += len(f.Items)
 		}
-		last = last || g.pending[n].last
-		more = more || g.pending[n].more
+		more = more && g.pending[n].more
 		n++
 	}
-	return n, last || n == maxGroupSaves || items >= maxGroupItems, more
+	return n, !more || n == maxGroupSaves || items >= maxGroupItems
 }
 
 // writeGroup saves the requests of group in one transaction, and tells

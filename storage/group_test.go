@@ -192,7 +192,7 @@ func BenchmarkSave_FirstPoll(b *testing.B) {
 }
 
 // After a crowded commit the writer waits for company only for Saves sent
-// with MoreSaves, and the last Save of a batch (LastSave) ends that wait:
+// with MoreSaves, and the last Save of a batch (sent without) ends that wait:
 // a one-shot poll's last group waited groupDelay for Saves that never
 // came, and serve's scheduler (whose Saves are unmarked: it sends no more
 // while they wait) was held 50 ms a Save. Here the wait after the last
@@ -241,7 +241,7 @@ func TestSave_GroupWaitsOnlyForSavesToCome(t *testing.T) {
 			t.Fatalf("a Save sent with MoreSaves was committed alone after a crowded commit (err %v): no group", err)
 		case <-time.After(200 * time.Millisecond):
 		}
-		wait(t, "the last Save", save(db, LastSave(ctx), "other", "b"))
+		wait(t, "the last Save", save(db, ctx, "other", "b"))
 		wait(t, "the Save before the last", first)
 		if got := len(entries(t, db, "stcn")) + len(entries(t, db, "other")); got != 2 {
 			t.Errorf("stored %d items, want 2", got)

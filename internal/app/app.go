@@ -271,10 +271,9 @@ type slotStore struct {
 	feeds.Store
 	fetching, saving chan struct{}
 	released         sync.Map // *feeds.Result whose fetch slot Save gave up
-	// left counts the polls neither saving nor done: the Save that finds
-	// none left is the last, and its group is committed without waiting
-	// for others (storage.LastSave); the others tell the writer that more
-	// are coming (storage.MoreSaves).
+	// left counts the polls neither saving nor done: a Save that finds
+	// some left tells the writer more are coming (storage.MoreSaves); the
+	// last one's group is committed without waiting for others.
 	left atomic.Int64
 }
 
@@ -287,9 +286,7 @@ func newSlotStore(store feeds.Store, n, group, polls int) *slotStore {
 }
 
 func (s *slotStore) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
-	if s.left.Add(-1) == 0 {
-		ctx = storage.LastSave(ctx)
-	} else {
+	if s.left.Add(-1) > 0 {
 		ctx = storage.MoreSaves(ctx)
 	}
 	s.saving <- struct{}{}
