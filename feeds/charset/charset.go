@@ -16,6 +16,7 @@ package charset
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"mime"
@@ -215,7 +216,7 @@ var namedBy = map[string]string{
 
 var (
 	xmlDecl     = regexp.MustCompile(`^\s*<\?xml[^>]*?\?>`)
-	xmlEncoding = regexp.MustCompile(`(encoding\s*=\s*)(?:"[^"]*"|'[^']*')`)
+	xmlEncoding = regexp.MustCompile(`(encoding\s*=\s*)(?:"([^"]*)"|'([^']*)')`)
 )
 
 // ToUTF8 converts body to UTF-8. contentType is the HTTP Content-Type (may be
@@ -350,8 +351,12 @@ func rewriteDeclaration(doc []byte) []byte {
 		return doc
 	}
 	decl := doc[loc[0]:loc[1]]
-	if !xmlEncoding.Match(decl) {
+	m := xmlEncoding.FindSubmatch(decl)
+	if m == nil {
 		return doc
+	}
+	if v := cmp.Or(string(m[2]), string(m[3])); strings.EqualFold(v, "utf-8") {
+		return doc // it says so already: no copy of the body
 	}
 	fixed := xmlEncoding.ReplaceAll(decl, []byte(`${1}"utf-8"`))
 	out := make([]byte, 0, len(doc)-len(decl)+len(fixed))
