@@ -167,8 +167,7 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		s.runLeased(ctx, sources)
 		return
 	}
-	limit := max(s.Concurrency, 1)
-	poller := s.Poller
+	cfg := running{poller: s.Poller, limit: max(s.Concurrency, 1)}
 	entries := map[string]*entry{}
 	var q queue
 	inFlight := 0
@@ -201,15 +200,8 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	}
 	// take applies the changes set since the last call.
 	take := func() {
-		srcs, newSrcs, p, n, _ := s.changes()
-		if newSrcs {
+		if srcs, ok := s.changes(&cfg); ok {
 			set(srcs)
-		}
-		if p != nil {
-			poller = p
-		}
-		if n > 0 {
-			limit = n
 		}
 	}
 	// finished schedules a source's next poll after its result.
@@ -243,16 +235,16 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		for inFlight < limit && q.Len() > 0 && !q[0].at.After(time.Now()) && ctx.Err() == nil {
+		for inFlight < cfg.limit && q.Len() > 0 && !q[0].at.After(time.Now()) && ctx.Err() == nil {
 			e := heap.Pop(&q).(*entry)
 			e.inFlight = true
 			inFlight++
 			go func(p *Poller, src Source) {
 				results <- done{e: e, result: p.Poll(ctx, src)}
-			}(poller, e.src)
+			}(cfg.poller, e.src)
 		}
 		var wait <-chan time.Time
-		if inFlight < limit && q.Len() > 0 {
+		if inFlight < cfg.limit && q.Len() > 0 {
 			timer.Reset(time.Until(q[0].at))
 			wait = timer.C
 		}
@@ -271,13 +263,30 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 	}
 }
 
-// changes returns and clears the changes set since the last call.
-func (s *Scheduler) changes() (srcs []Source, newSrcs bool, p *Poller, limit, perHost int) {
+// running is what a running scheduler polls with; SetPoller,
+// SetConcurrency and SetPerHost change it.
+type running struct {
+	poller         *Poller
+	limit, perHost int
+}
+
+// changes applies to r, and clears, the changes set since the last call;
+// it returns the sources when they were set anew.
+func (s *Scheduler) changes(r *running) (srcs []Source, newSrcs bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	srcs, newSrcs, p, limit, perHost = s.sources, s.newSrcs, s.poller, s.limit, s.perHost
+	if s.poller != nil {
+		r.poller = s.poller
+	}
+	if s.limit > 0 {
+		r.limit = s.limit
+	}
+	if s.perHost >= 0 {
+		r.perHost = s.perHost
+	}
+	srcs, newSrcs = s.sources, s.newSrcs
 	s.sources, s.newSrcs, s.poller, s.limit, s.perHost = nil, false, nil, 0, -1
-	return srcs, newSrcs, p, limit, perHost
+	return srcs, newSrcs
 }
 
 // runLeased is Run with Leases: the shared database, not this process,
@@ -286,7 +295,7 @@ func (s *Scheduler) changes() (srcs []Source, newSrcs bool, p *Poller, limit, pe
 // as it has room for and polls them; each poll's Save records the next
 // poll and ends the lease.
 func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
-	limit, poller, perHost := max(s.Concurrency, 1), s.Poller, max(s.PerHost, 0)
+	cfg := running{poller: s.Poller, limit: max(s.Concurrency, 1), perHost: max(s.PerHost, 0)}
 	var (
 		bySlug   map[string]Source
 		slugs    []string
@@ -305,30 +314,21 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			ttl = LeaseTTLFor(sources)
 		}
 	}
+	// take applies the changes set since the last call.
 	take := func() {
-		srcs, newSrcs, p, n, h := s.changes()
-		if newSrcs {
+		if srcs, ok := s.changes(&cfg); ok {
 			set(srcs)
-		}
-		if p != nil {
-			poller = p
-		}
-		if n > 0 {
-			limit = n
-		}
-		if h >= 0 {
-			perHost = h
 		}
 	}
 	claim := func() {
-		n := limit - len(inFlight)
+		n := cfg.limit - len(inFlight)
 		if n <= 0 || len(slugs) == 0 || ctx.Err() != nil {
 			return
 		}
-		got, err := s.Leases.Claim(ctx, Claim{Sources: slugs, N: n, PerHost: perHost, TTL: ttl})
+		got, err := s.Leases.Claim(ctx, Claim{Sources: slugs, N: n, PerHost: cfg.perHost, TTL: ttl})
 		if err != nil {
-			if ctx.Err() == nil && poller.Logger != nil {
-				poller.Logger.Error("claim due sources", slog.Any("error", err))
+			if ctx.Err() == nil && cfg.poller.Logger != nil {
+				cfg.poller.Logger.Error("claim due sources", slog.Any("error", err))
 			}
 			return
 		}
@@ -338,7 +338,7 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 				continue // claimed from slugs, not in flight: never
 			}
 			inFlight[slug] = true
-			go func(p *Poller, src Source) { results <- p.pollOnce(ctx, src, true) }(poller, src)
+			go func(p *Poller, src Source) { results <- p.pollOnce(ctx, src, true) }(cfg.poller, src)
 		}
 	}
 
