@@ -160,3 +160,84 @@ func TestScheduler_SetSourcesRemovesInFlight(t *testing.T) {
 		t.Errorf("%d results reported for a source no longer configured", n)
 	}
 }
+
+// onceLeaser leases each source once, and records the claims it is asked.
+type onceLeaser struct {
+	mu      sync.Mutex
+	leased  map[string]bool
+	perHost []int // PerHost of each claim, in order
+}
+
+func (l *onceLeaser) Claim(_ context.Context, c feeds.Claim) ([]string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.perHost = append(l.perHost, c.PerHost)
+	var got []string
+	for _, s := range c.Sources {
+		if len(got) < c.N && !l.leased[s] {
+			l.leased[s] = true
+			got = append(got, s)
+		}
+	}
+	return got, nil
+}
+
+func (l *onceLeaser) lastPerHost() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perHost[len(l.perHost)-1]
+}
+
+// A reloaded concurrency reaches a running scheduler, leased or not: with
+// one poll allowed, one source is fetched at a time; raised to three,
+// three are. A reloaded per-host limit reaches the next claim.
+func TestScheduler_SetConcurrency(t *testing.T) {
+	for _, leased := range []bool{false, true} {
+		name := map[bool]string{false: "local", true: "leased"}[leased]
+		t.Run(name, func(t *testing.T) {
+			body := gbkFeed(t, "慢")
+			hold := make(chan struct{})
+			release := sync.OnceFunc(func() { close(hold) })
+			var inFlight atomic.Int32
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				inFlight.Add(1)
+				defer inFlight.Add(-1)
+				<-hold
+				w.Header().Set("Content-Type", "application/rss+xml")
+				w.Write(body)
+			}))
+			defer ts.Close()
+			defer release() // before ts.Close: its handlers must return
+			slugs := []string{"a", "b", "c", "d"}
+			p, _ := newPoller(t, slugs...)
+			p.Fetcher.SetPerHostLimit(4) // the scheduler's limit is the one tested
+			var sources []feeds.Source
+			for _, s := range slugs {
+				sources = append(sources, feeds.Source{Slug: s, URL: ts.URL + "/" + s, Interval: time.Hour, Timeout: 30 * time.Second})
+			}
+			sched := &feeds.Scheduler{Poller: p, Concurrency: 1}
+			leaser := &onceLeaser{leased: map[string]bool{}}
+			if leased {
+				sched.Leases, sched.PerHost = leaser, 4
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() { sched.Run(ctx, sources); close(stopped) }()
+			defer func() { release(); cancel(); <-stopped }()
+
+			eventually(t, "one fetch in flight", func() bool { return inFlight.Load() == 1 })
+			time.Sleep(100 * time.Millisecond)
+			if n := inFlight.Load(); n != 1 {
+				t.Fatalf("%d fetches in flight with a concurrency of 1", n)
+			}
+			sched.SetConcurrency(3)
+			sched.SetPerHost(2)
+			eventually(t, "three fetches in flight after SetConcurrency(3)", func() bool { return inFlight.Load() == 3 })
+			if leased {
+				if got := leaser.lastPerHost(); got != 2 {
+					t.Errorf("the claim after SetPerHost(2) asked PerHost %d", got)
+				}
+			}
+		})
+	}
+}
