@@ -14,10 +14,13 @@ type StoryKeys func(link, title, content string) (urlKey, titleKey, origin strin
 // that polls waiting for the writer never wait long.
 const backfillBatch = 500
 
-// BackfillStoryKeys keys the items stored before story keys existed, which
-// migration 0004 queued, with keys: once, in small transactions, resuming
-// where a crash stopped it. It returns how many items it keyed; after the
-// first run it finds nothing to do.
+// BackfillStoryKeys keys the items queued in story_key_queue: once, in
+// small transactions, resuming where a crash stopped it. Those stored before
+// story keys existed (migration 0004 queued them) get their keys and origin
+// from keys; those stored with keys before their hashes were (queued by
+// migration 0011) keep their keys and origin, as the tracking parameters of
+// their day made them, and get the hashes of those keys. It returns how
+// many items it did; after the first run it finds nothing to do.
 func (db *DB) BackfillStoryKeys(ctx context.Context, keys StoryKeys) (int, error) {
 	total := 0
 	for {
@@ -41,7 +44,12 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, db.q(`SELECT i.id, i.link, i.title, i.content
+	// An item with keys is only hashed: its content (the row's bulk) is
+	// not read.
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT i.id, i.url_key, i.title_key, i.origin,
+		CASE WHEN i.url_key = '' AND i.title_key = '' THEN i.link ELSE '' END,
+		CASE WHEN i.url_key = '' AND i.title_key = '' THEN i.title ELSE '' END,
+		CASE WHEN i.url_key = '' AND i.title_key = '' THEN i.content ELSE '' END
 		FROM story_key_queue q JOIN items i ON i.id = q.id ORDER BY q.id LIMIT ?`), backfillBatch)
 	if err != nil {
 		return 0, fmt.Errorf("read queued items: %w", err)
@@ -56,11 +64,13 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 			k                    keyed
 			link, title, content string
 		)
-		if err := rows.Scan(&k.id, &link, &title, &content); err != nil {
+		if err := rows.Scan(&k.id, &k.urlKey, &k.titleKey, &k.origin, &link, &title, &content); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("read queued items: %w", err)
 		}
-		k.urlKey, k.titleKey, k.origin = keys(link, title, content)
+		if k.urlKey == "" && k.titleKey == "" {
+			k.urlKey, k.titleKey, k.origin = keys(link, title, content)
+		}
 		batch = append(batch, k)
 	}
 	if err := rows.Close(); err != nil {
@@ -70,8 +80,9 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		return 0, fmt.Errorf("read queued items: %w", err)
 	}
 	for _, k := range batch {
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ? WHERE id = ?`),
-			k.urlKey, k.titleKey, k.origin, k.id); err != nil {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ?,
+			url_hash = ?, title_hash = ? WHERE id = ?`),
+			k.urlKey, k.titleKey, k.origin, storyHash(k.urlKey), storyHash(k.titleKey), k.id); err != nil {
 			return 0, fmt.Errorf("key item %d: %w", k.id, err)
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM story_key_queue WHERE id = ?`), k.id); err != nil {

@@ -13,7 +13,7 @@ type Copied struct {
 	Sources, Items, Pruned int
 }
 
-// copyBatch is how many rows one INSERT of CopyTo carries: 18 columns of
+// copyBatch is how many rows one INSERT of CopyTo carries: 19 columns of
 // 500 items stay far below PostgreSQL's 65,535 parameters.
 const copyBatch = 500
 
@@ -22,9 +22,14 @@ const sourceColumns = `slug, name, url, feed_id, feed_title, site_url, language,
 	etag, last_modified, last_attempt, last_success, last_status, last_error, failures`
 
 // itemColumns are the columns of items both schemas have, id and source
-// aside.
+// aside: what CopyTo reads of each item.
 const itemColumns = `identity, entry_id, link, title, author, content, summary, categories,
 	published, updated, first_seen, content_hash, url_key, title_key, origin`
+
+// copiedItemColumns are the columns CopyTo writes: itemColumns and the
+// hashes of the story keys, computed from the keys as Save does (those of
+// an item src has not hashed yet too: the copy folds it at once).
+const copiedItemColumns = itemColumns + `, url_hash, title_hash`
 
 // CopyTo copies db, a SQLite database, into dst, a PostgreSQL one (`feedrelay
 // copy`): every source with its feed, validators and health, every item
@@ -129,7 +134,7 @@ func copySources(ctx context.Context, src, tx *sql.Tx) (map[int64]int64, error) 
 // queues each for the search index, and those src has not keyed yet for
 // the back-fill of story keys.
 func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
-	set := updateSet("source_id, " + itemColumns)
+	set := updateSet("source_id, " + copiedItemColumns)
 	total := 0
 	var after int64
 	for {
@@ -164,10 +169,12 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 			}
 			n := len(args)
 			args = append(args, id, pgSource, identity, entryID, link, title, author, content, summary,
-				cats, pub, upd, seen, hash, urlKey, titleKey, origin)
-			values = append(values, "("+placeholders(n+1, 17)+")")
+				cats, pub, upd, seen, hash, urlKey, titleKey, origin, storyHash(urlKey), storyHash(titleKey))
+			values = append(values, "("+placeholders(n+1, 19)+")")
 			ids = append(ids, id)
-			if queued {
+			if queued && urlKey == "" && titleKey == "" {
+				// Still to be keyed (migration 0004); a queued item with
+				// keys was only waiting for the hashes written here.
 				unkeyed = append(unkeyed, id)
 			}
 			after = id
@@ -182,7 +189,7 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 		if len(ids) == 0 {
 			return total, nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, source_id, `+itemColumns+`)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items (id, source_id, `+copiedItemColumns+`)
 			VALUES `+strings.Join(values, ",")+`
 			ON CONFLICT (id) DO UPDATE SET `+set, args...); err != nil {
 			return total, fmt.Errorf("items %d–%d: %w", ids[0], after, err)

@@ -64,7 +64,8 @@ func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified
 // validator that would hide items we do not have. Unchanged items (same
 // content hash) are not written. A 304 from a healthy source only
 // queues its poll history row (polls.go).
-// Items are stored as feeds decided them (identity, entry id, story keys).
+// Items are stored as feeds decided them (identity, entry id, story keys),
+// with the hashes of their story keys that copies are looked up by.
 func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	// A leased poll always writes: its lease ends with its next poll.
 	if r.NotModified && r.Err == nil && len(r.Retried) == 0 && (r.Lease == nil || !db.pg) {
@@ -140,11 +141,11 @@ var (
 	// PostgreSQL appends RETURNING id (insertItem).
 	qItemInsert = writerQuery(`INSERT INTO items (source_id, identity, entry_id, link, title,
 		author, content, summary, categories, published, updated, first_seen, content_hash,
-		url_key, title_key, origin)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		url_key, title_key, origin, url_hash, title_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qItemUpdate = writerQuery(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
 		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
-		url_key = ?, title_key = ?, origin = ? WHERE id = ?`)
+		url_key = ?, title_key = ?, origin = ?, url_hash = ?, title_hash = ? WHERE id = ?`)
 	qAnyPruned = writerQuery(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`)
 	qAnyStored = writerQuery(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`)
 )
@@ -284,7 +285,8 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			pub := unixOr(it.Published, now) // undated: first seen, once
 			id, err := insertItem(ctx, db.pg, ins, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
-				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin)
+				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin,
+				storyHash(it.URLKey), storyHash(it.TitleKey))
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -313,7 +315,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		}
 		_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
 			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, it.Hash,
-			it.URLKey, it.TitleKey, it.Origin, row.id)
+			it.URLKey, it.TitleKey, it.Origin, storyHash(it.URLKey), storyHash(it.TitleKey), row.id)
 		if err != nil {
 			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
 		}

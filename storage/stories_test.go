@@ -30,7 +30,7 @@ func TestCopiesOf_UsesKeyIndexes(t *testing.T) {
 		plan = append(plan, d)
 	}
 	all := strings.Join(plan, "\n")
-	if !strings.Contains(all, "items_url_key") || !strings.Contains(all, "items_title_key") || strings.Contains(all, "SCAN i") {
+	if !strings.Contains(all, "items_url_hash") || !strings.Contains(all, "items_title_hash") || strings.Contains(all, "SCAN i") {
 		t.Errorf("plan:\n%s", all)
 	}
 }
