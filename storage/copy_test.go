@@ -103,3 +103,71 @@ func TestCopyTo(t *testing.T) {
 		t.Error("a copy from PostgreSQL to SQLite was accepted")
 	}
 }
+
+// A copied database folds copies across sources as the SQLite one did, by
+// link and by title, and an item SQLite had keyed but not hashed yet
+// (stored before migration 0011, its back-fill not run) is found as a copy
+// on PostgreSQL at once.
+func TestCopyTo_FoldsCopies(t *testing.T) {
+	ctx := context.Background()
+	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	seen := t0
+	save := func(src, guid, urlKey, titleKey string) {
+		t.Helper()
+		seen = seen.Add(time.Minute) // first seen in the order saved
+		lite.Now = func() time.Time { return seen }
+		it := item(guid, guid, t0)
+		it.URLKey, it.TitleKey = urlKey, titleKey
+		if _, err := lite.Save(ctx, result(src, "", it)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("stcn", "a", "//stcn.com/1", "沪深两市成交额突破万亿")
+	save("other", "b", "//stcn.com/1", "")
+	save("other", "c", "//other.com/3", "沪深两市成交额突破万亿")
+	save("other", "d", "//other.com/4", "央行开展逆回购操作")
+	save("stcn", "e", "//stcn.com/5", "")
+	save("other", "f", "//stcn.com/5", "")
+	if _, err := lite.w.ExecContext(ctx, `UPDATE items SET url_hash = 0, title_hash = 0 WHERE identity = 'f'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lite.w.ExecContext(ctx, `INSERT INTO story_key_queue (id) SELECT id FROM items WHERE identity = 'f'`); err != nil {
+		t.Fatal(err)
+	}
+
+	pg := mustOpen(t, pgtest.Database(t, "storage", migratedTemplate))
+	if _, err := lite.CopyTo(ctx, pg); err != nil {
+		t.Fatal(err)
+	}
+	copiesOf := func(db *DB) map[string][]string {
+		t.Helper()
+		es := entries(t, db, "stcn", "other")
+		titles := map[int64]string{}
+		for _, e := range es {
+			titles[e.ID] = e.Title
+		}
+		got, err := db.CopiesOf(ctx, []string{"stcn", "other"}, es, 48*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, e := range es {
+			for _, c := range got[e.ID] {
+				out[e.Title] = append(out[e.Title], titles[c.ID])
+			}
+		}
+		return out
+	}
+	want := map[string][]string{"a": {"b", "c"}, "b": {"a"}, "c": {"a"}, "e": {"f"}, "f": {"e"}}
+	if got := copiesOf(pg); !reflect.DeepEqual(got, want) {
+		t.Errorf("copies on PostgreSQL after the copy: %v, want %v", got, want)
+	}
+	// SQLite folds the same once its back-fill has hashed f.
+	if _, err := lite.BackfillStoryKeys(ctx, feeds.StoryKeys(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := copiesOf(lite); !reflect.DeepEqual(got, want) {
+		t.Errorf("copies on SQLite: %v, want %v", got, want)
+	}
+}

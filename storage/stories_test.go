@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"hash/fnv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -161,6 +162,70 @@ func TestCopiesOf(t *testing.T) {
 				if !slices.Equal(titles, tc.want[e.Title]) {
 					t.Errorf("window %v: copies of %s = %v, want %v", tc.window, e.Title, titles, tc.want[e.Title])
 				}
+			}
+		}
+	})
+}
+
+// The stored hash of a story key is FNV-1a 64 of its bytes, and 0 only
+// for no key: the hashes already in databases must stay what they are.
+func TestStoryHash_FNV1a(t *testing.T) {
+	if h := storyHash(""); h != 0 {
+		t.Errorf("hash of no key = %d, want 0", h)
+	}
+	for _, key := range []string{"//stcn.com/article/1000001.html", "沪深两市成交额突破万亿", "a"} {
+		f := fnv.New64a()
+		f.Write([]byte(key))
+		if got, want := storyHash(key), int64(f.Sum64()); got != want || got == 0 {
+			t.Errorf("hash of %q = %d, want FNV-1a 64 %d", key, got, want)
+		}
+	}
+}
+
+// Two different stories whose keys' hashes collide are not copies of one
+// another: the lookup by hash finds both, the keys tell them apart. True
+// copies still fold.
+func TestCopiesOf_HashCollisionFoldsNothing(t *testing.T) {
+	defer func(h func(string) int64) { storyHash = h }(storyHash)
+	storyHash = func(key string) int64 { // every key collides
+		if key == "" {
+			return 0
+		}
+		return 42
+	}
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := mustOpen(t, dsn)
+		t0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		keyed := func(guid, urlKey, titleKey string) feeds.Item {
+			it := item(guid, guid, t0)
+			it.URLKey, it.TitleKey = urlKey, titleKey
+			return it
+		}
+		if _, err := db.Save(ctx, result("stcn", "", keyed("a", "//stcn.com/1", "沪深两市成交额突破万亿"))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Save(ctx, result("other", "", keyed("b", "//other.com/2", "央行开展逆回购操作"),
+			keyed("c", "//stcn.com/1", ""), keyed("d", "", "沪深两市成交额突破万亿"))); err != nil {
+			t.Fatal(err)
+		}
+		byGUID := map[string]Entry{}
+		ids := map[int64]string{}
+		for _, e := range entries(t, db, "stcn", "other") {
+			byGUID[e.Title], ids[e.ID] = e, e.Title
+		}
+		got, err := db.CopiesOf(ctx, []string{"stcn", "other"}, []Entry{byGUID["a"], byGUID["b"]}, 48*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for guid, want := range map[string][]string{"a": {"c", "d"}, "b": nil} {
+			var titles []string
+			for _, c := range got[byGUID[guid].ID] {
+				titles = append(titles, ids[c.ID])
+			}
+			slices.Sort(titles)
+			if !slices.Equal(titles, want) {
+				t.Errorf("copies of %s with colliding hashes: %v, want %v", guid, titles, want)
 			}
 		}
 	})
