@@ -80,9 +80,10 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		return 0, fmt.Errorf("read queued items: %w", err)
 	}
 	for _, k := range batch {
+		urlHash, titleHash := storyHashes(k.urlKey, k.titleKey)
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ?,
 			url_hash = ?, title_hash = ? WHERE id = ?`),
-			k.urlKey, k.titleKey, k.origin, storyHash(k.urlKey), storyHash(k.titleKey), k.id); err != nil {
+			k.urlKey, k.titleKey, k.origin, urlHash, titleHash, k.id); err != nil {
 			return 0, fmt.Errorf("key item %d: %w", k.id, err)
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM story_key_queue WHERE id = ?`), k.id); err != nil {

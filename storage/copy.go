@@ -168,8 +168,9 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 				break
 			}
 			n := len(args)
+			urlHash, titleHash := storyHashes(urlKey, titleKey)
 			args = append(args, id, pgSource, identity, entryID, link, title, author, content, summary,
-				cats, pub, upd, seen, hash, urlKey, titleKey, origin, storyHash(urlKey), storyHash(titleKey))
+				cats, pub, upd, seen, hash, urlKey, titleKey, origin, urlHash, titleHash)
 			values = append(values, "("+placeholders(n+1, 19)+")")
 			ids = append(ids, id)
 			if queued && urlKey == "" && titleKey == "" {

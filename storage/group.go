@@ -15,7 +15,7 @@ import (
 // frees up (and, when they come together, those that arrive within
 // groupDelay of the last commit) go in one plain transaction (group
 // commit), and Save returns only once it is committed. What that saves is per transaction: the pages
-// of the indexes on items (updated, url_key, title_key: one random leaf
+// of the indexes on items (updated, the story key hashes: one random leaf
 // per item) that every transaction dirtied and wrote to the WAL again, and
 // a commit each. A cold poll of 500 sources × 50 items wrote 24 KB per
 // item one transaction a poll.

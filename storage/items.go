@@ -283,10 +283,11 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 				return counts, fmt.Errorf("item %q has no entry id (feeds.Source.Identify decides it)", it.Identity)
 			}
 			pub := unixOr(it.Published, now) // undated: first seen, once
+			urlHash, titleHash := storyHashes(it.URLKey, it.TitleKey)
 			id, err := insertItem(ctx, db.pg, ins, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
 				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin,
-				storyHash(it.URLKey), storyHash(it.TitleKey))
+				urlHash, titleHash)
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -313,9 +314,10 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		if newUpdated <= row.updated {
 			newUpdated = max(now, row.updated+1)
 		}
+		urlHash, titleHash := storyHashes(it.URLKey, it.TitleKey)
 		_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
 			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, it.Hash,
-			it.URLKey, it.TitleKey, it.Origin, storyHash(it.URLKey), storyHash(it.TitleKey), row.id)
+			it.URLKey, it.TitleKey, it.Origin, urlHash, titleHash, row.id)
 		if err != nil {
 			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
 		}

@@ -168,17 +168,31 @@ func TestCopiesOf(t *testing.T) {
 	})
 }
 
-// The stored hash of a story key is FNV-1a 64 of its bytes, and 0 only
-// for no key: the hashes already in databases must stay what they are.
-func TestStoryHash_FNV1a(t *testing.T) {
-	if h := storyHash(""); h != 0 {
-		t.Errorf("hash of no key = %d, want 0", h)
-	}
-	for _, key := range []string{"//stcn.com/article/1000001.html", "沪深两市成交额突破万亿", "a"} {
+// The stored hashes of the story keys: the title key's is FNV-1a 64 of
+// its bytes, the URL key's the same with the top 24 bits of its site's, and
+// 0 only for no key. The hashes already in databases must stay what they
+// are.
+func TestStoryHashes(t *testing.T) {
+	fnv64 := func(s string) uint64 {
 		f := fnv.New64a()
-		f.Write([]byte(key))
-		if got, want := storyHash(key), int64(f.Sum64()); got != want || got == 0 {
-			t.Errorf("hash of %q = %d, want FNV-1a 64 %d", key, got, want)
+		f.Write([]byte(s))
+		return f.Sum64()
+	}
+	if u, ti := storyHashes("", ""); u != 0 || ti != 0 {
+		t.Errorf("hashes of no keys = %d, %d, want 0", u, ti)
+	}
+	for _, tc := range []struct{ urlKey, site, titleKey string }{
+		{"//stcn.com/article/1000001.html", "//stcn.com", "沪深两市成交额突破万亿"},
+		{"//stcn.com/article/1000002.html", "//stcn.com", "a"},
+		{"//example.org", "//example.org", "央行开展逆回购操作"},
+	} {
+		u, ti := storyHashes(tc.urlKey, tc.titleKey)
+		if want := int64(fnv64(tc.titleKey)); ti != want {
+			t.Errorf("hash of %q = %d, want FNV-1a 64 %d", tc.titleKey, ti, want)
+		}
+		const low = 1<<40 - 1
+		if want := int64(fnv64(tc.site)&^low | fnv64(tc.urlKey)&low); u != want {
+			t.Errorf("hash of %q = %x, want %x: the top 24 bits of FNV-1a 64 of %q, then FNV-1a 64's", tc.urlKey, u, want, tc.site)
 		}
 	}
 }
@@ -187,12 +201,15 @@ func TestStoryHash_FNV1a(t *testing.T) {
 // another: the lookup by hash finds both, the keys tell them apart. True
 // copies still fold.
 func TestCopiesOf_HashCollisionFoldsNothing(t *testing.T) {
-	defer func(h func(string) int64) { storyHash = h }(storyHash)
-	storyHash = func(key string) int64 { // every key collides
-		if key == "" {
-			return 0
+	defer func(h func(string, string) (int64, int64)) { storyHashes = h }(storyHashes)
+	storyHashes = func(urlKey, titleKey string) (urlHash, titleHash int64) { // every key collides
+		if urlKey != "" {
+			urlHash = 42
 		}
-		return 42
+		if titleKey != "" {
+			titleHash = 42
+		}
+		return urlHash, titleHash
 	}
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()

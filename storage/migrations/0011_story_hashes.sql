@@ -1,5 +1,5 @@
 -- Copies of a story are looked up by 64-bit hashes of its story keys
--- (storage/stories.go, storyHash) rather than by the keys: the text indexes
+-- (storage/stories.go, storyHashes) rather than by the keys: the text indexes
 -- of 0002 held every item's normalized link (50-100 bytes) and folded title
 -- twice, once in the row and once in the index, and a cold poll wrote their
 -- pages for every item (6.6 KB written per item with them, 4.8 without).

@@ -1,5 +1,5 @@
 -- PostgreSQL twin of ../0011_story_hashes.sql: copies are looked up by
--- 64-bit hashes of the story keys (storyHash) instead of the keys, the keys
+-- 64-bit hashes of the story keys (storyHashes) instead of the keys, the keys
 -- stay in the row and are compared too; the items keyed so far are queued
 -- for DB.BackfillStoryKeys, which hashes the keys they have. Every instance
 -- of one database runs the same release: an instance still at the previous
