@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +297,63 @@ func BenchmarkCopiesOf(b *testing.B) {
 			b.Fatalf("%d copies of %q, want the other source's", len(copies[page[0].ID]), page[0].Title)
 		}
 	}
+}
+
+// BenchmarkSave_KeyedPolls saves the first poll of 50 new items of each of
+// 500 sources, one transaction each (as serve's scheduler does), the items
+// keyed as the poller keys them (a link of the source's own site, a
+// title), and reports the bytes the process wrote per item, checkpoint
+// included: what the indexes of the story keys cost the writer.
+func BenchmarkSave_KeyedPolls(b *testing.B) {
+	ctx := context.Background()
+	written := func() float64 { // the process's write_bytes, Linux
+		body, _ := os.ReadFile("/proc/self/io")
+		for _, l := range strings.Split(string(body), "\n") {
+			if v, ok := strings.CutPrefix(l, "write_bytes: "); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				return n
+			}
+		}
+		return 0
+	}
+	const sources, items = 500, 50
+	for b.Loop() {
+		b.StopTimer()
+		db := mustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
+		c := newCorpus()
+		var (
+			infos []SourceInfo
+			polls []*feeds.Result
+		)
+		for i := range sources {
+			src := fmt.Sprintf("s%d", i)
+			infos = append(infos, SourceInfo{Slug: src, URL: "https://example.org/" + src + ".xml"})
+			r := c.batch(src, items)
+			for j := range r.Feed.Items {
+				it := &r.Feed.Items[j]
+				it.URLKey = fmt.Sprintf("//%s-news.example.com/article/2026/12/01/%d.html", src, j)
+				it.TitleKey = it.Title
+			}
+			polls = append(polls, r)
+		}
+		if err := db.SyncSources(ctx, infos); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			b.Fatal(err)
+		}
+		before := written()
+		b.StartTimer()
+		for _, r := range polls {
+			if _, err := db.Save(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric((written()-before)/sources/items/1024, "KB-written/item")
+		db.Close()
+	}
+	b.ReportMetric(float64(b.N*sources*items)/b.Elapsed().Seconds(), "items/s")
 }
