@@ -39,15 +39,16 @@ var (
 // Search returns the newest entries of the given sources that match q.Text,
 // newest first (by updated, then by insertion), like Entries.
 //
-// Every term becomes a condition on the trigram index, when it can:
+// Every term becomes a condition on the index of each entry's distinct
+// trigrams (computed in Go: searchterms.go, migration 0010), when it can:
 //   - a term of three or more characters: the entries that hold each of its
-//     trigrams (the index keeps no positions: see migration 0003), then
-//     LIKE checks the whole term if it is longer than one trigram;
+//     trigrams (the index keeps no positions), then LIKE checks the whole
+//     term if it is longer than one trigram;
 //   - a term of one or two characters (科技, 两市, 涨), which has no trigram
-//     of its own: the entries that hold any indexed trigram beginning with
-//     it. The indexed text ends with two spaces, so that every occurrence
-//     begins one. When those are too many (a common word), LIKE checks the
-//     term instead.
+//     of its own: the entries that hold any indexed term beginning with it
+//     (every occurrence begins one: a window cut short by white space or
+//     the end of the text is indexed too). When those are too many (a
+//     common word), LIKE checks the term instead.
 //
 // SQLite then walks the entries newest first, keeping those in the index's
 // set that pass the LIKE checks, until Limit: for rare words that is a walk
@@ -73,7 +74,7 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 		runes := []rune(t)
 		if len(runes) >= minTrigram {
 			for i := 0; i+minTrigram <= len(runes); i++ {
-				if tri := string(runes[i : i+minTrigram]); !seen["\x00"+tri] {
+				if tri := encodeTerm(string(runes[i : i+minTrigram])); !seen["\x00"+tri] {
 					seen["\x00"+tri] = true
 					match = append(match, ftsString(tri))
 				}
@@ -144,14 +145,20 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 	return scanEntries(rows)
 }
 
-// trigramsFrom returns the indexed trigrams that begin with the short term
-// t: the entries holding any of them are those that contain t. ok is false
-// when they are too many to be worth it (see maxExpandDocs).
+// trigramsFrom returns the indexed terms (encoded: searchterms.go) that
+// begin with the short term t: the entries holding any of them are those
+// that contain t. ok is false when they are too many to be worth it (see
+// maxExpandDocs).
 func (db *DB) trigramsFrom(ctx context.Context, t string) (tris []string, ok bool, err error) {
-	// The index folds case (ASCII and most of Unicode), as ToLower does.
-	prefix := strings.ToLower(t)
-	rows, err := db.r.QueryContext(ctx, `SELECT term, doc FROM items_search_terms
-		WHERE term >= ? AND term < ?`, prefix, prefix+"\U0010FFFF")
+	// Encoded, the terms that begin with t are those whose bytes begin
+	// with t's.
+	prefix := encodeTerm(t)
+	query, args := `SELECT term, doc FROM items_search_terms WHERE term >= ?`, []any{prefix}
+	if after, ok := termsAfter(prefix); ok { // else all 0xFF (DEL characters): no bound
+		query += ` AND term < ?`
+		args = append(args, after)
+	}
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, err
 	}
@@ -174,7 +181,7 @@ func (db *DB) trigramsFrom(ctx context.Context, t string) (tris []string, ok boo
 	return tris, true, rows.Err()
 }
 
-// ftsString quotes s as an FTS5 string: a phrase of its trigrams.
+// ftsString quotes s as an FTS5 string; an encoded term is one token.
 func ftsString(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
@@ -189,13 +196,13 @@ func escapeLike(s string) string {
 var indexSearch = true
 
 // indexBatch is how many queued items one indexing transaction takes (a
-// variable for tests). Each transaction's trigrams become one new FTS5
+// variable for tests). Each transaction's terms become one new FTS5
 // segment (the hash FTS5 gathers them in is sized for it: migration 0009),
 // and FTS5 merges segments as they accumulate: the fewer and larger they
-// are, the fewer times each item's trigrams are merged again (25,000 items
+// are, the fewer times each item's terms are merged again (25,000 items
 // in batches of 500 were merged about three times over, 36 % of the
-// indexing). The text is extracted before the transaction, so the writer
-// is held for FTS5's own work only, about 0.15 s for 2,000 items of 1.5 KB.
+// indexing). The text is extracted and its terms computed before the
+// transaction, so the writer is held for FTS5's own work only.
 var indexBatch = 2000
 
 // indexItems queues the given items for the search index, in the poll's
@@ -221,8 +228,8 @@ func (db *DB) indexItems(ctx context.Context, tx *sql.Tx, ids []int64) error {
 	return nil
 }
 
-// searchBatch is queued items read for indexing: their text as the index
-// holds it, extracted outside the writer.
+// searchBatch is queued items read for indexing: their text and terms as
+// the index holds them, computed outside the writer.
 type searchBatch struct {
 	docs []indexRow
 	gone []int64 // queued ids whose item no longer exists
@@ -233,19 +240,20 @@ type searchBatch struct {
 // indexRow is one item's row of items_search and the version of the item
 // it was read from.
 type indexRow struct {
-	id, updated int64
-	title, body string
+	id, updated        int64
+	terms, title, body string
 }
 
 // newIndexRow is the row of items_search for an item: its title and the
-// plain text of its content, else of its summary. Two spaces end each
-// column, so that every occurrence of a term of one or two characters
-// begins a trigram (see Search).
-func newIndexRow(id, updated int64, title, content, summary string) indexRow {
+// plain text of its content, else of its summary, for LIKE, and the
+// distinct terms of the two (searchterms.go), the one column indexed. ts
+// is reused from item to item.
+func newIndexRow(ts *termSet, id, updated int64, title, content, summary string) indexRow {
 	if content == "" {
 		content = summary
 	}
-	return indexRow{id: id, updated: updated, title: title + "  ", body: htmltext.Plain(content) + "  "}
+	body := htmltext.Plain(content)
+	return indexRow{id: id, updated: updated, terms: ts.terms(title, body), title: title, body: body}
 }
 
 // readQueued reads up to n queued items of ids above after, through the
@@ -289,8 +297,9 @@ func (db *DB) readQueued(ctx context.Context, after int64, n int) (searchBatch, 
 	rows.Close() // the snapshot is not needed while the text is extracted
 	b.full = len(read)+len(b.gone) == n
 	b.docs = make([]indexRow, len(read))
+	var ts termSet
 	for i, r := range read {
-		b.docs[i] = newIndexRow(r.id, r.updated, r.title, r.content, r.summary)
+		b.docs[i] = newIndexRow(&ts, r.id, r.updated, r.title, r.content, r.summary)
 	}
 	return b, nil
 }
@@ -321,9 +330,10 @@ func (db *DB) writeQueued(ctx context.Context, b searchBatch) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Rows of changed items go first: FTS5 reads their old text to remove
-	// its terms. An item above every indexed one has no row: a batch of
-	// new items (a cold poll's) has nothing to delete.
+	// Rows of changed items go first (FTS5 marks them deleted in the
+	// segments that hold them: contentless_delete). An item above every
+	// indexed one has no row: a batch of new items (a cold poll's) has
+	// nothing to delete.
 	var top sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT rowid FROM items_search ORDER BY rowid DESC LIMIT 1`).Scan(&top); err != nil && err != sql.ErrNoRows {
 		return 0, fmt.Errorf("highest indexed item: %w", err)
@@ -337,15 +347,15 @@ func (db *DB) writeQueued(ctx context.Context, b searchBatch) (int, error) {
 	if err := execIn(ctx, tx, `DELETE FROM items_search WHERE rowid IN (%s)`, old); err != nil {
 		return 0, fmt.Errorf("remove the old text: %w", err)
 	}
-	// One statement: FTS5 writes the trigrams it gathered as a segment at
-	// the end of each statement (at its savepoint), not of the transaction.
+	// One statement: FTS5 writes the terms it gathered as a segment at the
+	// end of each statement (at its savepoint), not of the transaction.
 	if len(docs) > 0 {
-		args := make([]any, 0, 3*len(docs))
+		args := make([]any, 0, 4*len(docs))
 		for _, d := range docs {
-			args = append(args, d.id, d.title, d.body)
+			args = append(args, d.id, d.terms, d.title, d.body)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO items_search (rowid, title, body) VALUES (?, ?, ?)`+
-			strings.Repeat(", (?, ?, ?)", len(docs)-1), args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO items_search (rowid, terms, title, body) VALUES (?, ?, ?, ?)`+
+			strings.Repeat(", (?, ?, ?, ?)", len(docs)-1), args...); err != nil {
 			return 0, fmt.Errorf("index %d items: %w", len(docs), err)
 		}
 	}
@@ -377,6 +387,7 @@ func current(ctx context.Context, tx *sql.Tx, b searchBatch, ids []any) ([]index
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("check the batch: %w", err)
 	}
+	var ts termSet
 	reread := func(id int64) (indexRow, error) {
 		var (
 			updated                 int64
@@ -386,7 +397,7 @@ func current(ctx context.Context, tx *sql.Tx, b searchBatch, ids []any) ([]index
 			Scan(&updated, &title, &content, &summary); err != nil {
 			return indexRow{}, fmt.Errorf("read item %d again: %w", id, err)
 		}
-		return newIndexRow(id, updated, title, content, summary), nil
+		return newIndexRow(&ts, id, updated, title, content, summary), nil
 	}
 	out := make([]indexRow, 0, len(b.docs))
 	for _, d := range b.docs {
@@ -428,7 +439,7 @@ func execIn(ctx context.Context, tx *sql.Tx, query string, args []any) error {
 
 // IndexQueued indexes up to indexBatch queued items in one transaction and
 // returns how many it took from the queue: it replaces their rows of
-// items_search with their current title and plain text.
+// items_search with their current terms, title and plain text.
 func (db *DB) IndexQueued(ctx context.Context) (int, error) {
 	if db.pg {
 		return pgIndexQueued(ctx, db.w)

@@ -140,7 +140,7 @@ func TestSearch_ShortTermsThroughIndex(t *testing.T) {
 		indexed(t, db)
 		if !db.pg { // PostgreSQL looks a short term up as a gram of its own
 			tris, ok, err := db.trigramsFrom(ctx, "涨")
-			if err != nil || !ok || !slices.Equal(tris, []string{"涨  ", "涨幅 "}) {
+			if err != nil || !ok || !slices.Equal(tris, []string{"涨", "涨幅"}) {
 				t.Errorf("trigrams from 涨: %q %v %v", tris, ok, err)
 			}
 		}
@@ -273,8 +273,9 @@ func TestSearch_DeletedItemLeavesIndex(t *testing.T) {
 	})
 }
 
-// TestSearch_MigrationBackfills runs migration 0003 again over stored items,
-// as it runs over a database from before search.
+// TestSearch_MigrationBackfills runs the search migrations (0003, 0009 and
+// 0010) again over stored items, as they run over a database from before
+// search.
 func TestSearch_MigrationBackfills(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "feedrelay.db")
@@ -283,9 +284,13 @@ func TestSearch_MigrationBackfills(t *testing.T) {
 	if _, err := db.Save(ctx, result("stcn", "", searchItem("a", "沪深两市", "<p>科技<i>股</i>领涨 &lt;b&gt;</p>", t0))); err != nil {
 		t.Fatal(err)
 	}
+	// items_search_content: SQLite 3.54.1 leaves the shadow table of a
+	// contentless_unindexed table behind when it drops the table.
 	if _, err := db.w.ExecContext(ctx, `DROP TRIGGER items_search_delete;
-		DROP TABLE items_search_terms; DROP TABLE items_search; DROP TABLE search_queue;
-		DELETE FROM migrations WHERE name = 'migrations/0003_search.sql'`); err != nil {
+		DROP TABLE items_search_terms; DROP TABLE items_search; DROP TABLE items_search_content;
+		DROP TABLE search_queue;
+		DELETE FROM migrations WHERE name IN ('migrations/0003_search.sql',
+			'migrations/0009_search_segments.sql', 'migrations/0010_search_terms.sql')`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
