@@ -736,3 +736,40 @@ func copyFile(from, to string) error {
 	}
 	return os.WriteFile(to, data, 0o600)
 }
+
+// TestSearch_Migration0010: a database indexed by FTS5's trigram tokenizer
+// (written at 159862b, migrations 0001–0009) is opened, migration 0010
+// queues every item for the new index, and once indexed every search finds
+// what it found at 159862b (its results, recorded there, by item id).
+func TestSearch_Migration0010(t *testing.T) {
+	ctx := context.Background()
+	db := openOld(t, "159862b.db")
+	var queued, items int
+	if err := db.r.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM search_queue), (SELECT count(*) FROM items)").
+		Scan(&queued, &items); err != nil {
+		t.Fatal(err)
+	}
+	if items != 20 || queued != items {
+		t.Fatalf("%d items queued of %d, want all 20", queued, items)
+	}
+	blog := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	for q, want := range map[string][]int64{
+		"沪指震荡": blog, "复盘": blog, "第1篇": {16}, "篇": blog, "第1": {1, 2, 3, 4, 5, 6, 7, 16},
+		"情绪": blog, "a股": {17}, "A": {17}, "高开": {17}, "三大 高开": {17}, "科技股领涨": {20},
+		"两市": {19}, "（文章来源": {17}, "上海证券报": {17}, "逆回购": {18}, "万亿元": {19}, "没有": {},
+		",": {}, "，": blog, "。": append([]int64{17, 18, 19, 20}, blog...), "16": {1}, "6篇": {1, 11},
+	} {
+		indexed(t, db)
+		es, err := db.Search(ctx, SearchQuery{Text: q, Sources: []string{"blog", "stcn"}, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []int64{}
+		for _, e := range es {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("search %q = %v, at 159862b %v", q, got, want)
+		}
+	}
+}
