@@ -15,6 +15,8 @@
 -- (contentless_unindexed) for the LIKE checks of longer terms.
 -- detail=none as before; columnsize=0 is incompatible with
 -- contentless_delete, so FTS5 keeps each row's term count (a few bytes).
+-- A later migration that drops this table must drop items_search_content
+-- too: SQLite 3.54.1 leaves a contentless_unindexed table's content behind.
 DROP TRIGGER items_search_delete;
 DROP TABLE items_search_terms;
 DROP TABLE items_search;
