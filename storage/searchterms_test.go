@@ -329,7 +329,7 @@ func TestTerms_SameAsTrigramIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	tried, differ := 0, 0
-	for range 3000 {
+	for range 800 { // 72 s under -race at 3,000; every kind of term still comes up
 		rs := []rune(texts[rng.IntN(len(texts))])
 		n := 1 + rng.IntN(3)
 		if len(rs) < n {
@@ -363,7 +363,7 @@ func TestTerms_SameAsTrigramIndex(t *testing.T) {
 			}
 		}
 	}
-	if tried < 2000 || differ > 0 {
+	if tried < 500 || differ > 0 {
 		t.Errorf("%d terms tried, %d found elsewhere than by the trigram index", tried, differ)
 	}
 }
