@@ -562,8 +562,14 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 	indexed(b, db)
+	built := time.Since(start)
+	start = time.Now()
+	// As serve's indexer leaves the index once its queue is empty.
+	if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+		b.Fatal(err)
+	}
 	size, _ := db.Size()
-	b.Logf("built %d items in %v, %d MB", benchItems, time.Since(start).Round(time.Second), size>>20)
+	b.Logf("built %d items in %v, merged in %v, %d MB", benchItems, built.Round(time.Second), time.Since(start).Round(time.Millisecond), size>>20)
 
 	all := []string{"stcn", "other"}
 	for _, bc := range []struct {
@@ -695,7 +701,7 @@ func BenchmarkIndexAll(b *testing.B) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
-	var cpu time.Duration
+	var cpu, merge time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		path := filepath.Join(dir, fmt.Sprintf("op%d.db", i))
@@ -714,11 +720,18 @@ func BenchmarkIndexAll(b *testing.B) {
 			b.Fatalf("indexed %d items, want %d", n, sources*perSource)
 		}
 		b.StopTimer()
+		// What serve's indexer does next, once idle: not in the timing.
+		m0 := time.Now()
+		if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+			b.Fatal(err)
+		}
+		merge += time.Since(m0)
 		db.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(sources*perSource*b.N)/b.Elapsed().Seconds(), "items/s")
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(merge.Seconds()/float64(b.N), "merge-s/op")
 }
 
 // cpuTime is the CPU time (user and system) this process has used.
@@ -771,5 +784,72 @@ func TestSearch_Migration0010(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("search %q = %v, at 159862b %v", q, got, want)
 		}
+	}
+}
+
+// segments is how many segments the search index holds: FTS5 keys each
+// segment's pages by its id shifted left by 37 bits (fts5Int.h,
+// FTS5_SEGMENT_ROWID); the rows below that are its structure and totals.
+func segments(t *testing.T, db *DB) int {
+	t.Helper()
+	var n int
+	if err := db.r.QueryRow(`SELECT count(DISTINCT id >> 37) FROM items_search_data WHERE id >= 1 << 37`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Indexing merges segments 16 at a time; MergeSearch, which the indexer
+// runs once its queue is empty, merges them step by step down to fewer
+// than four a level, and searches find exactly what they found before.
+func TestMergeSearch(t *testing.T) {
+	defer func(old, pages int) { indexBatch, mergePages = old, pages }(indexBatch, mergePages)
+	indexBatch = 1 // a segment per item
+	mergePages = 1 // many steps: MergeSearch must go on while steps merge
+	ctx := context.Background()
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	var items []feeds.Item
+	for i := range 40 {
+		// 3,000 characters of their own: segments of several pages.
+		rs := make([]rune, 3000)
+		for j := range rs {
+			rs[j] = rune(0x4E00 + (i*7919+j*104729)%3000)
+		}
+		items = append(items, searchItem(fmt.Sprint(i), fmt.Sprintf("标题%d", i),
+			fmt.Sprintf("<p>正文%d号 shared words %s</p>", i, string(rs)), t0.Add(time.Duration(i)*time.Hour)))
+	}
+	if _, err := db.Save(ctx, result("stcn", "", items...)); err != nil {
+		t.Fatal(err)
+	}
+	indexed(t, db)
+	if n := segments(t, db); n < 6 {
+		t.Fatalf("%d segments after 40 batches of one item, want more than 5", n)
+	}
+	queries := []string{"标题", "文3号", "shared", "wor", "号", "没有", string(rune(0x4E00 + 5))}
+	before := map[string][]string{}
+	for _, q := range queries {
+		before[q] = search(t, db, q, "stcn")
+	}
+	n0 := segments(t, db)
+	if err := db.MergeSearch(ctx, func() bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(t, db); n != n0 {
+		t.Errorf("MergeSearch told to stop at once merged: %d segments, %d before", n, n0)
+	}
+	if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(t, db); n > 3 {
+		t.Errorf("%d segments after MergeSearch, want at most 3", n)
+	}
+	for _, q := range queries {
+		if got := search(t, db, q, "stcn"); !slices.Equal(got, before[q]) {
+			t.Errorf("search %q after merging: %v, before %v", q, got, before[q])
+		}
+	}
+	if merged, err := db.mergeStep(ctx); err != nil || merged {
+		t.Errorf("a step after MergeSearch merged %v (%v): it should have been done", merged, err)
 	}
 }

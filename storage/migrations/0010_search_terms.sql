@@ -35,8 +35,11 @@ INSERT INTO items_search (items_search, rank) VALUES ('hashsize', 8388608);
 -- item's terms are merged again about half as often (log16 rather than
 -- log4 of the segments written), and a cold poll's 25,000 items, 13
 -- segments, are not merged at all while they are indexed (writer CPU of
--- IndexAll 1.43-1.55 s at 4, 1.09-1.23 s at 16); searches read more
--- segments, at no cost measured (BENCHMARKS.md).
+-- IndexAll 1.43-1.55 s at 4, 1.09-1.23 s at 16). Searches would read up
+-- to 15 segments a level (3char-common 18 -> 31 ms at 100,000 items):
+-- the background indexer merges them once its queue is empty
+-- (storage.MergeSearch, FTS5's 'merge' with usermerge 4), and searches
+-- are then as fast as before (BENCHMARKS.md).
 INSERT INTO items_search (items_search, rank) VALUES ('automerge', 16);
 
 -- Items deleted (retention, cascades) leave the index with them.
