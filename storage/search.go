@@ -504,32 +504,48 @@ func (db *DB) IndexAll(ctx context.Context) (int, error) {
 // process (a cron `feedrelay poll`) queued some. New items are found by
 // Search once indexed, normally within a second.
 //
-// Once the queue is empty it merges the index's segments (MergeSearch),
-// step by step, until nothing is left to merge or more items are queued.
+// Once nothing has been queued for mergeQuiet, it merges the index's
+// segments (MergeSearch), step by step, until nothing is left to merge or
+// more items are queued: merging while polls keep coming (serve's first
+// round of 10,000 sources) held the writer they wait for.
 func (db *DB) RunIndexer(ctx context.Context, onError func(error)) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	quiet := time.NewTimer(mergeQuiet)
+	defer quiet.Stop()
 	for {
-		_, err := db.IndexAll(ctx)
-		if err == nil {
-			err = db.MergeSearch(ctx, func() bool { return len(db.queued) > 0 })
-		}
-		if err != nil && ctx.Err() == nil && onError != nil {
+		if _, err := db.IndexAll(ctx); err != nil && ctx.Err() == nil && onError != nil {
 			onError(fmt.Errorf("search index: %w", err))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-db.queued:
-		case <-t.C:
+		quiet.Reset(mergeQuiet)
+	idle:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-db.queued:
+				break idle
+			case <-t.C:
+				break idle
+			case <-quiet.C:
+				// Merged, or stopped for items queued: wait again either way.
+				err := db.MergeSearch(ctx, func() bool { return len(db.queued) > 0 })
+				if err != nil && ctx.Err() == nil && onError != nil {
+					onError(fmt.Errorf("search index: %w", err))
+				}
+			}
 		}
 	}
 }
 
+// mergeQuiet is how long nothing must have been queued before RunIndexer
+// merges the index's segments (a variable for tests).
+var mergeQuiet = 5 * time.Second
+
 // mergePages is how many pages of merged segments one step of MergeSearch
 // writes (FTS5's 'merge' command): a short hold of the writer (a variable
 // for tests).
-var mergePages = 256
+var mergePages = 128
 
 // MergeSearch merges the search index's segments, one short transaction
 // at a time, until no level holds four or more (FTS5's usermerge) or stop

@@ -799,6 +799,54 @@ func segments(t *testing.T, db *DB) int {
 	return n
 }
 
+// bigItems are n items of 3,000 characters of their own each: segments of
+// several pages.
+func bigItems(n int) []feeds.Item {
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	var items []feeds.Item
+	for i := range n {
+		rs := make([]rune, 3000)
+		for j := range rs {
+			rs[j] = rune(0x4E00 + (i*7919+j*104729)%3000)
+		}
+		items = append(items, searchItem(fmt.Sprint(i), fmt.Sprintf("标题%d", i),
+			fmt.Sprintf("<p>正文%d号 shared words %s</p>", i, string(rs)), t0.Add(time.Duration(i)*time.Hour)))
+	}
+	return items
+}
+
+// The background indexer indexes what a poll queued at once, and merges
+// the segments once nothing more has been queued for a while.
+func TestRunIndexer_MergesWhenQuiet(t *testing.T) {
+	defer func(old, pages int, q time.Duration) { indexBatch, mergePages, mergeQuiet = old, pages, q }(indexBatch, mergePages, mergeQuiet)
+	indexBatch, mergePages, mergeQuiet = 1, 1, 200*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	done := make(chan struct{})
+	go func() { db.RunIndexer(ctx, func(err error) { t.Error(err) }); close(done) }()
+	defer func() { cancel(); <-done }()
+	if _, err := db.Save(ctx, result("stcn", "", bigItems(40)...)); err != nil {
+		t.Fatal(err)
+	}
+	queued := func() (n int) {
+		if err := db.r.QueryRow(`SELECT count(*) FROM search_queue`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for queued() > 0 || segments(t, db) > 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the poll: %d items queued, %d segments; want all indexed and at most 3 segments", queued(), segments(t, db))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	es, err := db.Search(ctx, SearchQuery{Text: "文7号", Sources: []string{"stcn"}, Limit: 10})
+	if err != nil || len(es) != 1 {
+		t.Errorf("search after merging: %d entries, %v", len(es), err)
+	}
+}
+
 // Indexing merges segments 16 at a time; MergeSearch, which the indexer
 // runs once its queue is empty, merges them step by step down to fewer
 // than four a level, and searches find exactly what they found before.
@@ -808,17 +856,7 @@ func TestMergeSearch(t *testing.T) {
 	mergePages = 1 // many steps: MergeSearch must go on while steps merge
 	ctx := context.Background()
 	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
-	var items []feeds.Item
-	for i := range 40 {
-		// 3,000 characters of their own: segments of several pages.
-		rs := make([]rune, 3000)
-		for j := range rs {
-			rs[j] = rune(0x4E00 + (i*7919+j*104729)%3000)
-		}
-		items = append(items, searchItem(fmt.Sprint(i), fmt.Sprintf("标题%d", i),
-			fmt.Sprintf("<p>正文%d号 shared words %s</p>", i, string(rs)), t0.Add(time.Duration(i)*time.Hour)))
-	}
+	items := bigItems(40)
 	if _, err := db.Save(ctx, result("stcn", "", items...)); err != nil {
 		t.Fatal(err)
 	}
