@@ -14,7 +14,10 @@ import (
 type SearchQuery struct {
 	// Text is one or more terms separated by white space; an entry must
 	// contain every one, in its title or its text, as a substring
-	// (ASCII letters in any case).
+	// (ASCII letters in any case). Other letters match in any case too
+	// where the index alone decides (a term of up to three characters not
+	// so common that LIKE checks it: SQLite), not where LIKE checks the
+	// term (longer ones), which folds ASCII only.
 	Text    string
 	Sources []string // slugs; entries of these sources only
 	Limit   int
@@ -507,15 +510,31 @@ func (db *DB) IndexAll(ctx context.Context) (int, error) {
 // Once nothing has been queued for mergeQuiet, it merges the index's
 // segments (MergeSearch), step by step, until nothing is left to merge or
 // more items are queued: merging while polls keep coming (serve's first
-// round of 10,000 sources) held the writer they wait for.
+// round of 10,000 sources) held the writer they wait for. Where items keep
+// coming for longer than mergeEvery since the index was last merged, it
+// merges after indexing anyway, step by step (a poll waits for one step at
+// most), so that searches do not stay at up to 15 segments a level.
 func (db *DB) RunIndexer(ctx context.Context, onError func(error)) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	quiet := time.NewTimer(mergeQuiet)
 	defer quiet.Stop()
+	merged := time.Now() // when the index was last merged to the end
+	merge := func(stop func() bool) {
+		done, err := db.MergeSearch(ctx, stop)
+		if err != nil && ctx.Err() == nil && onError != nil {
+			onError(fmt.Errorf("search index: %w", err))
+		}
+		if done {
+			merged = time.Now()
+		}
+	}
 	for {
 		if _, err := db.IndexAll(ctx); err != nil && ctx.Err() == nil && onError != nil {
 			onError(fmt.Errorf("search index: %w", err))
+		}
+		if time.Since(merged) > mergeEvery {
+			merge(func() bool { return false })
 		}
 		quiet.Reset(mergeQuiet)
 	idle:
@@ -529,18 +548,19 @@ func (db *DB) RunIndexer(ctx context.Context, onError func(error)) {
 				break idle
 			case <-quiet.C:
 				// Merged, or stopped for items queued: wait again either way.
-				err := db.MergeSearch(ctx, func() bool { return len(db.queued) > 0 })
-				if err != nil && ctx.Err() == nil && onError != nil {
-					onError(fmt.Errorf("search index: %w", err))
-				}
+				merge(func() bool { return len(db.queued) > 0 })
 			}
 		}
 	}
 }
 
 // mergeQuiet is how long nothing must have been queued before RunIndexer
-// merges the index's segments (a variable for tests).
-var mergeQuiet = 5 * time.Second
+// merges the index's segments, and mergeEvery how long it lets them wait
+// at most while items keep coming (variables for tests).
+var (
+	mergeQuiet = 5 * time.Second
+	mergeEvery = 10 * time.Minute
+)
 
 // mergePages is how many pages of merged segments one step of MergeSearch
 // writes (FTS5's 'merge' command): a short hold of the writer (a variable
@@ -548,26 +568,28 @@ var mergeQuiet = 5 * time.Second
 var mergePages = 128
 
 // MergeSearch merges the search index's segments, one short transaction
-// at a time, until no level holds four or more (FTS5's usermerge) or stop
-// returns true. Indexing merges only 16 segments at a time (automerge,
-// migration 0010), which makes indexing cheaper but leaves searches up to
-// 15 segments a level to read; merging them while nothing else is to be
-// indexed brings searches back to what merging 4 at a time gave. Nothing
-// is found or lost by it: merging rewrites segments, not what they hold.
-func (db *DB) MergeSearch(ctx context.Context, stop func() bool) error {
+// at a time, until no level holds four or more (FTS5's usermerge; a
+// segment holding deleted items' marks is rewritten too) or stop returns
+// true; done is whether it got to the end. Indexing merges only 16
+// segments at a time (automerge, migration 0010), which makes indexing
+// cheaper but leaves searches up to 15 segments a level to read; merging
+// them while nothing else is to be indexed brings searches back to what
+// merging 4 at a time gave. Nothing is found or lost by it: merging
+// rewrites segments, not what they hold.
+func (db *DB) MergeSearch(ctx context.Context, stop func() bool) (done bool, err error) {
 	if db.pg {
-		return nil
+		return true, nil
 	}
 	for ctx.Err() == nil && !stop() {
 		merged, err := db.mergeStep(ctx)
 		if err != nil {
-			return fmt.Errorf("merge the index's segments: %w", err)
+			return false, fmt.Errorf("merge the index's segments: %w", err)
 		}
 		if !merged {
-			return nil
+			return true, nil
 		}
 	}
-	return ctx.Err()
+	return false, ctx.Err()
 }
 
 // mergeStep does one step of MergeSearch and reports whether it merged

@@ -287,7 +287,7 @@ func TestSearch_MigrationBackfills(t *testing.T) {
 	// items_search_content: SQLite 3.54.1 leaves the shadow table of a
 	// contentless_unindexed table behind when it drops the table.
 	if _, err := db.w.ExecContext(ctx, `DROP TRIGGER items_search_delete;
-		DROP TABLE items_search_terms; DROP TABLE items_search; DROP TABLE items_search_content;
+		DROP TABLE items_search_terms; DROP TABLE items_search; DROP TABLE IF EXISTS items_search_content;
 		DROP TABLE search_queue;
 		DELETE FROM migrations WHERE name IN ('migrations/0003_search.sql',
 			'migrations/0009_search_segments.sql', 'migrations/0010_search_terms.sql')`); err != nil {
@@ -564,8 +564,8 @@ func BenchmarkSearch(b *testing.B) {
 	indexed(b, db)
 	built := time.Since(start)
 	start = time.Now()
-	// As serve's indexer leaves the index once its queue is empty.
-	if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+	// As serve's indexer leaves the index once nothing new is queued.
+	if _, err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
 		b.Fatal(err)
 	}
 	size, _ := db.Size()
@@ -722,7 +722,7 @@ func BenchmarkIndexAll(b *testing.B) {
 		b.StopTimer()
 		// What serve's indexer does next, once idle: not in the timing.
 		m0 := time.Now()
-		if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+		if _, err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
 			b.Fatal(err)
 		}
 		merge += time.Since(m0)
@@ -789,11 +789,14 @@ func TestSearch_Migration0010(t *testing.T) {
 
 // segments is how many segments the search index holds: FTS5 keys each
 // segment's pages by its id shifted left by 37 bits (fts5Int.h,
-// FTS5_SEGMENT_ROWID); the rows below that are its structure and totals.
+// FTS5_SEGMENT_ROWID); the rows below that are its structure and totals,
+// and the ids from 65,536 up are the pages of a segment's deleted rows'
+// marks (FTS5_TOMBSTONE_ROWID).
 func segments(t *testing.T, db *DB) int {
 	t.Helper()
 	var n int
-	if err := db.r.QueryRow(`SELECT count(DISTINCT id >> 37) FROM items_search_data WHERE id >= 1 << 37`).Scan(&n); err != nil {
+	if err := db.r.QueryRow(`SELECT count(DISTINCT id >> 37) FROM items_search_data
+		WHERE id >= 1 << 37 AND id >> 37 < 65536`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -816,39 +819,66 @@ func bigItems(n int) []feeds.Item {
 }
 
 // The background indexer indexes what a poll queued at once, and merges
-// the segments once nothing more has been queued for a while.
-func TestRunIndexer_MergesWhenQuiet(t *testing.T) {
-	defer func(old, pages int, q time.Duration) { indexBatch, mergePages, mergeQuiet = old, pages, q }(indexBatch, mergePages, mergeQuiet)
-	indexBatch, mergePages, mergeQuiet = 1, 1, 200*time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
-	done := make(chan struct{})
-	go func() { db.RunIndexer(ctx, func(err error) { t.Error(err) }); close(done) }()
-	defer func() { cancel(); <-done }()
-	if _, err := db.Save(ctx, result("stcn", "", bigItems(40)...)); err != nil {
-		t.Fatal(err)
-	}
-	queued := func() (n int) {
-		if err := db.r.QueryRow(`SELECT count(*) FROM search_queue`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for queued() > 0 || segments(t, db) > 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("10 s after the poll: %d items queued, %d segments; want all indexed and at most 3 segments", queued(), segments(t, db))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	es, err := db.Search(ctx, SearchQuery{Text: "文7号", Sources: []string{"stcn"}, Limit: 10})
-	if err != nil || len(es) != 1 {
-		t.Errorf("search after merging: %d entries, %v", len(es), err)
+// the segments once nothing more has been queued for mergeQuiet — or,
+// where items keep coming, once mergeEvery has passed since the last merge.
+func TestRunIndexer_Merges(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		quiet, every      time.Duration
+		mergedWhenIndexed bool
+	}{
+		{"when quiet", time.Second, time.Hour, false},
+		{"when overdue", time.Hour, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(old, pages int, q, e time.Duration) {
+				indexBatch, mergePages, mergeQuiet, mergeEvery = old, pages, q, e
+			}(indexBatch, mergePages, mergeQuiet, mergeEvery)
+			indexBatch, mergePages, mergeQuiet, mergeEvery = 1, 1, tc.quiet, tc.every
+			ctx, cancel := context.WithCancel(context.Background())
+			db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+			done := make(chan struct{})
+			go func() { db.RunIndexer(ctx, func(err error) { t.Error(err) }); close(done) }()
+			defer func() { cancel(); <-done }()
+			if _, err := db.Save(ctx, result("stcn", "", bigItems(40)...)); err != nil {
+				t.Fatal(err)
+			}
+			queued := func() (n int) {
+				if err := db.r.QueryRow(`SELECT count(*) FROM search_queue`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for queued() > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d items still queued 10 s after the poll", queued())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if !tc.mergedWhenIndexed {
+				n0 := segments(t, db)
+				time.Sleep(tc.quiet / 4)
+				if n := segments(t, db); n != n0 || n <= 3 {
+					t.Errorf("%d segments when the queue was empty, %d %v later: merged before %v of quiet", n0, n, tc.quiet/4, tc.quiet)
+				}
+			}
+			for segments(t, db) > 3 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d segments 10 s after the poll, want at most 3", segments(t, db))
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			es, err := db.Search(ctx, SearchQuery{Text: "文7号", Sources: []string{"stcn"}, Limit: 10})
+			if err != nil || len(es) != 1 {
+				t.Errorf("search after merging: %d entries, %v", len(es), err)
+			}
+		})
 	}
 }
 
 // Indexing merges segments 16 at a time; MergeSearch, which the indexer
-// runs once its queue is empty, merges them step by step down to fewer
+// runs once nothing has been queued for a while, merges them step by step down to fewer
 // than four a level, and searches find exactly what they found before.
 func TestMergeSearch(t *testing.T) {
 	defer func(old, pages int) { indexBatch, mergePages = old, pages }(indexBatch, mergePages)
@@ -870,13 +900,13 @@ func TestMergeSearch(t *testing.T) {
 		before[q] = search(t, db, q, "stcn")
 	}
 	n0 := segments(t, db)
-	if err := db.MergeSearch(ctx, func() bool { return true }); err != nil {
+	if _, err := db.MergeSearch(ctx, func() bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	if n := segments(t, db); n != n0 {
 		t.Errorf("MergeSearch told to stop at once merged: %d segments, %d before", n, n0)
 	}
-	if err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
+	if _, err := db.MergeSearch(ctx, func() bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	if n := segments(t, db); n > 3 {

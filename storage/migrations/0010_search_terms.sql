@@ -37,9 +37,10 @@ INSERT INTO items_search (items_search, rank) VALUES ('hashsize', 8388608);
 -- segments, are not merged at all while they are indexed (writer CPU of
 -- IndexAll 1.43-1.55 s at 4, 1.09-1.23 s at 16). Searches would read up
 -- to 15 segments a level (3char-common 18 -> 31 ms at 100,000 items):
--- the background indexer merges them once its queue is empty
--- (storage.MergeSearch, FTS5's 'merge' with usermerge 4), and searches
--- are then as fast as before (BENCHMARKS.md).
+-- the background indexer merges them once nothing has been queued for
+-- 5 s, or 10 minutes after the last merge while items keep coming
+-- (storage.RunIndexer, MergeSearch: FTS5's 'merge' with usermerge 4), and
+-- searches are then as fast as before (BENCHMARKS.md).
 INSERT INTO items_search (items_search, rank) VALUES ('automerge', 16);
 
 -- Items deleted (retention, cascades) leave the index with them.
