@@ -183,6 +183,11 @@ func TestStoryHashes(t *testing.T) {
 	if u, ti := storyHashes("", ""); u != 0 || ti != 0 {
 		t.Errorf("hashes of no keys = %d, %d, want 0", u, ti)
 	}
+	// The values stored in every database since migration 0011: pinned, so
+	// that a change to the formula and to the test below at once is seen.
+	if u, ti := storyHashes("//stcn.com/article/1000001.html", "沪深两市成交额突破万亿"); u != -7878817649546688461 || ti != -4874135083275254517 {
+		t.Errorf("stored hashes changed: %d, %d", u, ti)
+	}
 	for _, tc := range []struct{ urlKey, site, titleKey string }{
 		{"//stcn.com/article/1000001.html", "//stcn.com", "沪深两市成交额突破万亿"},
 		{"//stcn.com/article/1000002.html", "//stcn.com", "a"},
