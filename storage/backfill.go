@@ -79,18 +79,27 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("read queued items: %w", err)
 	}
-	for _, k := range batch {
-		urlHash, titleHash := storyHashes(k.urlKey, k.titleKey)
-		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ?,
-			url_hash = ?, title_hash = ? WHERE id = ?`),
-			k.urlKey, k.titleKey, k.origin, urlHash, titleHash, k.id); err != nil {
-			return 0, fmt.Errorf("key item %d: %w", k.id, err)
-		}
-		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM story_key_queue WHERE id = ?`), k.id); err != nil {
-			return 0, fmt.Errorf("dequeue item %d: %w", k.id, err)
-		}
-	}
 	if len(batch) > 0 {
+		// One statement compiled for the batch, one delete from the queue:
+		// an upgrade's back-fill of every item (migration 0011) runs before
+		// anything serves.
+		update, err := tx.PrepareContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ?,
+			url_hash = ?, title_hash = ? WHERE id = ?`))
+		if err != nil {
+			return 0, fmt.Errorf("prepare the update: %w", err)
+		}
+		defer update.Close()
+		ids := make([]any, len(batch))
+		for i, k := range batch {
+			urlHash, titleHash := storyHashes(k.urlKey, k.titleKey)
+			if _, err := update.ExecContext(ctx, k.urlKey, k.titleKey, k.origin, urlHash, titleHash, k.id); err != nil {
+				return 0, fmt.Errorf("key item %d: %w", k.id, err)
+			}
+			ids[i] = k.id
+		}
+		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM story_key_queue WHERE id IN (`+marks(len(ids))+`)`), ids...); err != nil {
+			return 0, fmt.Errorf("dequeue %d items: %w", len(ids), err)
+		}
 		if err := db.bumpPublished(ctx, tx); err != nil {
 			return 0, err
 		}
