@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
-	"github.com/feedrelay/feedrelay/internal/bench/synth"
 	"github.com/feedrelay/feedrelay/internal/pgtest"
 )
 
@@ -189,19 +187,7 @@ func TestBackfill_OldKeyedItemsFoldWithNewOnes(t *testing.T) {
 func BenchmarkBackfill_Hashes(b *testing.B) {
 	ctx := context.Background()
 	db := mustOpen(b, filepath.Join(b.TempDir(), "backfill.db"))
-	for src := range 200 {
-		f, err := feeds.Parse(synth.Feed(src, 1, 50, 1500), "application/rss+xml", "", fmt.Sprintf("https://news%d.example.com/finance/rss.xml", src), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		slug := []string{"stcn", "other"}[src%2]
-		r := result(slug, "")
-		(&feeds.Source{Slug: slug}).Identify(f, r.Attempted)
-		r.Feed = f
-		if _, err := db.Save(ctx, r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	saveSynthFeeds(b, db, 200, 50)
 	for b.Loop() {
 		b.StopTimer()
 		if _, err := db.w.ExecContext(ctx, `UPDATE items SET url_hash = 0, title_hash = 0;

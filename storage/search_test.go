@@ -671,6 +671,27 @@ func rssOf(f *feeds.Feed) []byte {
 	return []byte(b.String())
 }
 
+// saveSynthFeeds saves the first polls of n synthetic feeds (the
+// benchmarks' sources, package synth) of perSource items each, as a poll
+// parses, normalizes and identifies them, alternately into stcn and other.
+func saveSynthFeeds(tb testing.TB, db *DB, n, perSource int) {
+	tb.Helper()
+	for src := range n {
+		f, err := feeds.Parse(synth.Feed(src, 1, perSource, 1500), "application/rss+xml", "",
+			fmt.Sprintf("https://news%d.example.com/finance/rss.xml", src), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		slug := []string{"stcn", "other"}[src%2]
+		r := result(slug, "")
+		(&feeds.Source{Slug: slug}).Identify(f, r.Attempted)
+		r.Feed = f
+		if _, err := db.Save(context.Background(), r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkIndexAll measures building the search index of a cold poll's
 // items alone: the 25,000 items of the bench's cold poll (internal/bench:
 // 500 sources × 50 items of ~1.5 KB mixed Chinese/English HTML, parsed and
@@ -684,20 +705,7 @@ func BenchmarkIndexAll(b *testing.B) {
 	template := filepath.Join(dir, "template.db")
 	const sources, perSource = 500, 50
 	db := mustOpen(b, template)
-	for src := range sources {
-		body := synth.Feed(src, 1, perSource, 1500)
-		f, err := feeds.Parse(body, "application/rss+xml", "", fmt.Sprintf("https://news%d.example.com/finance/rss.xml", src), nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		slug := []string{"stcn", "other"}[src%2]
-		r := result(slug, "")
-		(&feeds.Source{Slug: slug}).Identify(f, r.Attempted)
-		r.Feed = f
-		if _, err := db.Save(ctx, r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	saveSynthFeeds(b, db, sources, perSource)
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
