@@ -87,7 +87,7 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 			}
 			continue
 		}
-		tris, ok, err := db.trigramsFrom(ctx, t)
+		tris, ok, err := db.termsFrom(ctx, t)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("search: %w", err)
@@ -148,11 +148,11 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 	return scanEntries(rows)
 }
 
-// trigramsFrom returns the indexed terms (encoded: searchterms.go) that
+// termsFrom returns the indexed terms (encoded: searchterms.go) that
 // begin with the short term t: the entries holding any of them are those
 // that contain t. ok is false when they are too many to be worth it (see
 // maxExpandDocs).
-func (db *DB) trigramsFrom(ctx context.Context, t string) (tris []string, ok bool, err error) {
+func (db *DB) termsFrom(ctx context.Context, t string) (tris []string, ok bool, err error) {
 	// Encoded, the terms that begin with t are those whose bytes begin
 	// with t's.
 	prefix := encodeTerm(t)

@@ -139,7 +139,7 @@ func TestSearch_ShortTermsThroughIndex(t *testing.T) {
 		}
 		indexed(t, db)
 		if !db.pg { // PostgreSQL looks a short term up as a gram of its own
-			tris, ok, err := db.trigramsFrom(ctx, "涨")
+			tris, ok, err := db.termsFrom(ctx, "涨")
 			if err != nil || !ok || !slices.Equal(tris, []string{"涨", "涨幅"}) {
 				t.Errorf("trigrams from 涨: %q %v %v", tris, ok, err)
 			}

@@ -24,7 +24,7 @@ import (
 //   - an ASCII letter or digit as itself, lower-cased;
 //   - any other ASCII character (punctuation, controls) as 0xFF and the
 //     byte with its high bit set, two bytes valid UTF-8 never holds;
-//   - anything else as its UTF-8 bytes, lower-cased as unicode.ToLower does.
+//   - anything else as the UTF-8 bytes of the rune foldRune folds it to.
 //
 // Documents and queries go through the same foldRune and appendTermRune.
 

@@ -221,7 +221,7 @@ func TestSearch_EncodedTerms(t *testing.T) {
 			t.Errorf("search %q = %v, want %v", q, got, want)
 		}
 	}
-	tris, ok, err := db.trigramsFrom(ctx, "X\x7f")
+	tris, ok, err := db.termsFrom(ctx, "X\x7f")
 	if err != nil || !ok || !slices.Equal(tris, []string{encodeTerm("x\x7fy"), encodeTerm("x\x7f\x7f")}) {
 		t.Errorf("terms from x\\x7f: %q %v %v", tris, ok, err)
 	}
