@@ -33,6 +33,7 @@ commands:
   serve  [-config config.yaml]              poll on schedule and serve feeds until SIGINT/SIGTERM
   poll   [-config config.yaml] [-source S]  poll once, print one line per source
          [-cpuprofile FILE]                 and write a CPU profile of it
+         [-memprofile FILE]                 and a profile of what it allocated (go tool pprof)
          [-trace FILE]                      and an execution trace of it (go tool trace)
          -source S -dry-run                 print what S yields (fields, dates, full text); store nothing
   check  [-config config.yaml]              validate the config file
@@ -72,11 +73,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "config.yaml", "config file")
 	var source *string
 	var dryRun *bool
-	var cpuProfile, traceFile *string
+	var cpuProfile, memProfile, traceFile *string
 	if cmd == "poll" {
 		source = fs.String("source", "", "poll only the source with this slug")
 		dryRun = fs.Bool("dry-run", false, "with -source: print what the source yields, store nothing")
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the whole poll to this file (go tool pprof)")
+		memProfile = fs.String("memprofile", "", "write a profile of what the whole poll allocated to this file (go tool pprof -sample_index=alloc_space)")
 		traceFile = fs.String("trace", "", "write an execution trace of the whole poll to this file (go tool trace)")
 	}
 	switch cmd {
@@ -112,6 +114,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			defer stop()
 		}
+		if *memProfile != "" {
+			stop, err := startAllocProfile(*memProfile, stderr)
+			if err != nil {
+				fmt.Fprintln(stderr, "feedrelay:", err)
+				return exitFailed
+			}
+			defer stop()
+		}
 		if *traceFile != "" {
 			stop, err := startTrace(*traceFile)
 			if err != nil {
@@ -137,6 +147,25 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startAllocProfile creates path now, so that a file it cannot create
+// fails the command before anything is polled, and writes into it what
+// the process allocated (sampled as the runtime does) when stop is called.
+func startAllocProfile(path string, stderr io.Writer) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("memory profile: %w", err)
+	}
+	return func() {
+		err := pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "feedrelay: memory profile %s: %v\n", path, err)
+		}
+	}, nil
 }
 
 // startTrace writes an execution trace of the process (goroutines,

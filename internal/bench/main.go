@@ -88,6 +88,7 @@ type params struct {
 	ProcessBinaries string `json:"process_binaries,omitempty"`
 
 	CPUProfile  string `json:"-"`
+	MemProfile  string `json:"-"`
 	Trace       string `json:"-"`
 	HeapProfile string `json:"-"`
 	JSON        bool   `json:"-"`
@@ -143,6 +144,7 @@ func main() {
 	fs.StringVar(&p.Binary, "binary", "", "feedrelay binary for the RSS measurement (default: build ./cmd/feedrelay)")
 	fs.StringVar(&p.ProcessBinaries, "process", "", "measure only cold `feedrelay poll` processes of these binaries, comma-separated (\".\" builds ./cmd/feedrelay), each round one after the other: wall time ÷ floor, with the search index, bytes written, peak RSS")
 	fs.StringVar(&p.CPUProfile, "cpuprofile", "", "write a CPU profile of the (last) cold poll to this file")
+	fs.StringVar(&p.MemProfile, "memprofile", "", "with -process: write an allocation profile of the last cold poll of the binary built from this tree to this file (poll -memprofile)")
 	fs.StringVar(&p.Trace, "trace", "", "with -process: write an execution trace of the last cold poll of the binary built from this tree to this file (poll -trace)")
 	fs.StringVar(&p.HeapProfile, "rss-heapprofile", "", "also run the daemon's scheduler in this process on -rss-sources sources and write a heap profile after the first round to this file")
 	fs.BoolVar(&p.JSON, "json", false, "print JSON instead of the table")

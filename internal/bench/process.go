@@ -32,7 +32,7 @@ type processPoll struct {
 // runProcessPoll runs `bin poll -config` on a fresh database under dir,
 // then indexes what the poll stored (IndexAll, as serve's background
 // indexer does), and checks that every item was stored.
-func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p params, logging *app.Logging, profile, traceFile string) (processPoll, error) {
+func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p params, logging *app.Logging, profiles []string) (processPoll, error) {
 	var res processPoll
 	cfg, cfgPath, err := writeConfig(dir, name+".yaml", benchConfig{
 		database:    name + ".db",
@@ -44,13 +44,7 @@ func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p par
 	if err != nil {
 		return res, err
 	}
-	args := []string{"poll", "-config", cfgPath}
-	if profile != "" {
-		args = append(args, "-cpuprofile", profile)
-	}
-	if traceFile != "" {
-		args = append(args, "-trace", traceFile)
-	}
+	args := append([]string{"poll", "-config", cfgPath}, profiles...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	logPath := filepath.Join(dir, name+".log") // its stderr (GODEBUG=gctrace=1 lands here)
 	logFile, err := os.Create(logPath)
@@ -119,12 +113,24 @@ func runProcessPoll(ctx context.Context, bin, dir, name string, o *origin, p par
 	return res, nil
 }
 
+// profileArgs are the poll flags asking for the profiles and trace p
+// names, for the binary built from this tree.
+func (p params) profileArgs() []string {
+	var args []string
+	for _, f := range []struct{ flag, path string }{{"-cpuprofile", p.CPUProfile}, {"-memprofile", p.MemProfile}, {"-trace", p.Trace}} {
+		if f.path != "" {
+			args = append(args, f.flag, f.path)
+		}
+	}
+	return args
+}
+
 // processMode measures cold `feedrelay poll` processes of each binary
 // against the gofeed floor, the binaries one after the other in every
 // round, so that a baseline and a change share the machine's moment.
 func processMode(ctx context.Context, p params, dir string, o *origin, bodies [][]byte, stdout io.Writer, logf func(string, ...any)) error {
 	bins := strings.Split(p.ProcessBinaries, ",")
-	built := -1 // the binary built from this tree: it alone has poll -cpuprofile
+	built := -1 // the binary built from this tree: it alone surely has poll -cpuprofile, -memprofile and -trace
 	for i, b := range bins {
 		if b == "." {
 			built = i
@@ -153,11 +159,11 @@ func processMode(ctx context.Context, p params, dir string, o *origin, bodies []
 		}
 		floors = append(floors, best)
 		for i, bin := range bins {
-			profile, traceFile := "", ""
+			var profiles []string
 			if i == built && round == p.Rounds-1 {
-				profile, traceFile = p.CPUProfile, p.Trace
+				profiles = p.profileArgs()
 			}
-			r, err := runProcessPoll(ctx, bin, dir, fmt.Sprintf("proc-%d-%d", round, i), o, p, logging, profile, traceFile)
+			r, err := runProcessPoll(ctx, bin, dir, fmt.Sprintf("proc-%d-%d", round, i), o, p, logging, profiles)
 			if err != nil {
 				return err
 			}
