@@ -44,11 +44,17 @@ func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
 	return nil
 }
 
+// The reads of each poll, before its fetch and after a 304.
+var (
+	qValidators = readerQuery(`SELECT etag, last_modified FROM sources WHERE slug = ?`)
+	qUnchanged  = readerQuery(`SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
+			AND last_error = '' AND etag = ? AND last_modified = ?`)
+)
+
 // Validators returns the ETag and Last-Modified saved with the source's
 // items, for the next conditional GET.
 func (db *DB) Validators(ctx context.Context, source string) (etag, lastModified string, err error) {
-	err = db.r.QueryRowContext(ctx, db.q("SELECT etag, last_modified FROM sources WHERE slug = ?"), source).
-		Scan(&etag, &lastModified)
+	err = db.readRow(ctx, qValidators, source).Scan(&etag, &lastModified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}
@@ -72,8 +78,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 		// Checked on a reader first: waiting for the writer (busy with
 		// another source's big batch) would stall this source's poll.
 		var n int
-		err := db.r.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
-			AND last_error = '' AND etag = ? AND last_modified = ?`), r.Source, r.ETag, r.LastModified).Scan(&n)
+		err := db.readRow(ctx, qUnchanged, r.Source, r.ETag, r.LastModified).Scan(&n)
 		if err != nil {
 			return feeds.Saved{}, fmt.Errorf("save %s: read its validators: %w", r.Source, err)
 		}
