@@ -309,15 +309,17 @@ func sanitize(fragment string, base *url.URL) string {
 	if fragment == "" {
 		return ""
 	}
-	out, ok := fastSanitize(fragment)
-	if !ok {
-		out = contentPolicy.Sanitize(fragment)
-	}
-	out = strings.TrimSpace(out)
 	// Only a web page's address resolves relative links: any other base
 	// (javascript:, data:, a file) could turn them into what bluemonday
 	// just removed.
-	if base != nil && (base.Scheme == "http" || base.Scheme == "https") {
+	if base != nil && base.Scheme != "http" && base.Scheme != "https" {
+		base = nil
+	}
+	if out, ok := fastSanitize(fragment, base); ok {
+		return strings.TrimSpace(out) // its URLs resolved already
+	}
+	out := strings.TrimSpace(contentPolicy.Sanitize(fragment))
+	if base != nil {
 		out = resolveSanitized(out, base)
 	}
 	return out

@@ -185,7 +185,7 @@ func sanitizeReference(fragment string, base *url.URL) string {
 	if fragment == "" {
 		return ""
 	}
-	out, ok := fastSanitize(fragment)
+	out, ok := fastSanitize(fragment, nil)
 	if !ok {
 		out = contentPolicy.Sanitize(fragment)
 	}

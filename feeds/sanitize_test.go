@@ -119,14 +119,16 @@ func sanitizeInputs(t testing.TB) []string {
 }
 
 // TestFastSanitizeSameAsBluemonday: wherever the shortcut answers, it
-// answers what bluemonday does, byte for byte; and it does answer for the
+// answers what bluemonday does, byte for byte (with a base, what
+// resolveSanitized makes of that); and it does answer for the
 // synthetic items and for a fair share of the real ones (else the
 // comparison would prove nothing).
 func TestFastSanitizeSameAsBluemonday(t *testing.T) {
 	inputs := sanitizeInputs(t)
+	base := mustURL("https://news1.example.com/finance/rss.xml")
 	fast := 0
 	for _, in := range inputs {
-		got, ok := fastSanitize(in)
+		got, ok := fastSanitize(in, nil)
 		if !ok {
 			continue
 		}
@@ -134,13 +136,18 @@ func TestFastSanitizeSameAsBluemonday(t *testing.T) {
 		if want := contentPolicy.Sanitize(in); got != want {
 			t.Errorf("fastSanitize(%q)\n got %q\nwant %q (bluemonday)", in, got, want)
 		}
+		// With a base, its URLs as resolveSanitized resolves bluemonday's.
+		got, ok = fastSanitize(in, base)
+		if want := resolveSanitized(strings.TrimSpace(contentPolicy.Sanitize(in)), base); !ok || strings.TrimSpace(got) != want {
+			t.Errorf("fastSanitize(%q, %s) = %q, %v\nwant %q (bluemonday, then resolveSanitized)", in, base, got, ok, want)
+		}
 	}
 	t.Logf("%d of %d fragments took the shortcut", fast, len(inputs))
 	if fast < len(inputs)/3 {
 		t.Errorf("only %d of %d fragments took the shortcut", fast, len(inputs))
 	}
 	for _, in := range []string{`<script>alert(1)</script>`, `<p onclick="x">`, `<a href="javascript:x">`, `<iframe>`, `<p id="x">`} {
-		if _, ok := fastSanitize(in); ok {
+		if _, ok := fastSanitize(in, nil); ok {
 			t.Errorf("fastSanitize(%q) answered: it must leave that to bluemonday", in)
 		}
 	}
@@ -166,7 +173,7 @@ func TestFastElementsAsBluemonday(t *testing.T) {
 		if got := contentPolicy.Sanitize(in); got != want {
 			t.Errorf("bluemonday: %q → %q, want %q: %s does not belong in fastElements", in, got, want, name)
 		}
-		if got, ok := fastSanitize(in); !ok || got != want {
+		if got, ok := fastSanitize(in, nil); !ok || got != want {
 			t.Errorf("fastSanitize(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
@@ -179,7 +186,7 @@ func FuzzSanitizeSame(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		got, ok := fastSanitize(in)
+		got, ok := fastSanitize(in, nil)
 		if !ok {
 			return
 		}
