@@ -156,6 +156,22 @@ func (db *DB) termsFrom(ctx context.Context, t string) (tris []string, ok bool, 
 	// Encoded, the terms that begin with t are those whose bytes begin
 	// with t's.
 	prefix := encodeTerm(t)
+	// The first of them, when it is indexed, is t itself (t before white
+	// space or at the end of a column), often the one in most items. The
+	// vocabulary counts a term's items by reading all of them (涨 alone is
+	// in 32,599 of the benchmark's 100,000 items: 0.9 ms to count), where
+	// a MATCH says whether there is a (maxExpandDocs+1)th after reading
+	// that many (0.25 ms). When there is, the scan below would stop at t
+	// too (the items a MATCH returns are among those the vocabulary
+	// counts): the same answer, sooner.
+	var common bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM items_search
+		WHERE items_search MATCH ? LIMIT 1 OFFSET ?)`, ftsString(prefix), maxExpandDocs).Scan(&common); err != nil {
+		return nil, false, err
+	}
+	if common {
+		return nil, false, nil
+	}
 	query, args := `SELECT term, doc FROM items_search_terms WHERE term >= ?`, []any{prefix}
 	if after, ok := termsAfter(prefix); ok { // else all 0xFF (DEL characters): no bound
 		query += ` AND term < ?`

@@ -161,6 +161,56 @@ func TestSearch_ShortTermsThroughIndex(t *testing.T) {
 	})
 }
 
+// TestSearch_ShortTermAtTheLimit: a short term is looked up through the
+// index while the items holding the terms it begins are at most
+// maxExpandDocs, and by LIKE past that, whether the term itself (ж at the
+// end of a title) holds them all or none, and once items are deleted;
+// the two differ for letters other than ASCII, which only the index finds
+// in either case.
+func TestSearch_ShortTermAtTheLimit(t *testing.T) {
+	defer func(old int) { maxExpandDocs = old }(maxExpandDocs)
+	maxExpandDocs = 2
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	type step struct {
+		title string   // of one more item
+		drop  string   // else the item deleted
+		ok    bool     // ж is then looked up through the index
+		want  []string // and found in these items, newest first
+	}
+	for name, steps := range map[string][]step{
+		"the term itself": {
+			{"Ж", "", true, []string{"1"}},
+			{"ж", "", true, []string{"2", "1"}},    // ж alone in maxExpandDocs items
+			{"ж", "", false, []string{"3", "2"}},   // in one more: LIKE, which finds no Ж
+			{"xЖy", "", false, []string{"3", "2"}}, // …nor in the middle of a word
+			{"", "3", false, []string{"2"}},
+			{"", "2", true, []string{"4", "1"}}, // ж in one item, жy in another
+		},
+		"longer terms": { // Жa and жb in one item each, ж alone in none
+			{"Жa", "", true, []string{"1"}},
+			{"жb", "", true, []string{"2", "1"}},
+			{"жc", "", false, []string{"3", "2"}},
+			{"", "2", true, []string{"3", "1"}},
+		},
+	} {
+		db := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+		for i, s := range steps {
+			if s.drop != "" {
+				if _, err := db.w.ExecContext(ctx, `DELETE FROM items WHERE link = ?`, "https://example.org/"+s.drop); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := db.Save(ctx, result("stcn", "", searchItem(fmt.Sprint(i+1), s.title, "<p>-</p>", t0.Add(time.Duration(i)*time.Minute)))); err != nil {
+				t.Fatal(err)
+			}
+			got := search(t, db, "ж", "stcn")
+			if _, ok, err := db.termsFrom(ctx, "ж"); err != nil || ok != s.ok || !slices.Equal(got, s.want) {
+				t.Errorf("%s, step %d: search ж = %v through the index %v (%v), want %v %v", name, i+1, got, ok, err, s.want, s.ok)
+			}
+		}
+	}
+}
+
 func TestSearch_Sources(t *testing.T) {
 	eachBackend(t, func(t *testing.T, dsn string) {
 		db := newSearchDB(t, dsn)
