@@ -148,6 +148,11 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 	return scanEntries(rows)
 }
 
+// qCommonTerm is whether the MATCH expression (?1) is true of more than ?2
+// items (termsFrom).
+var qCommonTerm = readerQuery(`SELECT EXISTS (SELECT 1 FROM items_search
+	WHERE items_search MATCH ? LIMIT 1 OFFSET ?)`)
+
 // termsFrom returns the indexed terms (encoded: searchterms.go) that
 // begin with the short term t: the entries holding any of them are those
 // that contain t. ok is false when they are too many to be worth it (see
@@ -165,8 +170,7 @@ func (db *DB) termsFrom(ctx context.Context, t string) (tris []string, ok bool, 
 	// too (the items a MATCH returns are among those the vocabulary
 	// counts): the same answer, sooner.
 	var common bool
-	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM items_search
-		WHERE items_search MATCH ? LIMIT 1 OFFSET ?)`, ftsString(prefix), maxExpandDocs).Scan(&common); err != nil {
+	if err := db.readRow(ctx, qCommonTerm, ftsString(prefix), maxExpandDocs).Scan(&common); err != nil {
 		return nil, false, err
 	}
 	if common {

@@ -141,13 +141,14 @@ func writerQuery(query string) string {
 	return query
 }
 
-// readerQueries are the reads every poll runs on SQLite's readers
-// (readerQuery).
+// readerQueries are the reads every poll runs on SQLite's readers, and
+// those of every search for a short term (readerQuery).
 var readerQueries []string
 
-// readerQuery registers query, a read every poll runs, so that SQLite's
-// readers prepare it once per connection rather than per poll (compiling
-// a poll's validators query was half of its cost). It returns query.
+// readerQuery registers query, a read every poll runs (or every search
+// for a short term), so that SQLite's readers prepare it once per
+// connection rather than per poll (compiling a poll's validators query was
+// half of its cost). It returns query.
 func readerQuery(query string) string {
 	readerQueries = append(readerQueries, query)
 	return query
