@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,74 +14,61 @@ import (
 )
 
 // poll -trace writes an execution trace of the whole poll that go tool
-// trace reads (its header names the Go release), beside a normal poll;
-// a trace file it cannot create fails the command before anything is
-// polled, naming the file.
-func TestPollTrace(t *testing.T) {
-	ts := sources(t)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "127.0.0.1:0", ts.URL, false)
-	path := filepath.Join(dir, "poll.trace")
-	var out, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-trace", path}, &out, &errOut); code != 0 {
-		t.Fatalf("poll -trace exited %d: %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "zhengquanshibaowang (证券时报网): new 2") {
-		t.Errorf("poll -trace printed %q, want the poll's summary", out.String())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !regexp.MustCompile(`^go 1\.\d+ trace\x00`).Match(b) || len(b) < 1000 {
-		t.Errorf("trace file of %d bytes starts %q, want a runtime/trace of the poll", len(b), b[:min(len(b), 16)])
-	}
+// trace reads (its header names the Go release), and poll -memprofile a
+// profile of what it allocated (pprof's gzip-compressed format), beside a
+// normal poll; a file either cannot create fails the command before
+// anything is polled, naming the file.
+func TestPollProfiles(t *testing.T) {
+	for _, c := range []struct {
+		flag  string
+		check func(b []byte) error
+	}{
+		{"-trace", func(b []byte) error {
+			if !regexp.MustCompile(`^go 1\.\d+ trace\x00`).Match(b) || len(b) < 1000 {
+				return fmt.Errorf("%d bytes starting %q, not a runtime/trace of the poll", len(b), b[:min(len(b), 16)])
+			}
+			return nil
+		}},
+		{"-memprofile", func(b []byte) error {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				return fmt.Errorf("not pprof's gzip format: %w", err)
+			}
+			p, err := io.ReadAll(zr)
+			if err != nil || !bytes.Contains(p, []byte("alloc_space")) {
+				return fmt.Errorf("%d bytes (%v) naming no alloc_space sample type", len(p), err)
+			}
+			return nil
+		}},
+	} {
+		t.Run(c.flag, func(t *testing.T) {
+			ts := sources(t)
+			dir := t.TempDir()
+			cfg := writeConfig(t, dir, "127.0.0.1:0", ts.URL, false)
+			path := filepath.Join(dir, "poll.out")
+			var out, errOut bytes.Buffer
+			if code := Run(context.Background(), []string{"poll", "-config", cfg, c.flag, path}, &out, &errOut); code != 0 {
+				t.Fatalf("poll %s exited %d: %s", c.flag, code, errOut.String())
+			}
+			if !strings.Contains(out.String(), "zhengquanshibaowang (证券时报网): new 2") {
+				t.Errorf("poll %s printed %q, want the poll's summary", c.flag, out.String())
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.check(b); err != nil {
+				t.Errorf("poll %s wrote %s", c.flag, err)
+			}
 
-	errOut.Reset()
-	missing := filepath.Join(dir, "no-such-dir", "poll.trace")
-	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-trace", missing}, &out, &errOut); code != 1 {
-		t.Errorf("poll -trace into a missing directory exited %d, want 1", code)
-	}
-	if !strings.Contains(errOut.String(), missing) {
-		t.Errorf("stderr %q does not name the trace file", errOut.String())
-	}
-}
-
-// poll -memprofile writes a profile of what the poll allocated (pprof's
-// gzip-compressed format), beside a normal poll; a file it cannot create
-// fails the command before anything is polled, naming the file.
-func TestPollMemProfile(t *testing.T) {
-	ts := sources(t)
-	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "127.0.0.1:0", ts.URL, false)
-	path := filepath.Join(dir, "poll.mem")
-	var out, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-memprofile", path}, &out, &errOut); code != 0 {
-		t.Fatalf("poll -memprofile exited %d: %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "zhengquanshibaowang (证券时报网): new 2") {
-		t.Errorf("poll -memprofile printed %q, want the poll's summary", out.String())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("memory profile is not pprof's gzip format: %v", err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil || !bytes.Contains(b, []byte("alloc_space")) {
-		t.Errorf("memory profile (%d bytes, %v) names no alloc_space sample type", len(b), err)
-	}
-
-	errOut.Reset()
-	missing := filepath.Join(dir, "no-such-dir", "poll.mem")
-	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-memprofile", missing}, &out, &errOut); code != 1 {
-		t.Errorf("poll -memprofile into a missing directory exited %d, want 1", code)
-	}
-	if !strings.Contains(errOut.String(), missing) {
-		t.Errorf("stderr %q does not name the profile file", errOut.String())
+			errOut.Reset()
+			missing := filepath.Join(dir, "no-such-dir", "poll.out")
+			if code := Run(context.Background(), []string{"poll", "-config", cfg, c.flag, missing}, &out, &errOut); code != 1 {
+				t.Errorf("poll %s into a missing directory exited %d, want 1", c.flag, code)
+			}
+			if !strings.Contains(errOut.String(), missing) {
+				t.Errorf("stderr %q does not name the file", errOut.String())
+			}
+		})
 	}
 }
