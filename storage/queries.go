@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,15 +81,15 @@ func (db *DB) Entries(ctx context.Context, q EntryQuery) ([]Entry, error) {
 		where, order = "AND (i.updated, i.id) > (?, ?)", "ASC"
 		args = append(args, q.After.Updated.Unix(), q.After.ID)
 	}
-	args = append(args, q.Limit)
 	// This query walks items_updated (or items_source_updated for one
-	// source) and stops after Limit rows.
+	// source) and stops after Limit rows. The limit is written into it:
+	// SQLite compiles a statement again once a LIMIT ? is bound.
 	rows, err := db.r.QueryContext(ctx, db.q(`
 		SELECT `+entryColumns+`
 		FROM items i JOIN sources s ON s.id = i.source_id
 		WHERE s.slug IN (?`+strings.Repeat(",?", len(q.Sources)-1)+`) `+where+`
 		ORDER BY i.updated `+order+`, i.id `+order+`
-		LIMIT ?`), args...)
+		LIMIT `+strconv.Itoa(q.Limit)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("query entries: %w", err)
 	}
