@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"sync"
@@ -158,6 +159,7 @@ func startAllocProfile(path string, stderr io.Writer) (stop func(), err error) {
 		return nil, fmt.Errorf("memory profile: %w", err)
 	}
 	return func() {
+		runtime.GC() // the profile is as of the last collection: include what came since
 		err := pprof.Lookup("allocs").WriteTo(f, 0)
 		if cerr := f.Close(); err == nil {
 			err = cerr

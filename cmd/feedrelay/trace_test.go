@@ -38,6 +38,11 @@ func TestPollProfiles(t *testing.T) {
 			if err != nil || !bytes.Contains(p, []byte("alloc_space")) {
 				return fmt.Errorf("%d bytes (%v) naming no alloc_space sample type", len(p), err)
 			}
+			// Every allocs profile names its sample types; this one must
+			// hold the poll's own allocations.
+			if !bytes.Contains(p, []byte("feedrelay/feeds.Parse")) {
+				return fmt.Errorf("a profile of %d bytes holding no allocation of feeds.Parse", len(p))
+			}
 			return nil
 		}},
 	} {
