@@ -99,40 +99,18 @@ func TestPostgresMigrate_Concurrent(t *testing.T) {
 // in PostgreSQL's, so that one storage contract can read and write both
 // (PostgreSQL has more: the leases).
 func TestPostgresSchema_SameAsSQLite(t *testing.T) {
-	ctx := context.Background()
 	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	pg := pgDB(t)
 	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "articles", "migrations", "polls", "item_hours"} {
-		rows, err := lite.r.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want []string
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, name)
-		}
-		rows.Close()
+		want := column[string](t, lite.r, "SELECT name FROM pragma_table_info(?)", table)
 		if len(want) == 0 {
 			t.Fatalf("SQLite has no table %s", table)
 		}
-		rows, err = pg.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name = $1`, table)
-		if err != nil {
-			t.Fatal(err)
-		}
 		have := map[string]bool{}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				t.Fatal(err)
-			}
+		for _, name := range column[string](t, pg, `SELECT column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1`, table) {
 			have[name] = true
 		}
-		rows.Close()
 		for _, c := range want {
 			if !have[c] {
 				t.Errorf("PostgreSQL's %s has no column %s (SQLite's has): add it to storage/migrations/postgres", table, c)

@@ -271,63 +271,29 @@ func TestTerms_SameAsTrigramIndex(t *testing.T) {
 	}
 	ids := func(query string, args ...any) []int64 {
 		t.Helper()
-		rows, err := db.r.QueryContext(ctx, query, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, id)
-		}
+		out := column[int64](t, db.r, query, args...)
 		slices.Sort(out)
 		return out
 	}
-	// old is the items holding t by the trigram table. For a short term,
-	// the trigrams that begin with it folded as the table folds (the former
-	// Search lowered it with strings.ToLower, which differs for ς, ſ, µ, İ,
-	// …: such terms found too little or other items).
-	old := func(t string) []int64 {
-		if utf8.RuneCountInString(t) == 3 {
-			return ids(`SELECT rowid FROM old_search WHERE old_search MATCH ?`, ftsString(t))
+	// old is the items holding term by the trigram table. For a short
+	// term, the trigrams that begin with it folded as the table folds (the
+	// former Search lowered it with strings.ToLower, which differs for ς,
+	// ſ, µ, İ, …: such terms found too little or other items).
+	old := func(term string) []int64 {
+		if utf8.RuneCountInString(term) == 3 {
+			return ids(`SELECT rowid FROM old_search WHERE old_search MATCH ?`, ftsString(term))
 		}
-		prefix := strings.Map(foldRune, t) // FTS5's fold: TestFoldRune_AsFTS5
+		prefix := strings.Map(foldRune, term) // FTS5's fold: TestFoldRune_AsFTS5
 		var tris []string
-		rows, err := db.r.QueryContext(ctx, `SELECT term FROM old_search_terms WHERE term >= ? AND term < ?`, prefix, prefix+"\U0010FFFF")
-		if err != nil {
-			panic(err)
-		}
-		for rows.Next() {
-			var tri string
-			rows.Scan(&tri)
+		for _, tri := range column[string](t, db.r, `SELECT term FROM old_search_terms WHERE term >= ? AND term < ?`, prefix, prefix+"\U0010FFFF") {
 			tris = append(tris, ftsString(tri))
 		}
-		rows.Close()
 		if len(tris) == 0 {
 			return nil
 		}
 		return ids(`SELECT rowid FROM old_search WHERE old_search MATCH ?`, strings.Join(tris, " OR "))
 	}
-	var texts []string
-	if err := func() error {
-		rows, err := db.r.QueryContext(ctx, `SELECT title || ' ' || body FROM items_search`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var s string
-			rows.Scan(&s)
-			texts = append(texts, s)
-		}
-		return rows.Err()
-	}(); err != nil {
-		t.Fatal(err)
-	}
+	texts := column[string](t, db.r, `SELECT title || ' ' || body FROM items_search`)
 	tried, differ := 0, 0
 	for range 800 { // 72 s under -race at 3,000; every kind of term still comes up
 		rs := []rune(texts[rng.IntN(len(texts))])

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -346,4 +347,27 @@ func TestOpen_PageSizeAndWAL(t *testing.T) {
 	if pageSize != 8192 || mode != "wal" {
 		t.Errorf("page_size %d, journal_mode %s; want 8192, wal", pageSize, mode)
 	}
+}
+
+// column is what query (in db's dialect) returns, one column, in its
+// order; any error fails the test.
+func column[T any](tb testing.TB, db *sql.DB, query string, args ...any) []T {
+	tb.Helper()
+	rows, err := db.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			tb.Fatalf("%s: %v", query, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+	return out
 }
