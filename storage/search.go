@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -139,14 +138,11 @@ func (db *DB) Search(ctx context.Context, q SearchQuery) ([]Entry, error) {
 		where = append(where, "(i.updated, i.id) < (?, ?)")
 		args = append(args, q.Before.Updated.Unix(), q.Before.ID)
 	}
-	// The limit is written into the statement: SQLite would compile it
-	// again once a LIMIT ? is bound, as it does for LIKE ? (above). Each
-	// search compiles its statement anyway (its terms and sources vary).
 	rows, err := db.r.QueryContext(ctx, `SELECT `+entryColumns+`
 		FROM `+from+` CROSS JOIN sources s ON s.id = i.source_id
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY i.updated DESC, i.id DESC
-		LIMIT `+strconv.Itoa(q.Limit), args...)
+		`+limitClause(q.Limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
