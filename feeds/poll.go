@@ -145,6 +145,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		return nil
 	}
 	feed, skipped, err := src.parse(resp, r.Attempted)
+	resp.Release() // the feed holds copies only
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,147 @@
+package feeds_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/feeds/scrape"
+)
+
+// keepStore keeps every feed saved, as the poll left it.
+type keepStore struct{ saved map[string]*feeds.Feed }
+
+func (s *keepStore) Validators(context.Context, string) (string, string, error) { return "", "", nil }
+
+func (s *keepStore) Save(_ context.Context, r *feeds.Result) (feeds.Saved, error) {
+	s.saved[r.Source] = r.Feed
+	return feeds.Saved{Counts: feeds.Counts{New: len(r.Feed.Items)}}, nil
+}
+
+func (s *keepStore) StoredArticles(context.Context, string, []feeds.Item) ([]feeds.StoredArticle, error) {
+	return nil, nil
+}
+
+func (s *keepStore) DueArticles(context.Context, string, time.Time, int) ([]feeds.DueArticle, error) {
+	return nil, nil
+}
+
+// A fetched body is read into a buffer that later fetches reuse once it is
+// parsed. Nothing a poll hands on to be stored may still point into it: the
+// items of every source polled earlier must read as their own source wrote
+// them after many more fetches, in every format and for scraped pages.
+func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
+	item := func(i, k int) (title, text string) {
+		return fmt.Sprintf("源%d 第%d条 标题", i, k), fmt.Sprintf("源%d 第%d条 正文：两市成交额 %d 亿", i, k, 1000*i+k)
+	}
+	formats := []struct {
+		name, contentType string
+		body              func(i int) string
+		scraper           *scrape.Scraper
+	}{
+		{name: "rss", contentType: "application/rss+xml", body: func(i int) string {
+			var b strings.Builder
+			b.WriteString(`<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>RSS</title><link>http://example.cn/</link>`)
+			for k := range 3 {
+				title, text := item(i, k)
+				fmt.Fprintf(&b, `<item><title>%s</title><link>http://example.cn/%d/%d</link><description><![CDATA[<p>%s</p>]]></description></item>`, title, i, k, text)
+			}
+			return b.String() + `</channel></rss>`
+		}},
+		{name: "atom", contentType: "application/atom+xml", body: func(i int) string {
+			var b strings.Builder
+			b.WriteString(`<feed xmlns="http://www.w3.org/2005/Atom"><title>Atom</title><id>urn:x</id><updated>2026-12-01T00:00:00Z</updated>`)
+			for k := range 3 {
+				title, text := item(i, k)
+				fmt.Fprintf(&b, `<entry><title>%s</title><id>urn:%d:%d</id><link href="http://example.cn/%d/%d"/><updated>2026-12-01T00:00:00Z</updated><content type="html">&lt;p&gt;%s&lt;/p&gt;</content></entry>`, title, i, k, i, k, text)
+			}
+			return b.String() + `</feed>`
+		}},
+		{name: "json", contentType: "application/feed+json", body: func(i int) string {
+			var items []string
+			for k := range 3 {
+				title, text := item(i, k)
+				items = append(items, fmt.Sprintf(`{"id":"%d-%d","url":"http://example.cn/%d/%d","title":"%s","content_html":"<p>%s</p>"}`, i, k, i, k, title, text))
+			}
+			return `{"version":"https://jsonfeed.org/version/1.1","title":"JSON","items":[` + strings.Join(items, ",") + `]}`
+		}},
+		{name: "html", contentType: "text/html; charset=utf-8", scraper: mustScraper(t, scrape.Spec{Kind: scrape.HTML, Items: "li",
+			Fields: map[string]string{"title": "a", "link": "a @href", "content": "p"}}),
+			body: func(i int) string {
+				var b strings.Builder
+				b.WriteString(`<html><head><title>HTML</title></head><body><ul>`)
+				for k := range 3 {
+					title, text := item(i, k)
+					fmt.Fprintf(&b, `<li><a href="/%d/%d">%s</a><p>%s</p></li>`, i, k, title, text)
+				}
+				return b.String() + `</ul></body></html>`
+			}},
+		{name: "json api", contentType: "application/json", scraper: mustScraper(t, scrape.Spec{Kind: scrape.JSON, Items: "list",
+			Fields: map[string]string{"title": "t", "guid": "id", "link": "http://example.cn/{id}", "content": "c"}}),
+			body: func(i int) string {
+				var items []string
+				for k := range 3 {
+					title, text := item(i, k)
+					items = append(items, fmt.Sprintf(`{"id":"%d-%d","t":"%s","c":"%s"}`, i, k, title, text))
+				}
+				return `{"list":[` + strings.Join(items, ",") + `]}`
+			}},
+	}
+	const perFormat = 8
+	mux := http.NewServeMux()
+	for f, format := range formats {
+		for j := range perFormat {
+			i := f*perFormat + j
+			body := format.body(i)
+			mux.HandleFunc(fmt.Sprintf("/%d", i), func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", format.contentType)
+				w.Write([]byte(body))
+			})
+		}
+	}
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+
+	store := &keepStore{saved: map[string]*feeds.Feed{}}
+	p := &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: store}
+	for f, format := range formats {
+		for j := range perFormat {
+			i := f*perFormat + j
+			src := feeds.Source{Slug: fmt.Sprint(i), Name: format.name, URL: fmt.Sprintf("%s/%d", ts.URL, i),
+				Timeout: 5 * time.Second, MaxBodySize: 1 << 20, Scraper: format.scraper, AllowPrivateNetworks: true}
+			if r := p.Poll(context.Background(), src); r.Err != nil {
+				t.Fatalf("%s source %d: %v", format.name, i, r.Err)
+			}
+		}
+	}
+	for f, format := range formats {
+		for j := range perFormat {
+			i := f*perFormat + j
+			feed := store.saved[fmt.Sprint(i)]
+			if feed == nil || len(feed.Items) != 3 {
+				t.Fatalf("%s source %d: saved %+v", format.name, i, feed)
+			}
+			for k, it := range feed.Items {
+				title, text := item(i, k)
+				if it.Title != title || !strings.Contains(it.Content, text) {
+					t.Errorf("%s source %d item %d reads %q / %q after later fetches, want %q / %q",
+						format.name, i, k, it.Title, it.Content, title, text)
+				}
+			}
+		}
+	}
+}
+
+func mustScraper(t *testing.T, spec scrape.Spec) *scrape.Scraper {
+	t.Helper()
+	s, err := scrape.Compile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
