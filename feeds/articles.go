@@ -266,6 +266,7 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 		}
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
+	defer resp.Release() // what is returned is sanitize's, a copy
 	text, err := decodePage(resp.Body, resp.ContentType, src.Charset)
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)

@@ -2,6 +2,7 @@ package feeds_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,39 +11,60 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/feeds/article"
 	"github.com/feedrelay/feedrelay/feeds/scrape"
 )
 
-// keepStore keeps every feed saved, as the poll left it.
-type keepStore struct{ saved map[string]*feeds.Feed }
+// keepStore keeps every feed saved, and what it read as when saved.
+type keepStore struct {
+	saved map[string]*feeds.Feed
+	read  map[string]string // the feed in JSON, which follows its pointers
+}
 
 func (s *keepStore) Validators(context.Context, string) (string, string, error) { return "", "", nil }
 
 func (s *keepStore) Save(_ context.Context, r *feeds.Result) (feeds.Saved, error) {
-	s.saved[r.Source] = r.Feed
+	s.saved[r.Source], s.read[r.Source] = r.Feed, asJSON(r.Feed)
 	return feeds.Saved{Counts: feeds.Counts{New: len(r.Feed.Items)}}, nil
 }
 
-func (s *keepStore) StoredArticles(context.Context, string, []feeds.Item) ([]feeds.StoredArticle, error) {
-	return nil, nil
+func (s *keepStore) StoredArticles(_ context.Context, _ string, items []feeds.Item) ([]feeds.StoredArticle, error) {
+	return make([]feeds.StoredArticle, len(items)), nil // none stored yet
 }
 
 func (s *keepStore) DueArticles(context.Context, string, time.Time, int) ([]feeds.DueArticle, error) {
 	return nil, nil
 }
 
+func asJSON(f *feeds.Feed) string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
 // A fetched body is read into a buffer that later fetches reuse once it is
-// parsed. Nothing a poll hands on to be stored may still point into it: the
-// items of every source polled earlier must read as their own source wrote
-// them after many more fetches, in every format and for scraped pages.
+// parsed (and an article page once its text is taken out). Nothing a poll
+// hands on to be stored may still point into it: every source polled
+// earlier must read, every field of it, as it did when it was saved, after
+// many more fetches, in every format, for scraped pages and full text.
 func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 	item := func(i, k int) (title, text string) {
 		return fmt.Sprintf("源%d 第%d条 标题", i, k), fmt.Sprintf("源%d 第%d条 正文：两市成交额 %d 亿", i, k, 1000*i+k)
+	}
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	fullText, err := article.Compile(article.Spec{Selector: ".body"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	formats := []struct {
 		name, contentType string
 		body              func(i int) string
 		scraper           *scrape.Scraper
+		article           *article.Extractor
 	}{
 		{name: "rss", contentType: "application/rss+xml", body: func(i int) string {
 			var b strings.Builder
@@ -81,6 +103,20 @@ func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 				}
 				return b.String() + `</ul></body></html>`
 			}},
+		{name: "rss with full text", contentType: "application/rss+xml", article: fullText, body: func(i int) string {
+			var b strings.Builder
+			b.WriteString(`<rss version="2.0"><channel><title>RSS</title><link>` + ts.URL + `/</link>`)
+			for k := range 3 {
+				title, text := item(i, k)
+				fmt.Fprintf(&b, `<item><title>%s</title><link>%s/article/%d/%d</link><description>摘要</description></item>`, title, ts.URL, i, k)
+				page := fmt.Sprintf(`<html><body><div class="nav">导航</div><div class="body"><p>%s</p></div></body></html>`, text)
+				mux.HandleFunc(fmt.Sprintf("/article/%d/%d", i, k), func(w http.ResponseWriter, _ *http.Request) {
+					w.Header().Set("Content-Type", "text/html; charset=utf-8")
+					w.Write([]byte(page))
+				})
+			}
+			return b.String() + `</channel></rss>`
+		}},
 		{name: "json api", contentType: "application/json", scraper: mustScraper(t, scrape.Spec{Kind: scrape.JSON, Items: "list",
 			Fields: map[string]string{"title": "t", "guid": "id", "link": "http://example.cn/{id}", "content": "c"}}),
 			body: func(i int) string {
@@ -93,7 +129,6 @@ func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 			}},
 	}
 	const perFormat = 8
-	mux := http.NewServeMux()
 	for f, format := range formats {
 		for j := range perFormat {
 			i := f*perFormat + j
@@ -104,16 +139,14 @@ func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 			})
 		}
 	}
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
-
-	store := &keepStore{saved: map[string]*feeds.Feed{}}
+	store := &keepStore{saved: map[string]*feeds.Feed{}, read: map[string]string{}}
 	p := &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: store}
 	for f, format := range formats {
 		for j := range perFormat {
 			i := f*perFormat + j
 			src := feeds.Source{Slug: fmt.Sprint(i), Name: format.name, URL: fmt.Sprintf("%s/%d", ts.URL, i),
-				Timeout: 5 * time.Second, MaxBodySize: 1 << 20, Scraper: format.scraper, AllowPrivateNetworks: true}
+				Timeout: 5 * time.Second, MaxBodySize: 1 << 20, Scraper: format.scraper, Article: format.article,
+				AllowPrivateNetworks: true}
 			if r := p.Poll(context.Background(), src); r.Err != nil {
 				t.Fatalf("%s source %d: %v", format.name, i, r.Err)
 			}
@@ -125,6 +158,9 @@ func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 			feed := store.saved[fmt.Sprint(i)]
 			if feed == nil || len(feed.Items) != 3 {
 				t.Fatalf("%s source %d: saved %+v", format.name, i, feed)
+			}
+			if now, then := asJSON(feed), store.read[fmt.Sprint(i)]; now != then {
+				t.Errorf("%s source %d changed after later fetches:\nsaved %s\nnow   %s", format.name, i, then, now)
 			}
 			for k, it := range feed.Items {
 				title, text := item(i, k)

@@ -396,7 +396,14 @@ func recycle(buf *bytes.Buffer) {
 
 // Release gives the body's memory back for a later fetch to read into. The
 // caller must be done with Body and with anything that may still point
-// into it (Parse's results do not: every string in them is a copy).
+// into it. What Parse and a scraper return does not: gofeed, encoding/xml
+// and x/net/html (goquery's parser) read through a reader into memory of
+// their own, and gjson's GetBytes copies what it finds. A parser that
+// returns strings over its input (a zero-copy one, gjson.Get on an unsafe
+// string) must not come between a fetch and Release:
+// TestPoll_ItemsOutliveTheirBody compares every field of what a poll saved
+// before and after later fetches. Skipping Release is allowed (the
+// collector takes the buffer).
 func (r *Response) Release() {
 	if r.buf != nil {
 		recycle(r.buf)
