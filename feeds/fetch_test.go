@@ -129,29 +129,35 @@ func TestFetchConditional(t *testing.T) {
 	}
 }
 
+// A body is read whole up to the cap, and refused past it, whether it is
+// small enough for a reused buffer or not (pooledBody).
 func TestFetchBodyCap(t *testing.T) {
-	body := strings.Repeat("x", 2048)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("chunked") == "" {
-			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	for _, size := range []int{2048, 3*pooledBody + 7} {
+		body := make([]byte, size)
+		for i := range body {
+			body[i] = byte('a' + i%26 + i/size) // no two places alike: a byte out of order shows
 		}
-		fmt.Fprint(w, body)
-	}))
-	defer srv.Close()
-	f := NewFetcher("")
-	for _, q := range []string{"", "?chunked=1"} {
-		_, err := fetch(t, f, Request{URL: srv.URL + q, MaxBodySize: 1024})
-		if !errors.Is(err, ErrBodyTooLarge) {
-			t.Errorf("%q: 2048 bytes with a 1024 cap: err = %v, want ErrBodyTooLarge", q, err)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("chunked") == "" {
+				w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			}
+			w.Write(body)
+		}))
+		f := NewFetcher("")
+		for _, q := range []string{"", "?chunked=1"} {
+			for _, limit := range []int64{int64(size) / 2, int64(size) - 1} {
+				if _, err := fetch(t, f, Request{URL: srv.URL + q, MaxBodySize: limit}); !errors.Is(err, ErrBodyTooLarge) {
+					t.Errorf("%q: %d bytes with a %d cap: err = %v, want ErrBodyTooLarge", q, size, limit, err)
+				}
+			}
+			for _, limit := range []int64{int64(size), 0} { // exactly at the cap; 0: no cap
+				resp, err := fetch(t, f, Request{URL: srv.URL + q, MaxBodySize: limit})
+				if err != nil || !bytes.Equal(resp.Body, body) {
+					t.Errorf("%q: %d bytes with a %d cap: err %v, %d bytes read, the same: %v", q, size, limit, err, len(resp.Body), bytes.Equal(resp.Body, body))
+				}
+			}
 		}
-		resp, err := fetch(t, f, Request{URL: srv.URL + q, MaxBodySize: 2048})
-		if err != nil || len(resp.Body) != 2048 {
-			t.Errorf("%q: body exactly at the cap: err %v", q, err)
-		}
-		resp, err = fetch(t, f, Request{URL: srv.URL + q}) // 0: no cap
-		if err != nil || len(resp.Body) != 2048 {
-			t.Errorf("%q: no cap: err %v", q, err)
-		}
+		srv.Close()
 	}
 }
 
