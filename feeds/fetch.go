@@ -435,7 +435,7 @@ func readCapped(out *Response, r io.Reader, limit int64) error {
 	}
 	rest := r
 	if limit > 0 {
-		rest = io.LimitReader(r, limit+1-n)
+		rest = io.LimitReader(r, limit-n+1) // not limit+1-n: limit may be math.MaxInt64
 	}
 	b, err := io.ReadAll(io.MultiReader(bytes.NewReader(buf.Bytes()), rest))
 	recycle(buf)

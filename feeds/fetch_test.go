@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -132,10 +133,12 @@ func TestFetchConditional(t *testing.T) {
 // A body is read whole up to the cap, and refused past it, whether it is
 // small enough for a reused buffer or not (pooledBody).
 func TestFetchBodyCap(t *testing.T) {
-	for _, size := range []int{2048, 3*pooledBody + 7} {
+	for _, size := range []int{2048, pooledBody, pooledBody + 1, 3*pooledBody + 7} {
 		body := make([]byte, size)
+		x := uint32(size)
 		for i := range body {
-			body[i] = byte('a' + i%26 + i/size) // no two places alike: a byte out of order shows
+			x = x*1664525 + 1013904223 // a byte out of place, or a shifted run, shows
+			body[i] = 'a' + byte(x>>24)%26
 		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("chunked") == "" {
@@ -150,7 +153,7 @@ func TestFetchBodyCap(t *testing.T) {
 					t.Errorf("%q: %d bytes with a %d cap: err = %v, want ErrBodyTooLarge", q, size, limit, err)
 				}
 			}
-			for _, limit := range []int64{int64(size), 0} { // exactly at the cap; 0: no cap
+			for _, limit := range []int64{int64(size), 0, math.MaxInt64} { // exactly at the cap; 0: no cap; the largest cap
 				resp, err := fetch(t, f, Request{URL: srv.URL + q, MaxBodySize: limit})
 				if err != nil || !bytes.Equal(resp.Body, body) {
 					t.Errorf("%q: %d bytes with a %d cap: err %v, %d bytes read, the same: %v", q, size, limit, err, len(resp.Body), bytes.Equal(resp.Body, body))
