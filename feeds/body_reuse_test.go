@@ -15,25 +15,17 @@ import (
 	"github.com/feedrelay/feedrelay/feeds/scrape"
 )
 
-// keepStore keeps every feed saved, and what it read as when saved.
+// keepStore is a store that also keeps every feed saved, and what it read
+// as when saved.
 type keepStore struct {
+	feeds.Store
 	saved map[string]*feeds.Feed
 	read  map[string]string // the feed in JSON, which follows its pointers
 }
 
-func (s *keepStore) Validators(context.Context, string) (string, string, error) { return "", "", nil }
-
-func (s *keepStore) Save(_ context.Context, r *feeds.Result) (feeds.Saved, error) {
+func (s *keepStore) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 	s.saved[r.Source], s.read[r.Source] = r.Feed, asJSON(r.Feed)
-	return feeds.Saved{Counts: feeds.Counts{New: len(r.Feed.Items)}}, nil
-}
-
-func (s *keepStore) StoredArticles(_ context.Context, _ string, items []feeds.Item) ([]feeds.StoredArticle, error) {
-	return make([]feeds.StoredArticle, len(items)), nil // none stored yet
-}
-
-func (s *keepStore) DueArticles(context.Context, string, time.Time, int) ([]feeds.DueArticle, error) {
-	return nil, nil
+	return s.Store.Save(ctx, r)
 }
 
 func asJSON(f *feeds.Feed) string {
@@ -139,8 +131,13 @@ func TestPoll_ItemsOutliveTheirBody(t *testing.T) {
 			})
 		}
 	}
-	store := &keepStore{saved: map[string]*feeds.Feed{}, read: map[string]string{}}
-	p := &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: store}
+	var slugs []string
+	for i := range len(formats) * perFormat {
+		slugs = append(slugs, fmt.Sprint(i))
+	}
+	p, db := newPoller(t, slugs...)
+	store := &keepStore{Store: db, saved: map[string]*feeds.Feed{}, read: map[string]string{}}
+	p.Store = store
 	for f, format := range formats {
 		for j := range perFormat {
 			i := f*perFormat + j
