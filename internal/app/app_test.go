@@ -416,6 +416,18 @@ func TestReload_PerHostConcurrency(t *testing.T) {
 	if p := o.peakActive(); p != 1 {
 		t.Fatalf("%d fetches at once to one host with per_host_concurrency 1", p)
 	}
+	// The serial polls leave the sources' schedules one fetch apart, so they
+	// would not overlap on their own: the origin holds every answer, and only
+	// the limit decides how many requests reach it meanwhile.
+	var releases []func()
+	for _, s := range slugs {
+		releases = append(releases, o.holdSlug(s))
+	}
+	defer func() {
+		for _, release := range releases {
+			release()
+		}
+	}()
 	d.write(t, conf{top: "per_host_concurrency: 4", interval: "1s", sources: slugs})
 	d.reload(t)
 	o.resetPeak()
