@@ -11,6 +11,8 @@ import (
 // Copied is what CopyTo moved.
 type Copied struct {
 	Sources, Items, Pruned int
+	Polls                  int // rows of the poll history added
+	Articles               int // full-text states of items
 }
 
 // copyBatch is how many rows one INSERT of CopyTo carries: 19 columns of
@@ -35,11 +37,14 @@ const copiedItemColumns = itemColumns + `, url_hash, title_hash`
 // copy`): every source with its feed, validators and health, every item
 // with its id, entry id and story keys unchanged (so that no published
 // entry id, and no paging cursor, moves), the identities retention pruned,
-// and the items still to be keyed. Every item is queued for dst's search
-// index, which is built differently. It reads one snapshot of db and writes
-// in one transaction: dst gets all of it or nothing. Copying again is
-// safe: sources are matched by slug, items by id, and what changed in db
-// since is updated.
+// the items still to be keyed, each source's poll history and new items
+// per hour (the index page's health and activity), and where each item's
+// full text stands (an article still to be retried is retried from dst).
+// Every item is queued for dst's search index, which is built differently.
+// It reads one snapshot of db and writes in one transaction: dst gets all
+// of it or nothing. Copying again is safe: sources are matched by slug,
+// items by id, and what changed in db since is updated; polls made since
+// are added.
 func (db *DB) CopyTo(ctx context.Context, dst *DB) (Copied, error) {
 	var c Copied
 	if db.pg || !dst.pg {
@@ -66,6 +71,24 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (Copied, error) {
 	}
 	if c.Pruned, err = copyPruned(ctx, src, tx, ids); err != nil {
 		return c, fmt.Errorf("copy pruned identities: %w", err)
+	}
+	if c.Polls, err = copyPolls(ctx, src, tx, ids); err != nil {
+		return c, fmt.Errorf("copy the poll history: %w", err)
+	}
+	if _, err = copyRows(ctx, src, tx, `SELECT source_id, hour, n FROM item_hours`,
+		`INSERT INTO item_hours (source_id, hour, n)`,
+		// Counted from the same items as src's; a second copy finds src's
+		// counts grown, or as they were.
+		`ON CONFLICT (source_id, hour) DO UPDATE SET n = greatest(item_hours.n, excluded.n)`,
+		3, mapSource(ids, nil)); err != nil {
+		return c, fmt.Errorf("copy the new items per hour: %w", err)
+	}
+	if c.Articles, err = copyRows(ctx, src, tx, `SELECT source_id, item_id, url, state, attempts,
+		next_attempt, last_attempt, last_error FROM articles`,
+		`INSERT INTO articles (source_id, item_id, url, state, attempts, next_attempt, last_attempt, last_error)`,
+		`ON CONFLICT (item_id) DO UPDATE SET `+updateSet("source_id, url, state, attempts, next_attempt, last_attempt, last_error"),
+		8, mapSource(ids, nil)); err != nil {
+		return c, fmt.Errorf("copy the full-text states: %w", err)
 	}
 	// Items keep their ids: the identity sequences must start past them.
 	for _, table := range []string{"sources", "items"} {
@@ -239,6 +262,118 @@ func copyPruned(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (
 		}
 	}
 	return len(all), nil
+}
+
+// copyPolls adds src's polls of each source newer than dst's newest of that
+// source: all of them on a first copy; on a second, those made since.
+// Each source's are inserted oldest first, so that polls within one second
+// keep their order (the history orders by time, then id).
+func copyPolls(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
+	newest := map[int64]int64{}
+	rows, err := tx.QueryContext(ctx, `SELECT source_id, max(attempted) FROM polls GROUP BY source_id`)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var id, at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		newest[id] = at
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return copyRows(ctx, src, tx, `SELECT source_id, attempted, duration_ms, status, outcome, new, updated, error
+		FROM polls ORDER BY source_id, attempted, id`,
+		`INSERT INTO polls (source_id, attempted, duration_ms, status, outcome, new, updated, error)`, "",
+		8, mapSource(sources, func(source int64, row []any) bool {
+			at, seen := newest[source]
+			return !seen || row[1].(int64) > at
+		}))
+}
+
+// mapSource returns a row mapper for copyRows whose first column is a
+// source id: it gives it dst's id, makes the text columns valid for
+// PostgreSQL, and drops the rows keep (if not nil) refuses.
+func mapSource(sources map[int64]int64, keep func(source int64, row []any) bool) func([]any) (bool, error) {
+	return func(row []any) (bool, error) {
+		id, ok := sources[row[0].(int64)]
+		if !ok {
+			return false, fmt.Errorf("unknown source %d", row[0])
+		}
+		row[0] = id
+		for i, v := range row {
+			if s, ok := v.(string); ok {
+				row[i] = textOf(s)
+			}
+		}
+		return keep == nil || keep(id, row), nil
+	}
+}
+
+// copyRows inserts the rows of query on src into tx, copyBatch rows an
+// INSERT (insert names the table and columns, onConflict follows the
+// values), after row has mapped each (false: left out); it returns how
+// many it inserted. Values are read as int64 or string.
+func copyRows(ctx context.Context, src, tx *sql.Tx, query, insert, onConflict string, columns int,
+	row func([]any) (bool, error)) (int, error) {
+	rows, err := src.QueryContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var (
+		args   []any
+		values []string
+		total  int
+	)
+	flush := func() error {
+		if len(values) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, insert+` VALUES `+strings.Join(values, ",")+` `+onConflict, args...); err != nil {
+			return err
+		}
+		total += len(values)
+		args, values = args[:0], values[:0]
+		return nil
+	}
+	cols, ptrs := make([]any, columns), make([]any, columns)
+	for i := range cols {
+		ptrs[i] = &cols[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return total, err
+		}
+		vals := make([]any, columns)
+		for i, v := range cols {
+			if b, ok := v.([]byte); ok { // TEXT may scan as bytes
+				v = string(b)
+			}
+			vals[i] = v
+		}
+		if ok, err := row(vals); err != nil || !ok {
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		values = append(values, "("+placeholders(len(args)+1, columns)+")")
+		args = append(args, vals...)
+		if len(values) == copyBatch {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return total, err
+	}
+	return total, flush()
 }
 
 // placeholders is n PostgreSQL placeholders from $from.

@@ -60,8 +60,9 @@ func TestCopyTo(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if copied != (Copied{Sources: 2, Items: 4, Pruned: 1}) {
-			t.Errorf("run %d copied %+v, want 2 sources, 4 items, 1 pruned", run, copied)
+		// Polls: stcn's one, other's three; none made since on the second run.
+		if want := (Copied{Sources: 2, Items: 4, Pruned: 1, Polls: 4 * (1 - run)}); copied != want {
+			t.Errorf("run %d copied %+v, want %+v", run, copied, want)
 		}
 		for _, slugs := range [][]string{{"stcn"}, {"other"}, {"stcn", "other"}} {
 			want, got := entries(t, lite, slugs...), entries(t, pg, slugs...)
@@ -170,4 +171,93 @@ func TestCopyTo_FoldsCopies(t *testing.T) {
 	if got := copiesOf(lite); !reflect.DeepEqual(got, want) {
 		t.Errorf("copies on SQLite: %v, want %v", got, want)
 	}
+}
+
+// A copy carries what the index page shows of each source's life (its
+// polls, its new items per hour, its full-text warning) and the full-text
+// retries still due, which PostgreSQL then retries; copying again adds the
+// polls made since, once.
+func TestCopyTo_History(t *testing.T) {
+	ctx := context.Background()
+	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
+	t0 := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
+	lite.Now = func() time.Time { return t0 }
+	poll := func(at time.Time, r *feeds.Result) {
+		t.Helper()
+		r.Attempted = at
+		if _, err := lite.Save(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := item("g1", "沪深两市", t0)
+	pending.Summary, pending.ArticleURL = "<p>摘要</p>", "https://example.org/a/g1"
+	pending.Article = &feeds.Article{State: feeds.ArticlePending, Attempts: 1, Attempted: t0,
+		NextAttempt: t0.Add(5 * time.Minute), Err: "HTTP 500"}
+	fetched := item("g2", "央行逆回购", t0)
+	fetched.ArticleURL = "https://example.org/a/g2"
+	fetched.Article = &feeds.Article{State: feeds.ArticleOK, Attempts: 1, Attempted: t0}
+	poll(t0, result("stcn", `"a"`, pending, fetched))
+	lite.Now = func() time.Time { return t0.Add(3 * time.Hour) }
+	poll(t0.Add(3*time.Hour), result("stcn", `"b"`, pending, fetched, item("g3", "科技ETF", t0)))
+	poll(t0.Add(4*time.Hour), &feeds.Result{Source: "stcn", StatusCode: 503,
+		Err: errors.New("fetch: HTTP 503 Service Unavailable")})
+	poll(t0.Add(4*time.Hour), result("other", "", item("o1", "Fed holds rates", t0)))
+
+	since := t0.Add(-24 * time.Hour)
+	same := func(run int, pg *DB) {
+		t.Helper()
+		for _, slug := range []string{"stcn", "other"} {
+			lp, err := lite.Polls(ctx, slug, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pp, err := pg.Polls(ctx, slug, 10)
+			if err != nil || len(lp) == 0 || !reflect.DeepEqual(pp, lp) {
+				t.Errorf("run %d: polls of %s on PostgreSQL %+v (%v), want as on SQLite %+v", run, slug, pp, err, lp)
+			}
+		}
+		ln, _ := lite.NewItems(ctx, since)
+		pn, err := pg.NewItems(ctx, since)
+		if err != nil || len(ln["stcn"]) < 2 || !reflect.DeepEqual(pn, ln) {
+			t.Errorf("run %d: new items per hour on PostgreSQL %+v (%v), want as on SQLite %+v", run, pn, err, ln)
+		}
+		ls, _ := lite.Sources(ctx)
+		ps, err := pg.Sources(ctx)
+		if err != nil || !reflect.DeepEqual(ps, ls) {
+			t.Errorf("run %d: sources on PostgreSQL %+v (%v), want %+v", run, ps, err, ls)
+		}
+		due := t0.Add(5 * time.Minute)
+		ld, _ := lite.DueArticles(ctx, "stcn", due, 10)
+		pd, err := pg.DueArticles(ctx, "stcn", due, 10)
+		if err != nil || len(ld) != 1 || !reflect.DeepEqual(pd, ld) {
+			t.Errorf("run %d: articles due on PostgreSQL %+v (%v), want as on SQLite %+v", run, pd, err, ld)
+		}
+		ls2, _ := lite.StoredArticles(ctx, "stcn", []feeds.Item{pending, fetched})
+		ps2, err := pg.StoredArticles(ctx, "stcn", []feeds.Item{pending, fetched})
+		if err != nil || !reflect.DeepEqual(ps2, ls2) {
+			t.Errorf("run %d: stored articles on PostgreSQL %+v (%v), want %+v", run, ps2, err, ls2)
+		}
+	}
+
+	pg := mustOpen(t, pgtest.Database(t, "storage", migratedTemplate))
+	pg.Now = func() time.Time { return lite.Now() } // the full-text warning's window
+	copied, err := lite.CopyTo(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied.Polls != 4 || copied.Articles != 2 {
+		t.Errorf("copied %+v, want 4 polls and 2 full-text states", copied)
+	}
+	same(1, pg)
+
+	// SQLite polls once more; the second copy adds that poll alone.
+	lite.Now = func() time.Time { return t0.Add(6 * time.Hour) }
+	poll(t0.Add(6*time.Hour), result("stcn", `"c"`, pending, fetched, item("g3", "科技ETF", t0), item("g4", "新消息", t0)))
+	if copied, err = lite.CopyTo(ctx, pg); err != nil {
+		t.Fatal(err)
+	}
+	if copied.Polls != 1 {
+		t.Errorf("second copy added %d polls, want the 1 made since", copied.Polls)
+	}
+	same(2, pg)
 }

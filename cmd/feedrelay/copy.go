@@ -18,7 +18,9 @@ const copyUsage = `usage: feedrelay copy -from feedrelay.db -to postgres://user:
 
 Copies a SQLite database into a PostgreSQL one, in one transaction: sources
 (feeds, validators, health), items with their ids and entry ids unchanged,
-the identities retention pruned, and what is still to be indexed or keyed.
+the identities retention pruned, what is still to be indexed or keyed, the
+poll history and new items per hour of each source, and where each item's
+full text stands.
 Running it again is safe: it updates what changed and adds what is new.
 Stop feedrelay on the SQLite file first; then point every instance's
 database: at the PostgreSQL URL.
@@ -71,7 +73,7 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "feedrelay copy: %s to %s: %v\n", *from, app.Redacted(*to), err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "copied %s to %s: %d sources, %d items, %d pruned identities\n",
-		*from, app.Redacted(*to), copied.Sources, copied.Items, copied.Pruned)
+	fmt.Fprintf(stdout, "copied %s to %s: %d sources, %d items, %d pruned identities, %d polls, %d full-text states\n",
+		*from, app.Redacted(*to), copied.Sources, copied.Items, copied.Pruned, copied.Polls, copied.Articles)
 	return exitOK
 }
