@@ -25,6 +25,9 @@ type Result struct {
 	Written   []string // created or rewritten
 	Unchanged int      // already held these bytes: left alone
 	Removed   []string // deleted (Jekyll's -prune, or a post whose date moved)
+	// Topics are the URLs of the feeds' first pages, in each format, whose
+	// files a static export wrote: what WebSub hubs are to hear of.
+	Topics []string
 }
 
 // Changed reports whether the export touched any file.

@@ -57,29 +57,29 @@ func (s *Static) Export(ctx context.Context, dir string) (*Result, error) {
 
 	res := &Result{}
 	var made []string
-	put := func(name, path string) error {
+	put := func(name, path string) (bool, error) {
 		body, err := s.get(ctx, path)
 		if err != nil {
-			return err
+			return false, err
 		}
 		wrote, err := writeFile(dir, name, body)
 		if err != nil {
-			return err
+			return false, err
 		}
 		res.record(name, wrote)
 		made = append(made, name)
-		return nil
+		return wrote, nil
 	}
-	if err := put("index.html", "/"); err != nil {
+	if _, err := put("index.html", "/"); err != nil {
 		return res, err
 	}
-	if err := put("opml", "/opml"); err != nil {
+	if _, err := put("opml", "/opml"); err != nil {
 		return res, err
 	}
 	// Each source's page: /s/{slug}, a folder's index so that the links
 	// the pages have to it find it.
 	for _, src := range s.Options.Sources {
-		if err := put("s/"+src.Slug+"/index.html", "/s/"+src.Slug); err != nil {
+		if _, err := put("s/"+src.Slug+"/index.html", "/s/"+src.Slug); err != nil {
 			return res, err
 		}
 	}
@@ -89,8 +89,12 @@ func (s *Static) Export(ctx context.Context, dir string) (*Result, error) {
 		for cur := (publish.Cursor{}); ; {
 			q := cur.String()
 			for _, ext := range []string{".atom", ".rss", ".json"} {
-				if err := put(under(base, f.URL(ext, q)), under(base, pf.URL(ext, q))); err != nil {
+				wrote, err := put(under(base, f.URL(ext, q)), under(base, pf.URL(ext, q)))
+				if err != nil {
 					return res, err
+				}
+				if wrote && q == "" {
+					res.Topics = append(res.Topics, f.URL(ext, q))
 				}
 			}
 			if page := f.PageURL(q); page != "" {
@@ -98,7 +102,7 @@ func (s *Static) Export(ctx context.Context, dir string) (*Result, error) {
 				if name == "" || strings.HasSuffix(name, "/") {
 					name += "index.html"
 				}
-				if err := put(name, under(base, pf.PageURL(q))); err != nil {
+				if _, err := put(name, under(base, pf.PageURL(q))); err != nil {
 					return res, err
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -209,6 +210,32 @@ func (p *Pinger) Publish(topics []string) {
 	for _, h := range p.hubs {
 		h.add(topics)
 	}
+}
+
+// PublishNow pings every hub with topics once, now, and returns what
+// failed: for a process that exits next (a cron `feedrelay export static
+// -ping`), which cannot wait to retry. Run need not be running.
+func (p *Pinger) PublishNow(ctx context.Context, topics []string) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	p.mu.Lock()
+	hubs := make([]string, 0, len(p.hubs))
+	for u := range p.hubs {
+		hubs = append(hubs, u)
+	}
+	p.mu.Unlock()
+	slices.Sort(hubs)
+	var errs []error
+	for _, u := range hubs {
+		if err := p.ping(ctx, u, topics); err != nil {
+			p.pings.WithLabelValues("failure").Inc()
+			errs = append(errs, err)
+			continue
+		}
+		p.pings.WithLabelValues("success").Inc()
+	}
+	return errors.Join(errs...)
 }
 
 // add queues topics not queued yet, and wakes the sender.

@@ -15,7 +15,7 @@ import (
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "jekyll" && args[0] != "static") {
 		fmt.Fprint(stderr, "usage: feedrelay export jekyll [-config C] [-category S] [-since YYYY-MM-DD] [-prune] DIR\n"+
-			"       feedrelay export static [-config C] DIR\n")
+			"       feedrelay export static [-config C] [-ping] DIR\n")
 		return exitUsage
 	}
 	kind := args[0]
@@ -23,7 +23,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "config.yaml", "config file")
 	var category, since *string
-	var prune *bool
+	var prune, ping *bool
+	if kind == "static" {
+		ping = fs.Bool("ping", false, "then tell the config's websub.hubs of the feeds whose first page this export changed: for a DIR the web server serves as it is (not for one synced elsewhere afterwards, whose hubs would fetch the old files)")
+	}
 	if kind == "jekyll" {
 		category = fs.String("category", "", "only the posts shown in this category (its slug)")
 		since = fs.String("since", "", "only the posts dated on or after this day, YYYY-MM-DD in the config's timezone")
@@ -40,6 +43,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	c, err := app.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if ping != nil && *ping && len(c.WebSub.Hubs) == 0 {
+		fmt.Fprintf(stderr, "feedrelay export static: -ping: %s names no websub.hubs to ping\n", c.Path)
 		return exitUsage
 	}
 	var o export.JekyllOptions
@@ -73,5 +80,16 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "%s export to %s: %s\n", kind, dir, res)
+	if ping != nil && *ping {
+		// Once the files are in place, so that a hub fetching a feed finds
+		// what it is told of.
+		if err := a.Pinger.PublishNow(ctx, res.Topics); err != nil {
+			fmt.Fprintf(stderr, "feedrelay export static: websub: %v\n", err)
+			return exitFailed
+		}
+		if len(res.Topics) > 0 {
+			fmt.Fprintf(stdout, "pinged %d hubs: %d feed URLs changed\n", len(c.WebSub.Hubs), len(res.Topics))
+		}
+	}
 	return exitOK
 }
