@@ -255,6 +255,13 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 			}
 			return
 		case d := <-results:
+			// A change notified meanwhile goes first, whichever case select
+			// picked: a source it removed is not reported.
+			select {
+			case <-s.wake:
+				take()
+			default:
+			}
 			finished(d)
 		case <-s.wake:
 			take()

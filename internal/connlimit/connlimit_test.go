@@ -151,15 +151,32 @@ func TestShedding(t *testing.T) {
 		}
 	}
 
-	// Three idle keep-alive connections, the first idle longest.
+	// Three idle keep-alive connections, the first idle longest: each is
+	// idle on the server's side (which it records after the client has its
+	// answer) before the next one asks.
+	idleNow := func() int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		n := 0
+		for c := range l.conns {
+			if http.ConnState(c.state.Load()) == http.StateIdle {
+				n++
+			}
+		}
+		return n
+	}
 	var idle []net.Conn
-	for range 3 {
+	for i := range 3 {
 		c := dial(t, addr)
 		if _, err := get(t, c, "/"); err != nil {
 			t.Fatal(err)
 		}
 		idle = append(idle, c)
-		time.Sleep(20 * time.Millisecond)
+		for deadline := time.Now().Add(5 * time.Second); idleNow() != i+1; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections idle, want %d", idleNow(), i+1)
+			}
+		}
 	}
 	waitOpen(3)
 	fresh := dial(t, addr)
@@ -345,16 +362,18 @@ func TestStalledWriterShed(t *testing.T) {
 	io.WriteString(stalled, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
 	busy := dial(t, addr) // busy answering, but not stalled
 	io.WriteString(busy, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	// Until the chunk being written has waited past stallAfter: the chunks
+	// before it went through while the kernels' buffers filled.
 	for deadline := time.Now().Add(5 * time.Second); ; {
 		l.mu.Lock()
-		writing := 0
+		stalled, now := 0, l.clock()
 		for c := range l.conns {
-			if c.writingAt.Load() != 0 {
-				writing++
+			if at := c.writingAt.Load(); at != 0 && now-at >= int64(l.stallAfter+50*time.Millisecond) {
+				stalled++
 			}
 		}
 		l.mu.Unlock()
-		if writing == 1 {
+		if stalled == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -362,7 +381,6 @@ func TestStalledWriterShed(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // past stallAfter
 	if resp, err := get(t, dial(t, addr), "/"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("a fresh client at the cap with a stalled one: %v %v", resp, err)
 	}
