@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -203,7 +204,9 @@ func articleOrigin(origin, article string) string {
 }
 
 // fetchArticles runs jobs, ArticleConcurrency at a time, and sets each
-// job's outcome (left zero for a job not run because ctx ended).
+// job's outcome (left zero for a job not run because ctx ended). An
+// article on a host that asked to be left alone is not asked for: it stays
+// pending until the host's time (see articleHolds).
 func (p *Poller) fetchArticles(ctx context.Context, src Source, jobs []*articleJob, now time.Time) {
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, ArticleConcurrency)
@@ -216,14 +219,74 @@ func (p *Poller) fetchArticles(ctx context.Context, src Source, jobs []*articleJ
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
+			host := articleHost(j.url)
+			if until, held := p.Fetcher.articleHolds.until(host, time.Now()); held {
+				j.out = Article{State: ArticlePending, Attempts: j.attempts, NextAttempt: until, Attempted: now,
+					Err: fmt.Sprintf("not asked: %s asked to be left alone until %s", host, until.UTC().Format(time.RFC3339))}
+				return
+			}
 			content, err := p.FetchArticle(ctx, src, j.url)
 			if err != nil && ctx.Err() != nil {
 				return // shutting down: not the article's failure
 			}
+			p.Fetcher.articleHolds.answered(host, err, time.Now())
 			j.out = articleOutcome(content, err, j.attempts+1, now)
 		})
 	}
 	wg.Wait()
+}
+
+// articleHolds are the article hosts that asked to be left alone — a 429,
+// or any answer with Retry-After — and until when. Their other articles
+// wait meanwhile instead of being asked for, in the poll that heard it and
+// in the next ones (of any source on that host: the Fetcher keeps them), so that a rate-limited
+// site gets the few fetches in flight, not one per new item. The zero
+// value holds nothing; it is safe for concurrent use.
+type articleHolds struct {
+	mu   sync.Mutex
+	till map[string]time.Time
+}
+
+// until reports whether host is held at now, and until when.
+func (h *articleHolds) until(host string, now time.Time) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.till[host]
+	if ok && !now.Before(t) {
+		delete(h.till, host)
+		return time.Time{}, false
+	}
+	return t, ok
+}
+
+// answered holds host when err says it asked to be left alone: until its
+// Retry-After, else (a 429 without one) for ArticleRetryBase.
+func (h *articleHolds) answered(host string, err error, now time.Time) {
+	var he *HTTPError
+	if !errors.As(err, &he) || (he.StatusCode != http.StatusTooManyRequests && he.RetryAfter.IsZero()) {
+		return
+	}
+	t := he.RetryAfter
+	if !t.After(now) {
+		t = now.Add(ArticleRetryBase)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.till == nil {
+		h.till = map[string]time.Time{}
+	}
+	if t.After(h.till[host]) {
+		h.till[host] = t
+	}
+}
+
+// articleHost is the host an article URL is fetched from ("" if none).
+func articleHost(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Host)
 }
 
 // articleOutcome is what storage records of a fetch that was the

@@ -103,6 +103,8 @@ type Fetcher struct {
 	perHost int
 	hosts   map[string]chan struct{} // a slot per fetch in flight to that host
 	clients map[dialPolicy]*http.Client
+
+	articleHolds articleHolds // the article hosts that asked to be left alone
 }
 
 // DefaultPerHost is how many fetches may run at once against one host.
