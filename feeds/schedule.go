@@ -31,9 +31,11 @@ type Scheduler struct {
 	// next poll and ends the lease (Result.Lease). Nil: Run schedules the
 	// sources itself, in memory (one process: SQLite).
 	Leases Leaser
-	// LeaseTTL is how long a claim holds (with Leases): longer than a
-	// poll can take. A dead instance's sources wait that long. Zero:
-	// LeaseTTLFor the sources.
+	// LeaseTTL is how long a claim holds (with Leases) unless renewed: a
+	// poll in flight renews its lease every third of it, so that a poll
+	// longer than the TTL (the full text of many articles) keeps its
+	// source. A dead instance's sources wait that long. Zero: LeaseTTLFor
+	// the sources.
 	LeaseTTL time.Duration
 	// PerHost is how many sources of one host may be leased at once,
 	// across all instances (with Leases), until SetPerHost changes it; 0:
@@ -57,6 +59,9 @@ type Leaser interface {
 	// Each lease ends in the Save of its poll (Result.Lease), or when it
 	// expires.
 	Claim(ctx context.Context, c Claim) ([]string, error)
+	// Renew extends the leases of slugs this instance still holds to ttl
+	// from now; a lease another instance holds by now is left as it is.
+	Renew(ctx context.Context, slugs []string, ttl time.Duration) error
 }
 
 // Claim is what a Scheduler asks of its Leaser.
@@ -349,8 +354,27 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 		}
 	}
 
+	// renew keeps the leases of the polls in flight, a third of a TTL at a
+	// time: they end in their Save.
+	renewEvery := func() time.Duration { return max(ttl/3, claimEvery) }
+	renewTick := time.NewTicker(time.Hour)
+	defer renewTick.Stop()
+	renew := func() {
+		if len(inFlight) == 0 || ctx.Err() != nil {
+			return
+		}
+		held := make([]string, 0, len(inFlight))
+		for slug := range inFlight {
+			held = append(held, slug)
+		}
+		if err := s.Leases.Renew(ctx, held, ttl); err != nil && ctx.Err() == nil && cfg.poller.Logger != nil {
+			cfg.poller.Logger.Error("renew the leases of the polls in flight", slog.Int("sources", len(held)), slog.Any("error", err))
+		}
+	}
+
 	set(sources)
 	take() // a change made before Run started is newer than sources
+	renewTick.Reset(renewEvery())
 	tick := time.NewTicker(claimEvery)
 	defer tick.Stop()
 	claim()
@@ -372,8 +396,11 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			claim()
 		case <-s.wake:
 			take()
+			renewTick.Reset(renewEvery()) // the sources' TTL may have changed
 		case <-tick.C:
 			claim()
+		case <-renewTick.C:
+			renew()
 		}
 	}
 }

@@ -182,6 +182,8 @@ func (l *onceLeaser) Claim(_ context.Context, c feeds.Claim) ([]string, error) {
 	return got, nil
 }
 
+func (l *onceLeaser) Renew(context.Context, []string, time.Duration) error { return nil }
+
 func (l *onceLeaser) lastPerHost() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

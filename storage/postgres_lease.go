@@ -51,6 +51,24 @@ func (db *DB) Claim(ctx context.Context, c feeds.Claim) ([]string, error) {
 	return slugs, nil
 }
 
+// Renew extends the leases of slugs this instance still holds to ttl from
+// now (feeds.Leaser): the scheduler renews the leases of its polls in
+// flight, so that one longer than a lease keeps its source. A lease
+// another instance claimed meanwhile stays its own.
+func (db *DB) Renew(ctx context.Context, slugs []string, ttl time.Duration) error {
+	if !db.pg {
+		return errors.New("renew leases: leases need a PostgreSQL database")
+	}
+	if len(slugs) == 0 {
+		return nil
+	}
+	if _, err := db.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() + $2 * interval '1 microsecond'
+		WHERE lease_owner = $1 AND slug = ANY($3)`, db.owner, ttl.Microseconds(), slugs); err != nil {
+		return fmt.Errorf("renew the leases of %d sources for %s: %w", len(slugs), db.owner, err)
+	}
+	return nil
+}
+
 // claimDue leases to owner at most c.N of the sources c.Sources names (all
 // when nil) that are due (next_poll has passed) and not leased, or whose
 // lease has expired (its holder died or hangs), oldest due first, for

@@ -1,0 +1,68 @@
+package storage
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/internal/pgtest"
+)
+
+// A renewed lease holds past its first TTL: the other instance claims
+// nothing; a renewal by an instance that no longer holds the lease (another
+// took it over once it expired) leaves it with its holder.
+func TestRenew_KeepsTheLease(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	addSources(t, a.w, 2)
+	expiry := func(slug string) (owner string, expires time.Time) {
+		t.Helper()
+		if err := a.w.QueryRowContext(ctx, `SELECT lease_owner, lease_expires FROM sources WHERE slug = $1`, slug).
+			Scan(&owner, &expires); err != nil {
+			t.Fatal(err)
+		}
+		return owner, expires
+	}
+	expire := func(slug string) {
+		t.Helper()
+		if _, err := a.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() - interval '1 second' WHERE slug = $1`, slug); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if got, err := a.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 || got[0] != "s1" {
+		t.Fatalf("a claimed %v (%v), want s1", got, err)
+	}
+	// Its lease has nearly run out when a renews it.
+	if _, err := a.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() + interval '1 second' WHERE slug = 's1'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Renew(ctx, []string{"s1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if owner, until := expiry("s1"); owner != a.owner || time.Until(until) < 50*time.Minute {
+		t.Errorf("after a's renewal the lease is %q's until %v, want a's for an hour", owner, until)
+	}
+	if got, err := b.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 0 {
+		t.Errorf("b claimed %v (%v) while a's renewed lease holds, want none", got, err)
+	}
+
+	// s1's lease runs out (a hangs): b takes it; a's late renewal leaves it b's.
+	expire("s1")
+	if got, err := b.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 {
+		t.Fatalf("b claimed %v (%v) once a's lease expired, want s1", got, err)
+	}
+	_, bUntil := expiry("s1")
+	if err := a.Renew(ctx, []string{"s1", "s2"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if owner, until := expiry("s1"); owner != b.owner || !until.Equal(bUntil) {
+		t.Errorf("after a's late renewal the lease is %q's until %v, want b's until %v", owner, until, bUntil)
+	}
+	var owner string
+	if err := a.w.QueryRowContext(ctx, `SELECT lease_owner FROM sources WHERE slug = 's2'`).Scan(&owner); err != nil || owner != "" {
+		t.Errorf("a's renewal of s2, never claimed, leased it to %q (%v)", owner, err)
+	}
+}
