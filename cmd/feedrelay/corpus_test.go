@@ -153,8 +153,10 @@ func (e pubEntry) alternate() string {
 	return ""
 }
 
-// republished reads /sources/{slug}.atom and every page rel="next" leads to.
-func republished(base, slug string) ([]pubEntry, int, error) {
+// republished reads /sources/{slug}.atom of the daemon at base, and every
+// page rel="next" leads to: links under public (the config's base_url),
+// followed on base as a reverse proxy serving public would.
+func republished(base, public, slug string) ([]pubEntry, int, error) {
 	var all []pubEntry
 	seenPage := map[string]bool{}
 	next := base + "/sources/" + slug + ".atom"
@@ -185,10 +187,13 @@ func republished(base, slug string) ([]pubEntry, int, error) {
 			return all, pages, fmt.Errorf("GET %s: %v", next, err)
 		}
 		all = append(all, page.Entries...)
+		this := next
 		next = ""
 		for _, l := range page.Links {
 			if l.Rel == "next" {
-				next = l.Href
+				if next, err = proxied(base, public, l.Href); err != nil {
+					return all, pages, fmt.Errorf("GET %s: rel=next: %w", this, err)
+				}
 			}
 		}
 	}
@@ -266,18 +271,17 @@ func TestCorpusPipeline(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, `listen: %s
-base_url: http://%s/
+	fmt.Fprintf(&cfg, `listen: 127.0.0.1:0
+base_url: %s
 database: %s
 page_size: 3
-log: {format: json, level: warn}
+log: {format: json, level: info}
 defaults: {interval: 6h, timeout: 10s}
 categories:
   - {slug: corpus, title: Corpus}
 sources:
-`, addr, addr, filepath.Join(dir, "corpus.db"))
+`, relayBase, filepath.Join(dir, "corpus.db"))
 	for _, s := range sources {
 		fmt.Fprintf(&cfg, "  - {name: %q, slug: %s, url: %q, categories: [corpus]}\n", s.file.Path, s.slug, origin.URL+"/"+s.file.Path)
 	}
@@ -312,7 +316,7 @@ sources:
 			t.Error("serve did not stop within 10 s of its context's end")
 		}
 	}()
-	base := "http://" + addr
+	base := "http://" + servingAddr(t, &serveLog, func() bool { return len(served) > 0 })
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -336,7 +340,7 @@ sources:
 			stored, _ = strconv.Atoi(m[1])
 			totals.stored += stored
 		}
-		entries, pages, err := republished(base, s.slug)
+		entries, pages, err := republished(base, relayBase, s.slug)
 		totals.reachable += len(entries)
 		totals.pages += pages
 		ids := map[string]bool{}

@@ -19,7 +19,7 @@ import (
 // serving 500s ("malformed") behind a healthy /healthz.
 func TestStart_RefusesCorruptDatabase(t *testing.T) {
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, freeAddr(t), "http://127.0.0.1:1", false)
+	cfg := writeConfig(t, dir, "127.0.0.1:0", "http://127.0.0.1:1", false)
 	path := filepath.Join(dir, "feedrelay.db")
 	ctx := context.Background()
 	db, err := storage.Open(ctx, path)

@@ -46,11 +46,14 @@ func TestServeSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "feedrelay.db")
 	cfgPath := filepath.Join(dir, "config.yaml")
+	// One fixed address, as an operator's config has: each restart
+	// binds the port of the daemon just killed (startServeAt starts it
+	// again should another process take the port meanwhile).
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`listen: %s
 base_url: http://%s/
 database: %s
-log: {format: json, level: warn}
+log: {format: json, level: info}
 categories: [{slug: markets, title: 市场}]
 sources:
   - {name: big, slug: big, url: "%s", interval: 1s, categories: [markets]}
@@ -65,7 +68,7 @@ sources:
 		for len(seen) > 0 {
 			<-seen
 		}
-		d := startServe(t, cfgPath)
+		d := startServeAt(t, cfgPath)
 		// Kill once the body has been sent, at a random point of the
 		// parse-and-store that follows (about a second in all) or after it.
 		select {
@@ -75,7 +78,7 @@ sources:
 		}
 		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
 		d.cmd.Process.Signal(syscall.SIGKILL)
-		<-d.exited
+		<-d.done
 		kills++
 
 		// Titles end with the version: one version, whole, with its ETag.
@@ -102,7 +105,7 @@ sources:
 	}
 
 	// Finish the job with a clean run, then check the file.
-	d := startServe(t, cfgPath)
+	d := startServeAt(t, cfgPath)
 	waitFor(t, d, "http://"+addr+"/sources/big.atom", "the source ingested", func(code int, body string) bool {
 		return code == 200 && len(body) > 10000
 	})

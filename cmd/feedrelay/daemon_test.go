@@ -74,9 +74,10 @@ func binary(t *testing.T) string {
 
 // daemon is a running `feedrelay serve`.
 type daemon struct {
-	cmd    *exec.Cmd
-	logs   *syncBuffer
-	exited chan error
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{} // closed when the process has exited, with err
+	err  error         // how it exited; set before done is closed
 }
 
 // startServe runs `feedrelay serve -config cfg`; it is killed when the test
@@ -84,15 +85,15 @@ type daemon struct {
 func startServe(t *testing.T, cfg string) *daemon {
 	t.Helper()
 	d := &daemon{
-		cmd:    exec.Command(binary(t), "serve", "-config", cfg),
-		logs:   &syncBuffer{},
-		exited: make(chan error, 1),
+		cmd:  exec.Command(binary(t), "serve", "-config", cfg),
+		logs: &syncBuffer{},
+		done: make(chan struct{}),
 	}
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.exited <- d.cmd.Wait() }()
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
 	t.Cleanup(func() {
 		d.cmd.Process.Kill()
 		if t.Failed() {
@@ -105,10 +106,18 @@ func startServe(t *testing.T, cfg string) *daemon {
 // checkRunning stops the test if the daemon has exited.
 func (d *daemon) checkRunning(t *testing.T) {
 	t.Helper()
+	if d.exited() {
+		t.Fatalf("serve exited early: %v", d.err)
+	}
+}
+
+// exited reports whether the process has ended (d.err says how).
+func (d *daemon) exited() bool {
 	select {
-	case err := <-d.exited:
-		t.Fatalf("serve exited early: %v", err)
+	case <-d.done:
+		return true
 	default:
+		return false
 	}
 }
 
@@ -117,9 +126,9 @@ func (d *daemon) stop(t *testing.T, within time.Duration) {
 	t.Helper()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.exited:
-		if err != nil {
-			t.Errorf("serve exited with %v after SIGTERM, want 0", err)
+	case <-d.done:
+		if d.err != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want 0", d.err)
 		}
 	case <-time.After(within):
 		t.Errorf("serve still running %v after SIGTERM", within)

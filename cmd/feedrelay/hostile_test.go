@@ -23,7 +23,6 @@ import (
 // each failure on the index, and its peak RSS stays within 256 MiB.
 func TestServeHostileSources(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
 
 	var goodPolls atomic.Int32
 	good := httptest.NewServer(feedstest.Good(&goodPolls))
@@ -31,15 +30,15 @@ func TestServeHostileSources(t *testing.T) {
 
 	hostile := feedstest.HostileSources()
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, `listen: %s
-base_url: http://%s/
+	fmt.Fprintf(&cfg, `listen: 127.0.0.1:0
+base_url: %s
 database: %s
 log: {format: json, level: info}
 defaults: {interval: 1h, timeout: 5s}
 categories: [{slug: markets, title: 市场}]
 sources:
   - {name: good, slug: good, url: "%s", interval: 2s, categories: [markets]}
-`, addr, addr, filepath.Join(dir, "feedrelay.db"), good.URL)
+`, relayBase, filepath.Join(dir, "feedrelay.db"), good.URL)
 	for _, h := range hostile {
 		ts := httptest.NewServer(h.Handler)
 		defer ts.Close()
@@ -52,8 +51,33 @@ sources:
 
 	start := time.Now()
 	d := startServe(t, cfgPath)
-	base := "http://" + addr
+	base := "http://" + d.addr(t)
 	client := &http.Client{Timeout: 2 * time.Second}
+	probe := func() error {
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/healthz: %s", resp.Status)
+		}
+		return nil
+	}
+
+	// From its first answer on, every probe must be answered: wait for
+	// that one, however long the start took.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := probe()
+		if err == nil {
+			break
+		}
+		d.checkRunning(t)
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz not answered within 60 s of serving: %v", err)
+		}
+	}
 
 	// Probe /healthz every 100 ms, as a load balancer would, until every
 	// source has finished a poll and at least 10 s have passed.
@@ -62,16 +86,11 @@ sources:
 	deadline := start.Add(120 * time.Second)
 	for {
 		t0 := time.Now()
-		resp, err := client.Get(base + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		err := probe()
 		probes++
-		switch {
-		case err == nil && resp.StatusCode == http.StatusOK:
+		if err == nil {
 			slowest = max(slowest, time.Since(t0))
-		case probes > 20: // the first probes may come before the listener
+		} else {
 			failedProbes++
 			t.Logf("healthz: %v", err)
 		}

@@ -44,18 +44,17 @@ func TestPollStoresFeedsWithBadInput(t *testing.T) {
 	t.Cleanup(origin.Close)
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "config.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: %s
-base_url: http://%s/
-log: {format: json, level: warn}
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: 127.0.0.1:0
+base_url: %s
+log: {format: json, level: info}
 defaults: {interval: 6h, timeout: 5s}
 categories: [{slug: all-in, title: All}]
 sources:
   - {name: Bad, slug: bad, url: %q, categories: [all-in]}
   - {name: Wrapped, slug: wrapped, url: %q, categories: [all-in]}
   - {name: Mac, slug: mac, url: %q, categories: [all-in]}
-`, addr, addr, origin.URL+"/bad.xml", origin.URL+"/wrapped.xhtml", origin.URL+"/mac.xml")), 0o644)
+`, relayBase, origin.URL+"/bad.xml", origin.URL+"/wrapped.xhtml", origin.URL+"/mac.xml")), 0o644)
 
 	var out, errOut bytes.Buffer
 	if code := Run(context.Background(), []string{"poll", "-config", cfg}, &out, &errOut); code != 0 {
@@ -76,7 +75,7 @@ sources:
 	var logs syncBuffer
 	go func() { served <- Run(ctx, []string{"serve", "-config", cfg}, &logs, &logs) }()
 	defer func() { stop(); <-served }()
-	base := "http://" + addr
+	base := "http://" + servingAddr(t, &logs, func() bool { return len(served) > 0 })
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -88,7 +87,7 @@ sources:
 			t.Fatalf("serve did not answer within 10 s:\n%s", logs.String())
 		}
 	}
-	entries, _, err := republished(base, "bad")
+	entries, _, err := republished(base, relayBase, "bad")
 	if err != nil {
 		t.Fatal(err)
 	}

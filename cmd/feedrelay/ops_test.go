@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -134,8 +135,7 @@ func checkBackup(t *testing.T, path string) int {
 func TestBackupCommand_WhileServing(t *testing.T) {
 	dir := t.TempDir()
 	ts := growingSources(t)
-	addr := freeAddr(t)
-	cfgPath := writeConfig(t, dir, addr, ts.URL, false)
+	cfgPath := writeConfig(t, dir, "127.0.0.1:0", ts.URL, false)
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -258,11 +258,15 @@ func runHC(t *testing.T, cfg string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
+// healthcheck asks the serve of the same config, on the config's listen:
+// address (a fixed port: healthcheck cannot read one chosen at start).
 func TestHealthcheck_Serving(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, addr, "http://127.0.0.1:1", false)
-	d := startServe(t, cfg)
+	var cfg string
+	d, addr := startServeFixed(t, func(addr string) string {
+		cfg = writeConfig(t, dir, addr, "http://127.0.0.1:1", false)
+		return cfg
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, stdout, stderr := runHC(t, cfg)
@@ -282,6 +286,13 @@ func TestHealthcheck_Serving(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	d.stop(t, 5*time.Second)
+	// Keep the port serve released bound, listening to nothing, so that
+	// no other process starts listening on it before healthcheck asks.
+	_, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	if _, err := holdPort(t, p, true); err != nil {
+		t.Fatalf("the port serve listened on, once it stopped: %v", err)
+	}
 	if code, _, stderr := runHC(t, cfg); code != 1 || !strings.Contains(stderr, "connection refused") {
 		t.Errorf("healthcheck after serve stopped: exit %d, %q", code, stderr)
 	}
@@ -290,8 +301,11 @@ func TestHealthcheck_Serving(t *testing.T) {
 func TestHealthcheck_Unhealthy(t *testing.T) {
 	dir := t.TempDir()
 
-	// Nobody listening.
-	closed := freeAddr(t)
+	// Nobody listening: a port bound, and held so, but not listening.
+	closed, err := holdPort(t, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := writeConfig(t, dir, closed, "http://127.0.0.1:1", false)
 	if code, _, stderr := runHC(t, cfg); code != 1 || !strings.Contains(stderr, "connection refused") || !strings.Contains(stderr, closed) {
 		t.Errorf("closed port: exit %d, %q", code, stderr)

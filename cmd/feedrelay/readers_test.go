@@ -379,9 +379,8 @@ func TestReadersSeeEveryEntry(t *testing.T) {
 
 	dir := t.TempDir()
 	ts := sources(t)
-	addr := freeAddr(t)
-	d := startServe(t, writeConfig(t, dir, addr, ts.URL, false))
-	base := "http://" + addr
+	d := startServe(t, writeConfig(t, dir, "127.0.0.1:0", ts.URL, false))
+	base := "http://" + d.addr(t)
 
 	// Expected values as in TestServeEndToEnd, by title.
 	type want struct {

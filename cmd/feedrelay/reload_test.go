@@ -36,10 +36,10 @@ func waitFor(t *testing.T, d *daemon, url string, what string, ok func(int, stri
 func TestServeReloadsOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	ts := sources(t)
-	addr := freeAddr(t)
-	cfg := writeConfig(t, dir, addr, ts.URL, false)
+	const listen = "127.0.0.1:0"
+	cfg := writeConfig(t, dir, listen, ts.URL, false)
 	d := startServe(t, cfg)
-	base := "http://" + addr
+	base := "http://" + d.addr(t)
 	waitFor(t, d, base+"/feeds/markets.atom", "the first config's entries", func(code int, body string) bool {
 		return code == 200 && strings.Count(body, "<entry>") == 3
 	})
@@ -47,7 +47,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 		t.Fatalf("before the reload, /sources/broken.atom: %v %v", resp.StatusCode, err)
 	}
 
-	writeConfig(t, dir, addr, ts.URL, true) // adds the Broken source
+	writeConfig(t, dir, listen, ts.URL, true) // adds the Broken source
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, d, base+"/", "the added source polled and on the index", func(code int, body string) bool {
 		return code == 200 && strings.Contains(body, "HTTP 500 Internal Server Error")
@@ -57,7 +57,7 @@ func TestServeReloadsOnSIGHUP(t *testing.T) {
 		t.Error("no 'config reloaded' in the log")
 	}
 
-	if err := os.WriteFile(cfg, []byte("listen: "+addr+"\nsources:\n  - name: x\n    url: ftp://nope\n    colour: red\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("listen: "+listen+"\nsources:\n  - name: x\n    url: ftp://nope\n    colour: red\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d.cmd.Process.Signal(syscall.SIGHUP)

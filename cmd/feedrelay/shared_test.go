@@ -46,9 +46,7 @@ func TestServe_SharedPostgres(t *testing.T) {
 	var addrs []string
 	for range 2 {
 		dir := t.TempDir()
-		addr := freeAddr(t)
-		addrs = append(addrs, addr)
-		cfg := fmt.Sprintf(`listen: %s
+		cfg := fmt.Sprintf(`listen: 127.0.0.1:0
 base_url: http://relay.example/
 database: %s
 per_host_concurrency: 20
@@ -56,12 +54,13 @@ defaults: {interval: %s, timeout: 5s}
 categories:
   - {slug: news, title: News}
 sources:
-%s`, addr, database, interval, srcs.String())
+%s`, database, interval, srcs.String())
 		path := filepath.Join(dir, "config.yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		d := startServe(t, path)
+		addrs = append(addrs, d.addr(t))
 		defer d.stop(t, 5*time.Second)
 	}
 	time.Sleep(run)
