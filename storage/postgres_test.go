@@ -189,6 +189,21 @@ func TestClaimDue_Concurrent(t *testing.T) {
 	t.Logf("claims per owner: %v", owners)
 }
 
+// expireLeases makes owner's leases expired, a second ago, as if its
+// instance had died an hour ago: the tests' leases are long, so that only
+// this ends them, never a slow machine.
+func expireLeases(t *testing.T, db *sql.DB, owner string) {
+	t.Helper()
+	res, err := db.ExecContext(context.Background(),
+		`UPDATE sources SET lease_expires = now() - interval '1 second' WHERE lease_owner = $1`, owner)
+	if err != nil {
+		t.Fatalf("expire the leases of %s: %v", owner, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		t.Fatalf("expire the leases of %s: %d rows (%v), want its leases", owner, n, err)
+	}
+}
+
 // TestClaimDue_ExpiredLeaseTakenOver: a lease holds until it expires (its
 // instance died, say); then another instance claims the source, and the
 // first can no longer record a poll of it.
@@ -204,7 +219,7 @@ func TestClaimDue_ExpiredLeaseTakenOver(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	const ttl = 300 * time.Millisecond
+	const ttl = time.Hour
 	a, err := claimDue(ctx, db, "a", feeds.Claim{N: 10, TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +230,7 @@ func TestClaimDue_ExpiredLeaseTakenOver(t *testing.T) {
 	if b, err := claimDue(ctx, db, "b", feeds.Claim{N: 10, TTL: ttl}); err != nil || len(b) != 0 {
 		t.Fatalf("b claimed %v (%v) while a's leases hold, want none", slugs(b), err)
 	}
-	time.Sleep(time.Until(a[0].Expires) + 50*time.Millisecond)
+	expireLeases(t, db, "a")
 	b, err := claimDue(ctx, db, "b", feeds.Claim{N: 2, TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +301,7 @@ func TestSave_LeasedPoll(t *testing.T) {
 		slices.Sort(got)
 		return got
 	}
-	if got := claim(a, 300*time.Millisecond); !slices.Equal(got, []string{"other", "stcn"}) {
+	if got := claim(a, time.Hour); !slices.Equal(got, []string{"other", "stcn"}) {
 		t.Fatalf("a claimed %v, want both sources (new sources are due)", got)
 	}
 	if got := claim(b, time.Minute); len(got) != 0 {
@@ -313,7 +328,7 @@ func TestSave_LeasedPoll(t *testing.T) {
 	}
 
 	// a's lease of other expires; b takes it over; a's late poll is lost.
-	time.Sleep(400 * time.Millisecond)
+	expireLeases(t, a.w, a.owner)
 	if got := claim(b, time.Minute); !slices.Equal(got, []string{"other"}) {
 		t.Fatalf("b claimed %v after a's lease of other expired, want other (stcn is due in an hour)", got)
 	}
