@@ -13,19 +13,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// hubRecorder answers publish pings, failing the first fail of them.
+// hubRecorder answers publish pings, failing the first fail of them. With
+// hold set, it answers its first ping only once hold is closed.
 type hubRecorder struct {
 	mu    sync.Mutex
 	fail  int
 	pings [][]string // hub.url of each ping answered 2xx
 	tries int
 	bad   []string // what was wrong with a request
+	hold  chan struct{}
 }
 
 func (h *hubRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.tries++
+	first := h.tries == 1
+	h.mu.Unlock()
+	if first && h.hold != nil {
+		<-h.hold
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 		h.bad = append(h.bad, r.Method+" "+r.Header.Get("Content-Type"))
 	}
@@ -60,7 +68,9 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // in the same ping; a hub that hangs delays neither Publish nor the other
 // hub; each outcome is counted.
 func TestPinger_RetriesAndCounts(t *testing.T) {
-	flaky := &hubRecorder{fail: 2}
+	// The flaky hub's first answer (a failure) waits for the second
+	// Publish: what changed meanwhile must join the retry.
+	flaky := &hubRecorder{fail: 2, hold: make(chan struct{})}
 	ok := &hubRecorder{}
 	hang := make(chan struct{})
 	srvFlaky, srvOK := httptest.NewServer(flaky), httptest.NewServer(ok)
@@ -69,6 +79,8 @@ func TestPinger_RetriesAndCounts(t *testing.T) {
 	defer srvOK.Close()
 	defer srvHang.Close()
 	defer close(hang)
+	release := sync.OnceFunc(func() { close(flaky.hold) })
+	defer release() // before srvFlaky.Close, should the test stop early
 
 	reg := prometheus.NewRegistry()
 	p := NewPinger(reg, nil)
@@ -81,11 +93,12 @@ func TestPinger_RetriesAndCounts(t *testing.T) {
 
 	start := time.Now()
 	p.Publish([]string{"https://relay.example/feeds/a.atom", "https://relay.example/feeds/a.rss"})
-	eventually(t, "the first failure", func() bool { _, n := flaky.got(); return n >= 1 })
+	eventually(t, "the flaky hub's first try", func() bool { _, n := flaky.got(); return n >= 1 })
 	p.Publish([]string{"https://relay.example/feeds/b.atom", "https://relay.example/feeds/a.atom"})
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Publish took %v with a hub that hangs", d)
 	}
+	release()
 
 	eventually(t, "the flaky hub's success", func() bool { pings, _ := flaky.got(); return len(pings) > 0 })
 	pings, tries := flaky.got()
