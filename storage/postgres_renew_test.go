@@ -25,12 +25,6 @@ func TestRenew_KeepsTheLease(t *testing.T) {
 		}
 		return owner, expires
 	}
-	expire := func(slug string) {
-		t.Helper()
-		if _, err := a.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() - interval '1 second' WHERE slug = $1`, slug); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	if got, err := a.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 || got[0] != "s1" {
 		t.Fatalf("a claimed %v (%v), want s1", got, err)
@@ -50,7 +44,7 @@ func TestRenew_KeepsTheLease(t *testing.T) {
 	}
 
 	// s1's lease runs out (a hangs): b takes it; a's late renewal leaves it b's.
-	expire("s1")
+	expireLeases(t, a.w, a.owner)
 	if got, err := b.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 {
 		t.Fatalf("b claimed %v (%v) once a's lease expired, want s1", got, err)
 	}
