@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -314,8 +315,21 @@ func (p *Pinger) ping(ctx context.Context, hubURL string, topics []string) error
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("ping %s: %s: %s", hubURL, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("ping %s: %s: %s", hubURL, resp.Status, excerpt(body, 200))
 	}
 	p.Logger.Info("websub ping", slog.String("hub", hubURL), slog.Int("topics", len(topics)))
 	return nil
+}
+
+// excerpt is the start of a hub's answer on one line (an error page's HTML
+// spans many), at most n bytes, cut at a character.
+func excerpt(body []byte, n int) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

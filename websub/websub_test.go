@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,5 +132,40 @@ func TestPinger_RetriesAndCounts(t *testing.T) {
 	})
 	if got := testutil.ToFloat64(p.pings.WithLabelValues("failure")); got != 2 {
 		t.Errorf("failure count %v, want the flaky hub's 2 (the hanging one has not answered)", got)
+	}
+}
+
+// PublishNow pings every hub once and says which failed and how, on one
+// line however the hub's error page is laid out; the hubs that answered
+// are counted as successes.
+func TestPinger_PublishNow(t *testing.T) {
+	var got []string
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		got = append(got, r.PostForm["hub.url"]...)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer ok.Close()
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotImplemented)
+		w.Write([]byte("<!DOCTYPE HTML>\n<html>\n  <body>\n    <h1>Error response</h1>\n" + strings.Repeat("    <p>Unsupported method ('POST').</p>\n", 20) + "</body></html>\n"))
+	}))
+	defer broken.Close()
+	reg := prometheus.NewRegistry()
+	p := NewPinger(reg, nil)
+	p.SetHubs([]string{ok.URL, broken.URL})
+	topics := []string{"https://relay.example/feeds/all.atom", "https://relay.example/feeds/all.rss"}
+	err := p.PublishNow(context.Background(), topics)
+	if !slices.Equal(got, topics) {
+		t.Errorf("the working hub heard %q, want %q", got, topics)
+	}
+	if err == nil || !strings.Contains(err.Error(), broken.URL) || !strings.Contains(err.Error(), "501") ||
+		strings.Contains(err.Error(), "\n") || len(err.Error()) > 300 {
+		t.Errorf("PublishNow's error %q, want one line of at most 300 bytes naming the failing hub and its 501", err)
+	}
+	for result, want := range map[string]float64{"success": 1, "failure": 1} {
+		if n := testutil.ToFloat64(p.pings.WithLabelValues(result)); n != want {
+			t.Errorf("feedrelay_websub_pings_total{result=%q} = %v, want %v", result, n, want)
+		}
 	}
 }
