@@ -195,3 +195,38 @@ func (s *Static) removeStale(dir string, made []string, res *Result) error {
 	}
 	return nil
 }
+
+// pendingPings lists, one a line, the feed URLs a static export changed
+// whose WebSub ping has not gone out yet (`export static -ping`): the
+// files are written before the hubs are told, and a hub that fails, or an
+// export cut short, must not leave them untold once the next export finds
+// the files unchanged.
+const pendingPings = ".feedrelay-pings"
+
+// PendingPings returns the topics a previous `export static -ping` into
+// dir could not tell the hubs of.
+func PendingPings(dir string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, pendingPings))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pings still due: %w", err)
+	}
+	return strings.Fields(string(b)), nil
+}
+
+// KeepPendingPings records topics as not told yet (none: removes the
+// record).
+func KeepPendingPings(dir string, topics []string) error {
+	if len(topics) == 0 {
+		if err := os.Remove(filepath.Join(dir, pendingPings)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("pings still due: %w", err)
+		}
+		return nil
+	}
+	if _, err := writeFile(dir, pendingPings, []byte(strings.Join(topics, "\n")+"\n")); err != nil {
+		return fmt.Errorf("pings still due: %w", err)
+	}
+	return nil
+}

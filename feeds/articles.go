@@ -98,6 +98,9 @@ type ArticleUpdate struct {
 // ArticleCounts says what a poll's article fetches gave.
 type ArticleCounts struct {
 	OK, Failed int
+	// Held were not asked for: their host had asked to be left alone
+	// (articleHolds); they stay pending until its time.
+	Held int
 	// Err is the first failure, for the poll's summary and warning.
 	Err string
 }
@@ -110,6 +113,7 @@ type articleJob struct {
 	url      string
 	attempts int // before this fetch
 	out      Article
+	held     bool // not asked for: its host asked to be left alone
 }
 
 // articles fetches the full text r's items and the source's due retries
@@ -151,9 +155,12 @@ func (p *Poller) articles(ctx context.Context, src Source, r *Result) error {
 		if ctx.Err() != nil && j.out.State == "" {
 			continue // cancelled before its fetch: still pending
 		}
-		if j.out.State == ArticleOK {
+		switch {
+		case j.held:
+			r.Articles.Held++
+		case j.out.State == ArticleOK:
 			r.Articles.OK++
-		} else {
+		default:
 			r.Articles.Failed++
 			if r.Articles.Err == "" {
 				r.Articles.Err = j.out.Err
@@ -221,8 +228,9 @@ func (p *Poller) fetchArticles(ctx context.Context, src Source, jobs []*articleJ
 			defer func() { <-slots }()
 			host := articleHost(j.url)
 			if until, held := p.Fetcher.articleHolds.until(host, time.Now()); held {
-				j.out = Article{State: ArticlePending, Attempts: j.attempts, NextAttempt: until, Attempted: now,
-					Err: fmt.Sprintf("not asked: %s asked to be left alone until %s", host, until.UTC().Format(time.RFC3339))}
+				// Not an attempt: no error of its own, the host's 429 is
+				// the source's warning.
+				j.out, j.held = Article{State: ArticlePending, Attempts: j.attempts, NextAttempt: until}, true
 				return
 			}
 			content, err := p.FetchArticle(ctx, src, j.url)
@@ -260,7 +268,8 @@ func (h *articleHolds) until(host string, now time.Time) (time.Time, bool) {
 }
 
 // answered holds host when err says it asked to be left alone: until its
-// Retry-After, else (a 429 without one) for ArticleRetryBase.
+// Retry-After (at most MaxBackoff away, as for feed polls), else (a 429
+// without one) for ArticleRetryBase.
 func (h *articleHolds) answered(host string, err error, now time.Time) {
 	var he *HTTPError
 	if !errors.As(err, &he) || (he.StatusCode != http.StatusTooManyRequests && he.RetryAfter.IsZero()) {
@@ -270,6 +279,7 @@ func (h *articleHolds) answered(host string, err error, now time.Time) {
 	if !t.After(now) {
 		t = now.Add(ArticleRetryBase)
 	}
+	t = minTime(t, now.Add(MaxBackoff))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.till == nil {
@@ -310,7 +320,14 @@ func articleOutcome(content string, err error, attempts int, now time.Time) Arti
 	a.NextAttempt = now.Add(wait)
 	var he *HTTPError
 	if errors.As(err, &he) && he.RetryAfter.After(a.NextAttempt) {
-		a.NextAttempt = he.RetryAfter
+		a.NextAttempt = minTime(he.RetryAfter, now.Add(MaxBackoff))
+	}
+	return a
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
 	}
 	return a
 }

@@ -47,7 +47,7 @@ func TestArticles_RetryAfterHoldsTheHost(t *testing.T) {
 		l := limited
 		mu.Unlock()
 		if l {
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", "3")
 			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
@@ -76,8 +76,12 @@ func TestArticles_RetryAfterHoldsTheHost(t *testing.T) {
 	if n := refused; n > feeds.ArticleConcurrency {
 		t.Errorf("the site that answered 429 was asked for %d articles in one poll, want at most the %d in flight", n, feeds.ArticleConcurrency)
 	}
-	if r.Articles.Failed != items || !strings.Contains(r.Articles.Err, "429") {
-		t.Errorf("articles of the first poll: %+v, want all %d pending, the first error a 429", r.Articles, items)
+	if a := r.Articles; a.Failed != refused || a.Held != items-refused || !strings.Contains(a.Err, "429") {
+		t.Errorf("articles of the first poll: %+v, want %d failed (the 429s), the other %d held", a, refused, items-refused)
+	}
+	st, err := db.Sources(ctx)
+	if err != nil || len(st) != 1 || st[0].ArticleErrors != refused || !strings.Contains(st[0].ArticleError, "429") {
+		t.Errorf("the source's full-text warning: %+v (%v), want the %d refused fetches and their 429", st, err, refused)
 	}
 	if due, err := db.DueArticles(ctx, "kx", time.Now(), 100); err != nil || len(due) != 0 {
 		t.Errorf("%d articles due before the site's Retry-After (%v), want none", len(due), err)
@@ -93,7 +97,7 @@ func TestArticles_RetryAfterHoldsTheHost(t *testing.T) {
 		t.Errorf("a poll within the site's Retry-After asked it for %d articles, want none", n)
 	}
 
-	time.Sleep(1100 * time.Millisecond)
+	time.Sleep(3100 * time.Millisecond) // past the site's Retry-After
 	mu.Lock()
 	limited = false
 	mu.Unlock()
@@ -118,5 +122,43 @@ func TestArticles_RetryAfterHoldsTheHost(t *testing.T) {
 	due, err := db.DueArticles(ctx, "kx", time.Now().Add(feeds.ArticleRetryBase+time.Minute), 100)
 	if err != nil || len(due) != refused {
 		t.Errorf("%d articles due after the backoff (%v), want the %d refused", len(due), err, refused)
+	}
+}
+
+// A Retry-After far away (30 days) holds the site's articles no longer than
+// a feed poll would wait: MaxBackoff.
+func TestArticles_RetryAfterCapped(t *testing.T) {
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	mux.HandleFunc("/feed.xml", func(w http.ResponseWriter, r *http.Request) {
+		var b strings.Builder
+		for k := range 6 {
+			fmt.Fprintf(&b, `<item><title>快讯 %d</title><link>%s/a/%d</link><guid>g%d</guid></item>`, k, ts.URL, k, k)
+		}
+		fmt.Fprintf(w, `<rss version="2.0"><channel><title>快讯</title><link>%s/</link>%s</channel></rss>`, ts.URL, b.String())
+	})
+	mux.HandleFunc("/a/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "2592000")
+		http.Error(w, "come back next month", http.StatusServiceUnavailable)
+	})
+	fullText, err := article.Compile(article.Spec{Selector: ".body"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, db := newPoller(t, "kx")
+	ctx := context.Background()
+	polled := time.Now()
+	if r := p.Poll(ctx, feeds.Source{Slug: "kx", URL: ts.URL + "/feed.xml", Timeout: 5 * time.Second, MaxBodySize: 1 << 20,
+		Article: fullText, AllowPrivateNetworks: true}); r.Err != nil || r.Articles.Failed+r.Articles.Held != 6 {
+		t.Fatalf("poll: %v, articles %+v", r.Err, r.Articles)
+	}
+	for _, c := range []struct {
+		at   time.Time
+		want int
+	}{{polled.Add(feeds.MaxBackoff - time.Hour), 0}, {polled.Add(feeds.MaxBackoff + time.Minute), 6}} {
+		if due, err := db.DueArticles(ctx, "kx", c.at, 100); err != nil || len(due) != c.want {
+			t.Errorf("%d articles due %v after the poll (%v), want %d", len(due), c.at.Sub(polled).Round(time.Minute), err, c.want)
+		}
 	}
 }

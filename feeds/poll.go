@@ -181,8 +181,11 @@ func (p *Poller) log(src Source, r *Result) {
 	if r.Skipped > 0 {
 		attrs = append(attrs, slog.Int("skipped", r.Skipped))
 	}
-	if a := r.Articles; a.OK+a.Failed > 0 {
+	if a := r.Articles; a.OK+a.Failed+a.Held > 0 {
 		attrs = append(attrs, slog.Int("articles", a.OK), slog.Int("articles_failed", a.Failed))
+		if a.Held > 0 {
+			attrs = append(attrs, slog.Int("articles_held", a.Held))
+		}
 	}
 	if r.Articles.Failed > 0 {
 		p.Logger.Warn("poll: full text not fetched", append(attrs, slog.String("article_error", r.Articles.Err))...)

@@ -386,6 +386,12 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			}
 			return
 		case r := <-results:
+			// As in Run: a change notified meanwhile goes first.
+			select {
+			case <-s.wake:
+				take()
+			default:
+			}
 			delete(inFlight, r.Source)
 			_, configured := bySlug[r.Source]
 			cut := ctx.Err() != nil && errors.Is(r.Err, context.Canceled)
@@ -396,7 +402,10 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			claim()
 		case <-s.wake:
 			take()
-			renewTick.Reset(renewEvery()) // the sources' TTL may have changed
+			// The sources' TTL may have changed: the leases in flight,
+			// claimed for the old one, are renewed for the new one now.
+			renew()
+			renewTick.Reset(renewEvery())
 		case <-tick.C:
 			claim()
 		case <-renewTick.C:

@@ -264,34 +264,53 @@ func copyPruned(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (
 	return len(all), nil
 }
 
-// copyPolls adds src's polls of each source newer than dst's newest of that
-// source: all of them on a first copy; on a second, those made since.
-// Each source's are inserted oldest first, so that polls within one second
-// keep their order (the history orders by time, then id).
+// copyPolls adds src's polls of each source that dst does not have yet:
+// all of them on a first copy; on a second, those made since — the ones
+// after dst's newest poll of the source, and those in its second that dst
+// lacks. Each source's are inserted oldest first, so that polls within one
+// second keep their order (the history orders by time, then id).
 func copyPolls(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
+	const columns = `source_id, attempted, duration_ms, status, outcome, new, updated, error`
 	newest := map[int64]int64{}
-	rows, err := tx.QueryContext(ctx, `SELECT source_id, max(attempted) FROM polls GROUP BY source_id`)
+	last := map[string]int{} // dst's polls in each source's newest second, by their values
+	rows, err := tx.QueryContext(ctx, `SELECT `+columns+` FROM polls p
+		WHERE attempted = (SELECT max(attempted) FROM polls WHERE source_id = p.source_id)`)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		var id, at int64
-		if err := rows.Scan(&id, &at); err != nil {
+		var (
+			id, at, ms            int64
+			status, newN, updated int
+			outcome, pollErr      string
+		)
+		if err := rows.Scan(&id, &at, &ms, &status, &outcome, &newN, &updated, &pollErr); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		newest[id] = at
+		last[fmt.Sprintf("%#v", []any{id, at, ms, status, outcome, newN, updated, pollErr})]++
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	return copyRows(ctx, src, tx, `SELECT source_id, attempted, duration_ms, status, outcome, new, updated, error
-		FROM polls ORDER BY source_id, attempted, id`,
-		`INSERT INTO polls (source_id, attempted, duration_ms, status, outcome, new, updated, error)`, "",
+	return copyRows(ctx, src, tx, `SELECT `+columns+` FROM polls ORDER BY source_id, attempted, id`,
+		`INSERT INTO polls (`+columns+`)`, "",
 		8, mapSource(sources, func(source int64, row []any) bool {
 			at, seen := newest[source]
-			return !seen || row[1].(int64) > at
+			switch {
+			case !seen || row[1].(int64) > at:
+				return true
+			case row[1].(int64) < at:
+				return false
+			}
+			k := fmt.Sprintf("%#v", row)
+			if last[k] > 0 {
+				last[k]-- // dst has this one
+				return false
+			}
+			return true
 		}))
 }
 

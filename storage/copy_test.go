@@ -250,14 +250,17 @@ func TestCopyTo_History(t *testing.T) {
 	}
 	same(1, pg)
 
-	// SQLite polls once more; the second copy adds that poll alone.
+	// SQLite polls twice more, the first in the second of the newest poll
+	// copied; the second copy adds those two alone.
+	poll(t0.Add(4*time.Hour), &feeds.Result{Source: "stcn", StatusCode: 429,
+		Err: errors.New("fetch: HTTP 429 Too Many Requests")})
 	lite.Now = func() time.Time { return t0.Add(6 * time.Hour) }
 	poll(t0.Add(6*time.Hour), result("stcn", `"c"`, pending, fetched, item("g3", "科技ETF", t0), item("g4", "新消息", t0)))
 	if copied, err = lite.CopyTo(ctx, pg); err != nil {
 		t.Fatal(err)
 	}
-	if copied.Polls != 1 {
-		t.Errorf("second copy added %d polls, want the 1 made since", copied.Polls)
+	if copied.Polls != 2 {
+		t.Errorf("second copy added %d polls, want the 2 made since", copied.Polls)
 	}
 	same(2, pg)
 }

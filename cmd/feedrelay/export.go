@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/feedrelay/feedrelay/export"
@@ -75,21 +76,55 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	} else {
 		res, err = a.ExportStatic(ctx, dir)
 	}
+	if ping != nil && *ping {
+		return pingChanged(ctx, a, c, dir, res, err, stdout, stderr)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "feedrelay:", err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "%s export to %s: %s\n", kind, dir, res)
-	if ping != nil && *ping {
-		// Once the files are in place, so that a hub fetching a feed finds
-		// what it is told of.
-		if err := a.Pinger.PublishNow(ctx, res.Topics); err != nil {
-			fmt.Fprintf(stderr, "feedrelay export static: websub: %v\n", err)
-			return exitFailed
+	return exitOK
+}
+
+// pingChanged ends `export static -ping`: it tells the hubs of the feeds
+// the export changed, once the files are in place (a hub fetching a feed
+// then finds what it is told of), with those a previous run could not tell
+// them of. What is not told — the export failed, a hub did — is kept in
+// dir for the next run, which would otherwise find the files unchanged.
+func pingChanged(ctx context.Context, a *app.App, c app.Config, dir string, res *export.Result, exportErr error,
+	stdout, stderr io.Writer) int {
+	due, err := export.PendingPings(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay export static:", err)
+		return exitFailed
+	}
+	if res != nil {
+		for _, t := range res.Topics {
+			if !slices.Contains(due, t) {
+				due = append(due, t)
+			}
 		}
-		if len(res.Topics) > 0 {
-			fmt.Fprintf(stdout, "pinged %d hubs: %d feed URLs changed\n", len(c.WebSub.Hubs), len(res.Topics))
-		}
+	}
+	if err := export.KeepPendingPings(dir, due); err != nil {
+		fmt.Fprintln(stderr, "feedrelay export static:", err)
+		return exitFailed
+	}
+	if exportErr != nil {
+		fmt.Fprintln(stderr, "feedrelay:", exportErr)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "static export to %s: %s\n", dir, res)
+	if err := a.Pinger.PublishNow(ctx, due); err != nil {
+		fmt.Fprintf(stderr, "feedrelay export static: websub: %v (%d feed URLs kept for the next run)\n", err, len(due))
+		return exitFailed
+	}
+	if err := export.KeepPendingPings(dir, nil); err != nil {
+		fmt.Fprintln(stderr, "feedrelay export static:", err)
+		return exitFailed
+	}
+	if len(due) > 0 {
+		fmt.Fprintf(stdout, "pinged %d hubs: %d feed URLs changed\n", len(c.WebSub.Hubs), len(due))
 	}
 	return exitOK
 }

@@ -197,6 +197,22 @@ sources:
 	if body, err := os.ReadFile(filepath.Join(www, "sources", "a.atom")); err != nil || !strings.Contains(string(body), "a two") {
 		t.Errorf("the files of a failed ping were not written: %v", err)
 	}
+	// The hub is back: the next run, though it changes no file, tells it
+	// what the failed ping could not; the one after has nothing to tell.
+	failed := heard(3)[2]
+	hubMu.Lock()
+	status = http.StatusNoContent
+	hubMu.Unlock()
+	if code, out, errOut = pollAndPing(); code != 0 || !strings.Contains(out, "pinged 1 hubs") {
+		t.Fatalf("export -ping once the hub is back: exit %d, %q %q", code, out, errOut)
+	}
+	if p := heard(4)[3]; len(failed.topics) == 0 || !slices.Equal(p.topics, failed.topics) {
+		t.Errorf("once back, the hub heard of %q; want what the failed ping named, %q", p.topics, failed.topics)
+	}
+	if code, out, errOut = pollAndPing(); code != 0 || strings.Contains(out, "pinged") {
+		t.Errorf("the run after: exit %d, %q %q; want no ping", code, out, errOut)
+	}
+	heard(4)
 
 	// -ping with no hub to ping is a usage error, and exports nothing.
 	if err := os.WriteFile(cfg, []byte(strings.Replace(conf, "websub: {hubs: [\""+hub.URL+"/hub\"]}\n", "", 1)), 0o644); err != nil {

@@ -441,7 +441,9 @@ func TestReload_PerHostConcurrency(t *testing.T) {
 	d.write(t, conf{top: "per_host_concurrency: 4", interval: "1s", sources: slugs})
 	d.reload(t)
 	o.resetPeak()
-	eventually(t, "fetches at once to one host after raising per_host_concurrency to 4", func() bool { return o.peakActive() > 1 })
+	// One fetch made before the reload may be held too (through the old
+	// fetcher, under the old limit): three at once need the new limit.
+	eventually(t, "fetches at once to one host after raising per_host_concurrency to 4", func() bool { return o.peakActive() >= 3 })
 }
 
 // The reload gauges: 1 and a fresh timestamp after a reload is applied, 0
