@@ -247,9 +247,9 @@ func (p *Poller) fetchArticles(ctx context.Context, src Source, jobs []*articleJ
 // articleHolds are the article hosts that asked to be left alone — a 429,
 // or any answer with Retry-After — and until when. Their other articles
 // wait meanwhile instead of being asked for, in the poll that heard it and
-// in the next ones (of any source on that host: the Fetcher keeps them), so that a rate-limited
-// site gets the few fetches in flight, not one per new item. The zero
-// value holds nothing; it is safe for concurrent use.
+// in the next ones (of any source on that host: the Fetcher keeps them),
+// so that a rate-limited site gets the few fetches in flight, not one per
+// new item. The zero value holds nothing; it is safe for concurrent use.
 type articleHolds struct {
 	mu   sync.Mutex
 	till map[string]time.Time

@@ -372,6 +372,15 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 		}
 	}
 
+	// changed takes in a notified change. The sources' TTL may have
+	// changed with it: the leases in flight, claimed for the old one, are
+	// renewed for the new one at once.
+	changed := func() {
+		take()
+		renew()
+		renewTick.Reset(renewEvery())
+	}
+
 	set(sources)
 	take() // a change made before Run started is newer than sources
 	renewTick.Reset(renewEvery())
@@ -389,7 +398,7 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			// As in Run: a change notified meanwhile goes first.
 			select {
 			case <-s.wake:
-				take()
+				changed()
 			default:
 			}
 			delete(inFlight, r.Source)
@@ -401,11 +410,7 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			// Room for one more, and perhaps a host's slot freed.
 			claim()
 		case <-s.wake:
-			take()
-			// The sources' TTL may have changed: the leases in flight,
-			// claimed for the old one, are renewed for the new one now.
-			renew()
-			renewTick.Reset(renewEvery())
+			changed()
 		case <-tick.C:
 			claim()
 		case <-renewTick.C:
