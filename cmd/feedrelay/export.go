@@ -106,12 +106,14 @@ func pingChanged(ctx context.Context, a *app.App, c app.Config, dir string, res 
 			}
 		}
 	}
-	if err := export.KeepPendingPings(dir, due); err != nil {
-		fmt.Fprintln(stderr, "feedrelay export static:", err)
-		return exitFailed
-	}
+	keepErr := export.KeepPendingPings(dir, due)
 	if exportErr != nil {
 		fmt.Fprintln(stderr, "feedrelay:", exportErr)
+	}
+	if keepErr != nil {
+		fmt.Fprintln(stderr, "feedrelay export static:", keepErr)
+	}
+	if exportErr != nil || keepErr != nil {
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "static export to %s: %s\n", dir, res)
