@@ -52,7 +52,7 @@ func New(reg *prometheus.Registry, dbSize func() (int64, error)) *Metrics {
 		}, []string{"kind"}),
 		articles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "feedrelay_articles_total",
-			Help: "Full-text fetches of items (full_text), by result (ok, error).",
+			Help: "Full-text articles of items (full_text), by result (ok, error; held: not asked for, their site had asked to be left alone, 429 or Retry-After).",
 		}, []string{"result"}),
 		failing: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedrelay_sources_failing",
@@ -110,6 +110,7 @@ func (m *Metrics) Poll(r *feeds.Result) {
 	m.items.WithLabelValues("updated").Add(float64(r.Counts.Updated))
 	m.articles.WithLabelValues("ok").Add(float64(r.Articles.OK))
 	m.articles.WithLabelValues("error").Add(float64(r.Articles.Failed))
+	m.articles.WithLabelValues("held").Add(float64(r.Articles.Held))
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if r.Err != nil {

@@ -37,7 +37,7 @@ func TestMetrics(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, p, nil))
 	}
 	m.Poll(&feeds.Result{Source: "stcn", Duration: 300 * time.Millisecond, Counts: feeds.Counts{New: 3, Updated: 1},
-		Articles: feeds.ArticleCounts{OK: 2, Failed: 1}})
+		Articles: feeds.ArticleCounts{OK: 2, Failed: 1, Held: 3}})
 	m.Poll(&feeds.Result{Source: "stcn", NotModified: true})
 	m.Poll(&feeds.Result{Source: "broken", Err: errors.New("HTTP 500")})
 	m.Poll(&feeds.Result{Source: "gone", Err: errors.New("HTTP 410")})
@@ -56,6 +56,7 @@ func TestMetrics(t *testing.T) {
 		`feedrelay_items_total{kind="updated"} 1`,
 		`feedrelay_articles_total{result="ok"} 2`,
 		`feedrelay_articles_total{result="error"} 1`,
+		`feedrelay_articles_total{result="held"} 3`,
 		`feedrelay_sources_failing 2`,
 		`feedrelay_poll_duration_seconds_count 4`,
 		`feedrelay_config_reloads_total{result="success"} 1`,
