@@ -69,7 +69,10 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (Copied, error) {
 	if c.Items, err = copyItems(ctx, src, tx, ids); err != nil {
 		return c, fmt.Errorf("copy items: %w", err)
 	}
-	if c.Pruned, err = copyPruned(ctx, src, tx, ids); err != nil {
+	if c.Pruned, err = copyRows(ctx, src, tx, `SELECT source_id, identity, pruned_at FROM pruned`,
+		`INSERT INTO pruned (source_id, identity, pruned_at)`,
+		`ON CONFLICT (source_id, identity) DO UPDATE SET pruned_at = excluded.pruned_at`,
+		3, mapSource(ids, nil)); err != nil {
 		return c, fmt.Errorf("copy pruned identities: %w", err)
 	}
 	if c.Polls, err = copyPolls(ctx, src, tx, ids); err != nil {
@@ -228,40 +231,6 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 		}
 		total += len(ids)
 	}
-}
-
-// copyPruned upserts the identities retention pruned.
-func copyPruned(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (int, error) {
-	rows, err := src.QueryContext(ctx, `SELECT source_id, identity, pruned_at FROM pruned`)
-	if err != nil {
-		return 0, err
-	}
-	type pruned struct {
-		source   int64
-		identity string
-		at       int64
-	}
-	var all []pruned
-	for rows.Next() {
-		var p pruned
-		if err := rows.Scan(&p.source, &p.identity, &p.at); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		all = append(all, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, p := range all {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO pruned (source_id, identity, pruned_at) VALUES ($1, $2, $3)
-			ON CONFLICT (source_id, identity) DO UPDATE SET pruned_at = excluded.pruned_at`,
-			sources[p.source], p.identity, p.at); err != nil {
-			return 0, fmt.Errorf("identity %q: %w", p.identity, err)
-		}
-	}
-	return len(all), nil
 }
 
 // copyPolls adds src's polls of each source that dst does not have yet:
