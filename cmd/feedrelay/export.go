@@ -76,6 +76,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	} else {
 		res, err = a.ExportStatic(ctx, dir)
 	}
+	if err == nil {
+		fmt.Fprintf(stdout, "%s export to %s: %s\n", kind, dir, res)
+	}
 	if ping != nil && *ping {
 		return pingChanged(ctx, a, c, dir, res, err, stdout, stderr)
 	}
@@ -83,7 +86,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "feedrelay:", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "%s export to %s: %s\n", kind, dir, res)
 	return exitOK
 }
 
@@ -116,7 +118,6 @@ func pingChanged(ctx context.Context, a *app.App, c app.Config, dir string, res 
 	if exportErr != nil || keepErr != nil {
 		return exitFailed
 	}
-	fmt.Fprintf(stdout, "static export to %s: %s\n", dir, res)
 	if err := a.Pinger.PublishNow(ctx, due); err != nil {
 		fmt.Fprintf(stderr, "feedrelay export static: websub: %v (%d feed URLs kept for the next run)\n", err, len(due))
 		return exitFailed
