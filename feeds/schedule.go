@@ -332,12 +332,23 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 			set(srcs)
 		}
 	}
+	// renew keeps the leases of the polls in flight, a third of a TTL at a
+	// time: they end in their Save.
+	renewEvery := func() time.Duration { return max(ttl/3, claimEvery) }
+	// bounded is ctx for one call to the database from this loop: a claim
+	// or renewal stuck in a hung database (a lock never released, a
+	// connection to a host that went away) gives up after renewEvery, so
+	// that the loop renews the leases in flight before they lapse, and
+	// the next call gets another connection.
+	bounded := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, renewEvery()) }
 	claim := func() {
 		n := cfg.limit - len(inFlight)
 		if n <= 0 || len(slugs) == 0 || ctx.Err() != nil {
 			return
 		}
-		got, err := s.Leases.Claim(ctx, Claim{Sources: slugs, N: n, PerHost: cfg.perHost, TTL: ttl})
+		cctx, cancel := bounded()
+		got, err := s.Leases.Claim(cctx, Claim{Sources: slugs, N: n, PerHost: cfg.perHost, TTL: ttl})
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil && cfg.poller.Logger != nil {
 				cfg.poller.Logger.Error("claim due sources", slog.Any("error", err))
@@ -354,9 +365,6 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 		}
 	}
 
-	// renew keeps the leases of the polls in flight, a third of a TTL at a
-	// time: they end in their Save.
-	renewEvery := func() time.Duration { return max(ttl/3, claimEvery) }
 	renewTick := time.NewTicker(time.Hour)
 	defer renewTick.Stop()
 	renew := func() {
@@ -367,7 +375,9 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 		for slug := range inFlight {
 			held = append(held, slug)
 		}
-		if err := s.Leases.Renew(ctx, held, ttl); err != nil && ctx.Err() == nil && cfg.poller.Logger != nil {
+		rctx, cancel := bounded()
+		defer cancel()
+		if err := s.Leases.Renew(rctx, held, ttl); err != nil && ctx.Err() == nil && cfg.poller.Logger != nil {
 			cfg.poller.Logger.Error("renew the leases of the polls in flight", slog.Int("sources", len(held)), slog.Any("error", err))
 		}
 	}
@@ -388,6 +398,14 @@ func (s *Scheduler) runLeased(ctx context.Context, sources []Source) {
 	defer tick.Stop()
 	claim()
 	for {
+		// A renewal due goes first: a claim that hung may have used up a
+		// third of the time the leases in flight had left, and another
+		// claim taken before it could use up the rest.
+		select {
+		case <-renewTick.C:
+			renew()
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			for len(inFlight) > 0 {

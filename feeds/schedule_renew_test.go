@@ -2,9 +2,13 @@ package feeds_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,5 +107,91 @@ func TestScheduler_RenewsTheLeasesOfPollsInFlight(t *testing.T) {
 	defer leaser.mu.Unlock()
 	if leaser.renewals != after {
 		t.Errorf("the lease of a finished poll was renewed %d more times", leaser.renewals-after)
+	}
+}
+
+// stuckLeaser answers its first claim as expiringLeaser does and never
+// answers the later ones, as a database does whose claim lock another
+// instance holds and never lets go, or a connection to a host gone away.
+type stuckLeaser struct {
+	expiringLeaser
+	claims, gaveUp atomic.Int32
+}
+
+func (l *stuckLeaser) Claim(ctx context.Context, c feeds.Claim) ([]string, error) {
+	if l.claims.Add(1) == 1 {
+		return l.expiringLeaser.Claim(ctx, c)
+	}
+	<-ctx.Done()
+	l.gaveUp.Add(1)
+	return nil, fmt.Errorf("claim due sources: %w", ctx.Err())
+}
+
+// lockedWriter is a log any goroutine may write to.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// A claim that never answers costs the polls in flight nothing: it gives
+// up in time for their leases to be renewed, and says why in the log.
+func TestScheduler_AStuckClaimCostsNoLease(t *testing.T) {
+	const ttl = 1500 * time.Millisecond
+	body := gbkFeed(t, "慢")
+	hold := make(chan struct{})
+	release := sync.OnceFunc(func() { close(hold) })
+	asked := make(chan struct{}, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		<-hold
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write(body)
+	}))
+	defer ts.Close()
+	defer release()
+	p, _ := newPoller(t, "slow")
+	var log lockedWriter
+	p.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	leaser := &stuckLeaser{expiringLeaser: expiringLeaser{expires: map[string]time.Time{}}}
+	// Room for two: with one poll in flight the scheduler keeps claiming.
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 2, Leases: leaser, LeaseTTL: ttl}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		sched.Run(ctx, []feeds.Source{{Slug: "slow", URL: ts.URL + "/slow", Interval: time.Hour, Timeout: 30 * time.Second}})
+		close(stopped)
+	}()
+	defer func() { release(); cancel(); <-stopped }()
+
+	<-asked
+	time.Sleep(2 * ttl) // the claims hang all along
+	leaser.mu.Lock()
+	held := time.Now().Before(leaser.expires["slow"])
+	renewals, lapsed := leaser.renewals, leaser.lapsed
+	leaser.mu.Unlock()
+	if !held || renewals < 2 || len(lapsed) > 0 {
+		t.Errorf("after 2 TTLs of claims that never answer: lease held %v, renewed %d times, lapsed before a renewal %d times; want held, renewed, never lapsed",
+			held, renewals, len(lapsed))
+	}
+	if n := leaser.gaveUp.Load(); n < 1 {
+		t.Errorf("%d stuck claims gave up, want at least 1", n)
+	}
+	if got := log.String(); !strings.Contains(got, `msg="claim due sources"`) || !strings.Contains(got, "deadline exceeded") {
+		t.Errorf("log does not say the claim timed out:\n%s", got)
 	}
 }

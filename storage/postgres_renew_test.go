@@ -60,3 +60,49 @@ func TestRenew_KeepsTheLease(t *testing.T) {
 		t.Errorf("a's renewal of s2, never claimed, leased it to %q (%v)", owner, err)
 	}
 }
+
+// A claim waiting for the claim lock that another instance holds and never
+// lets go (its transaction hung) gives up when its context says so, and
+// leaves its connection fit for the next claim, which succeeds once the
+// lock is free: the scheduler bounds each claim so as to renew the leases
+// of its polls in flight meanwhile.
+func TestClaim_GivesUpOnAHeldClaimLock(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	addSources(t, a.w, 1)
+	hung, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Rollback()
+	if _, err := hung.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
+		t.Fatal(err)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	got, err := a.Claim(cctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute})
+	cancel()
+	if err == nil || cctx.Err() == nil {
+		t.Fatalf("a claim behind a held claim lock returned %v, %v before its deadline, want the deadline's error", got, err)
+	}
+	if owner := leaseHolder(t, a, "s1"); owner != "" {
+		t.Errorf("the claim that gave up leased s1 to %q", owner)
+	}
+
+	if err := hung.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 {
+		t.Errorf("the next claim, the lock free: %v (%v), want s1", got, err)
+	}
+}
+
+func leaseHolder(t *testing.T, db *DB, slug string) (owner string) {
+	t.Helper()
+	if err := db.w.QueryRowContext(context.Background(), `SELECT lease_owner FROM sources WHERE slug = $1`, slug).
+		Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	return owner
+}
