@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,10 @@ func leaseOwner() string {
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
+// idleInTransactionTimeout is how long PostgreSQL lets a transaction of
+// ours sit idle before it ends the session and its locks with it.
+var idleInTransactionTimeout = time.Minute
+
 // openPostgres connects to the PostgreSQL database of dsn and applies its
 // pending migrations.
 func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
@@ -75,6 +80,16 @@ func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	// common word wants the newest entries walked, a rare one the indexes).
 	// Planning each run costs tens of microseconds.
 	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	// A transaction of ours never waits between its statements, except
+	// when this process hangs or loses its network mid-transaction; then
+	// PostgreSQL would keep its locks (the claim lock every instance's
+	// claims take in turn, the rows it wrote) until it noticed the
+	// connection dead, hours by default, and no instance could claim a
+	// source meanwhile. The session is ended instead, unless the URL
+	// names a value of its own.
+	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleInTransactionTimeout.Milliseconds(), 10)
+	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)

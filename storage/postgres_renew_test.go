@@ -106,3 +106,35 @@ func leaseHolder(t *testing.T, db *DB, slug string) (owner string) {
 	}
 	return owner
 }
+
+// An instance that hangs or loses its network in the middle of a claim
+// (its transaction holding the claim lock, idle) does not stop the others
+// claiming: PostgreSQL ends its session once it has sat idle for
+// idleInTransactionTimeout, and with it the lock.
+func TestClaim_AHungInstanceLetsGoOfTheClaimLock(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	a := mustOpen(t, dsn)
+	defer func(d time.Duration) { idleInTransactionTimeout = d }(idleInTransactionTimeout)
+	idleInTransactionTimeout = time.Second
+	b := mustOpen(t, dsn)
+	addSources(t, a.w, 1)
+	hung, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hung.Rollback()
+	if _, err := hung.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
+		t.Fatal(err)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	got, err := a.Claim(cctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("a's claim while b's transaction held the claim lock, idle: %v (%v), want s1 once b's session was ended", got, err)
+	}
+	if _, err := hung.ExecContext(ctx, "SELECT 1"); err == nil {
+		t.Error("b's idle transaction still runs statements, want its session ended")
+	}
+}
