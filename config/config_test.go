@@ -364,6 +364,15 @@ var invalidTests = []struct {
 	{"invalid-listen.yaml", []string{
 		`:1: listen: "8080" is not host:port`,
 	}},
+	{"invalid-listen-port.yaml", []string{
+		`:1: listen: "127.0.0.1:99999" is not host:port`,
+	}},
+	{"invalid-headers.yaml", []string{
+		`:1: user_agent: "feedrelay\r\nX-Injected: 1" cannot be sent in an HTTP header (a line break or control character)`,
+		`:5: sources[0].user_agent: "bad\nagent" cannot be sent in an HTTP header (a line break or control character)`,
+		`:7: sources[0].headers.Bad Header: "Bad Header" is not an HTTP header name (letters, digits and !#$%&'*+-.^_` + "`" + `|~ only)`,
+		`:9: sources[0].headers.X-Token: "line\nbreak" cannot be sent in an HTTP header (a line break or control character)`,
+	}},
 	{"invalid-export-websub.yaml", []string{
 		`:2: export.prune: prunes nothing without export.jekyll`,
 		`:4: websub.hubs[1]: "hub.example" is not an absolute http(s) URL`,
@@ -375,6 +384,12 @@ var invalidTests = []struct {
 	{"invalid-log.yaml", []string{
 		`:2: log.format: must be text or json, not "xml"`,
 		`:3: log.level: must be debug, info, warn or error, not "verbose"`,
+	}},
+	{"invalid-attribution-field.yaml", []string{
+		`:1: attribution: not a valid template: template: attribution:1:23: executing "attribution" at <.Sourc>: can't evaluate field Sourc in type attribution.Line (it sees .Source, .Origin, .Link and .Author)`,
+	}},
+	{"invalid-attribution-branch.yaml", []string{
+		`:2: attribution: not a valid template: template: attribution:1:40: executing "attribution" at <.Origin.Name>: can't evaluate field Name in type string (it sees .Source, .Origin, .Link and .Author)`,
 	}},
 	{"invalid-attribution.yaml", []string{
 		`:1: attribution: not a valid template: template: attribution:1: bad character U+007D '}'`,

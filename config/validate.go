@@ -3,19 +3,23 @@ package config
 import (
 	"errors"
 	"fmt"
-	"html/template"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/feedrelay/feedrelay/feeds/article"
 	"github.com/feedrelay/feedrelay/feeds/charset"
 	"github.com/feedrelay/feedrelay/feeds/scrape"
 	"github.com/feedrelay/feedrelay/filter"
+	"github.com/feedrelay/feedrelay/publish/attribution"
 )
 
 // Defaults for keys the file leaves out.
@@ -77,6 +81,9 @@ func (v *validator) validate(c *Config) {
 		c.Listen = DefaultListen
 	}
 	host, port, err := net.SplitHostPort(c.Listen)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port) // a number up to 65535, or a service name
+	}
 	if err != nil {
 		v.errorf("listen", "%q is not host:port", c.Listen)
 	} else if c.BaseURL == "" {
@@ -117,8 +124,11 @@ func (v *validator) validate(c *Config) {
 	if c.Attribution == "" {
 		c.Attribution = DefaultAttribution
 	}
-	if _, err := template.New("attribution").Parse(c.Attribution); err != nil {
+	if _, err := attribution.Parse(c.Attribution); err != nil {
 		v.errorf("attribution", "not a valid template: %v", err)
+	}
+	if !httpguts.ValidHeaderFieldValue(c.UserAgent) {
+		v.errorf("user_agent", "%q cannot be sent in an HTTP header (a line break or control character)", c.UserAgent)
 	}
 	if c.Language == "" {
 		c.Language = "zh-CN"
@@ -269,6 +279,16 @@ func (v *validator) validate(c *Config) {
 		}
 		if s.UserAgent == "" {
 			s.UserAgent = c.UserAgent
+		} else if !httpguts.ValidHeaderFieldValue(s.UserAgent) {
+			v.errorf(p+".user_agent", "%q cannot be sent in an HTTP header (a line break or control character)", s.UserAgent)
+		}
+		for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
+			switch {
+			case !httpguts.ValidHeaderFieldName(name):
+				v.errorf(p+".headers."+name, "%q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~ only)", name)
+			case !httpguts.ValidHeaderFieldValue(s.Headers[name]):
+				v.errorf(p+".headers."+name, "%q cannot be sent in an HTTP header (a line break or control character)", s.Headers[name])
+			}
 		}
 		v.filters(p+".filters", "source "+s.Slug, &s.Filters)
 		v.retention(p+".retention", &s.Retention, d.Retention)

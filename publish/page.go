@@ -73,6 +73,14 @@ func (c Cursor) String() string {
 	return ""
 }
 
+// pageName names the page at c in errors.
+func pageName(c Cursor) string {
+	if s := c.String(); s != "" {
+		return "page " + s
+	}
+	return "first page"
+}
+
 func formatPosition(c storage.Cursor) string {
 	return strconv.FormatInt(c.Updated.Unix(), 10) + "." + strconv.FormatInt(c.ID, 10)
 }
@@ -99,13 +107,13 @@ func (p *Publisher) Page(ctx context.Context, f *Feed, c Cursor) (*Page, error) 
 	pg := &Page{Feed: f}
 	shown, err := p.load(ctx, pg, c)
 	if err != nil {
-		return nil, fmt.Errorf("page %s of %s: %w", c, f.Path, err)
+		return nil, fmt.Errorf("%s of %s: %w", pageName(c), f.Path, err)
 	}
 	if f.search != "" || f.links == FileLinks {
 		pg.Previous = nil // search pages go back only; see FileLinks
 	}
 	if pg.Entries, err = p.views(shown); err != nil {
-		return nil, fmt.Errorf("page %s of %s: %w", c, f.Path, err)
+		return nil, fmt.Errorf("%s of %s: %w", pageName(c), f.Path, err)
 	}
 	return pg, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/publish/attribution"
 	"github.com/feedrelay/feedrelay/storage"
 	"github.com/feedrelay/feedrelay/xmlchar"
 )
@@ -38,14 +39,6 @@ type SourceFeed struct {
 	Updated time.Time
 	FeedURL string // the URL polled, if http(s): empty for a local file
 	SiteURL string // http(s), or empty
-}
-
-// attribution is what the attribution template (Options.Attribution) sees.
-type attribution struct {
-	Source string
-	Origin string // the original publisher the article names, if not Source
-	Link   string
-	Author string
 }
 
 // alsoLine names the other sources of a story, each linked to its copy.
@@ -89,7 +82,7 @@ func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
 			body = e.Summary
 		}
 		var line bytes.Buffer
-		if err := p.opts.Attribution.Execute(&line, attribution{Source: src.Name, Origin: origin, Link: e.Link, Author: author}); err != nil {
+		if err := p.opts.Attribution.Execute(&line, attribution.Line{Source: src.Name, Origin: origin, Link: e.Link, Author: author}); err != nil {
 			return nil, fmt.Errorf("attribution of entry %d: %w", e.ID, err)
 		}
 		v := Entry{Entry: &e.Entry, Author: author, Source: src}

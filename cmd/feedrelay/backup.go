@@ -27,17 +27,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.PrintDefaults()
 	}
 	configPath := fs.String("config", "config.yaml", "config file")
-	// Flags may come before or after FILE.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return exitUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return usageExit(err)
 	}
 	if len(files) != 1 {
 		fmt.Fprint(stderr, "feedrelay backup: want one FILE to write the backup to\n\n", backupUsage)

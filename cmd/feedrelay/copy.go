@@ -36,10 +36,11 @@ func runCopy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	from := fl.String("from", "", "the SQLite database file to copy")
 	to := fl.String("to", "", "the PostgreSQL database URL (postgres://…) to copy into")
-	if err := fl.Parse(args); err != nil {
-		return exitUsage
+	rest, err := parseArgs(fl, args)
+	if err != nil {
+		return usageExit(err)
 	}
-	if *from == "" || *to == "" || fl.NArg() > 0 {
+	if *from == "" || *to == "" || len(rest) > 0 {
 		fmt.Fprint(stderr, "feedrelay copy: want -from FILE and -to URL\n\n", copyUsage)
 		return exitUsage
 	}

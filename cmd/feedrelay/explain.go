@@ -23,10 +23,11 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	configPath := fs.String("config", "config.yaml", "config file")
 	source := fs.String("source", "", "the source's slug (required)")
 	limit := fs.Int("n", 20, "how many of its newest items")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return usageExit(err)
 	}
-	if *source == "" || fs.NArg() > 0 || *limit < 1 {
+	if *source == "" || len(rest) > 0 || *limit < 1 {
 		fmt.Fprintln(stderr, "usage: feedrelay explain [-config config.yaml] -source S [-n 20]")
 		return exitUsage
 	}

@@ -33,14 +33,15 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		since = fs.String("since", "", "only the posts dated on or after this day, YYYY-MM-DD in the config's timezone")
 		prune = fs.Bool("prune", false, "remove the posts (feedrelay's, in _posts) of entries no longer published")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return usageExit(err)
+	}
+	if len(rest) != 1 {
+		fmt.Fprintf(stderr, "feedrelay export %s: name one folder to write into (got %d: %q)\n", kind, len(rest), rest)
 		return exitUsage
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "feedrelay export %s: name one folder to write into\n", kind)
-		return exitUsage
-	}
-	dir := fs.Arg(0)
+	dir := rest[0]
 	c, err := app.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -34,11 +34,12 @@ func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.PrintDefaults()
 	}
 	configPath := fs.String("config", "config.yaml", "config file")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return usageExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "feedrelay healthcheck: unexpected argument %q\n\n%s", fs.Arg(0), healthcheckUsage)
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "feedrelay healthcheck: unexpected argument %q\n\n%s", rest[0], healthcheckUsage)
 		return exitUsage
 	}
 	cfg, err := config.Load(*configPath)

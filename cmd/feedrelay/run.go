@@ -43,9 +43,15 @@ commands:
   backup [-config config.yaml] FILE         write a consistent copy of the database, even while serving
   export jekyll [-config config.yaml] [-category S] [-since YYYY-MM-DD] [-prune] DIR
                                             write the published entries as Jekyll posts
-  export static [-config config.yaml] DIR   write every feed, page and the OPML as a static site
+  export static [-config config.yaml] [-ping] DIR
+                                            write every feed, page and the OPML as a static site,
+                                            and tell the websub.hubs of the feeds that changed
   copy -from feedrelay.db -to postgres://…  move a SQLite database to PostgreSQL, entry ids unchanged
   healthcheck [-config config.yaml]         exit 0 if the running serve answers /healthz (for Docker)
+  version                                   print feedrelay's version
+  help [COMMAND]                            this, or the flags of COMMAND
+
+Flags may come before or after a command's arguments.
 `
 
 // Run is the whole program, minus the process: tests drive it directly.
@@ -85,13 +91,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve", "poll", "check":
 	case "help", "-h", "-help", "--help":
+		if cmd == "help" && len(args) > 0 && args[0] != "help" {
+			return Run(ctx, []string{args[0], "-h"}, stdout, stderr) // its flags
+		}
 		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "feedrelay", version())
 		return exitOK
 	default:
 		fmt.Fprintf(stderr, "feedrelay: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
-	if err := fs.Parse(args); err != nil {
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return usageExit(err)
+	}
+	if !noArgs(cmd, rest, stderr) {
 		return exitUsage
 	}
 	cfg, err := app.LoadConfig(*configPath)

@@ -6,6 +6,7 @@ import (
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/publish"
+	"github.com/feedrelay/feedrelay/publish/attribution"
 	"github.com/feedrelay/feedrelay/server"
 	"github.com/feedrelay/feedrelay/storage"
 )
@@ -49,7 +50,7 @@ func PublishOptions(cfg *config.Config) *publish.Options {
 		PageSize:    cfg.PageSize,
 		TitleWindow: cfg.Dedup.TitleWindow,
 		// Validated by config.
-		Attribution: template.Must(template.New("attribution").Parse(cfg.Attribution)),
+		Attribution: template.Must(attribution.Parse(cfg.Attribution)),
 	}
 	for _, c := range cfg.Categories {
 		pc := publish.Category{Slug: c.Slug, Title: c.Title, Rules: c.Filters.Rules, DedupTitles: c.DedupTitles}
