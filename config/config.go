@@ -302,3 +302,27 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// FindSource is the source whose slug, or else whose name, is s (as the
+// commands' -source takes it); the error names the config and the slug s
+// is likely a typo of.
+func (c *Config) FindSource(s string) (*Source, error) {
+	for i := range c.Sources {
+		if c.Sources[i].Slug == s {
+			return &c.Sources[i], nil
+		}
+	}
+	for i := range c.Sources {
+		if c.Sources[i].Name == s {
+			return &c.Sources[i], nil
+		}
+	}
+	slugs := make([]string, len(c.Sources))
+	for i, src := range c.Sources {
+		slugs[i] = src.Slug
+	}
+	if near := didYouMean(s, slugs); near != "" {
+		return nil, fmt.Errorf("%s has no source %q; did you mean %q?", c.Path, s, near)
+	}
+	return nil, fmt.Errorf("%s has no source %q (-source takes a source's slug or name)", c.Path, s)
+}

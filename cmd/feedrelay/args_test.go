@@ -62,6 +62,16 @@ func TestCommandLine(t *testing.T) {
 	if _, out, errOut := run("help", "poll"); !strings.Contains(out+errOut, "-dry-run") {
 		t.Errorf("help poll does not show poll's flags: %q", out+errOut)
 	}
+	// -source takes a slug or a name, and suggests the slug of a typo.
+	if code, _, errOut := run("poll", "-source", "zhengquanshibaowng"); code != exitUsage || !strings.Contains(errOut, `did you mean "zhengquanshibaowang"?`) {
+		t.Errorf("poll -source with a typo: exit %d, stderr %q; want a suggestion", code, errOut)
+	}
+	if code, _, errOut := run("explain", "-source", "nope"); code != exitUsage || !strings.Contains(errOut, `has no source "nope"`) {
+		t.Errorf("explain -source nope: exit %d, stderr %q", code, errOut)
+	}
+	if code, out, _ := run("poll", "-source", "证券时报网"); code != exitFailed || !strings.HasPrefix(out, "zhengquanshibaowang (证券时报网): error") {
+		t.Errorf("poll -source by name: exit %d, stdout %q; want that source polled (its origin is unreachable)", code, out)
+	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		if code, out, _ := run(args...); code != exitOK || !strings.HasPrefix(out, "feedrelay ") || !strings.Contains(out, "go1.") {
 			t.Errorf("%q: exit %d, %q; want feedrelay's version and Go's", args, code, out)

@@ -24,19 +24,17 @@ func runDryRun(ctx context.Context, c app.Config, only string, stdout, stderr io
 		fmt.Fprintln(stderr, "feedrelay: poll -dry-run needs -source S (the slug of the source to try)")
 		return exitUsage
 	}
-	sources, _ := app.Sources(cfg)
-	var (
-		src feeds.Source
-		sc  *config.Source
-	)
-	for i, s := range sources {
-		if s.Slug == only {
-			src, sc = s, &cfg.Sources[i]
-		}
-	}
-	if sc == nil {
-		fmt.Fprintf(stderr, "feedrelay: %s has no source %q\n", cfg.Path, only)
+	sc, err := cfg.FindSource(only)
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay:", err)
 		return exitUsage
+	}
+	sources, _ := app.Sources(cfg)
+	var src feeds.Source
+	for _, s := range sources {
+		if s.Slug == sc.Slug {
+			src = s
+		}
 	}
 	fetcher := feeds.NewFetcher("")
 	fetcher.SetPerHostLimit(cfg.PerHost)

@@ -36,19 +36,24 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	sc, err := cfg.FindSource(*source)
+	if err != nil {
+		fmt.Fprintln(stderr, "feedrelay:", err)
+		return exitUsage
+	}
 	db, err := storage.Open(ctx, cfg.Database)
 	if err != nil {
 		fmt.Fprintln(stderr, "feedrelay:", err)
 		return exitFailed
 	}
 	defer db.Close()
-	items, err := publish.New(db, app.PublishOptions(cfg)).Explain(ctx, *source, *limit)
+	items, err := publish.New(db, app.PublishOptions(cfg)).Explain(ctx, sc.Slug, *limit)
 	if err != nil {
 		fmt.Fprintf(stderr, "feedrelay: %s: %v\n", cfg.Path, err)
 		return exitUsage
 	}
 	if len(items) == 0 {
-		fmt.Fprintf(stdout, "%s: no items stored yet (run feedrelay poll -source %s)\n", *source, *source)
+		fmt.Fprintf(stdout, "%s: no items stored yet (run feedrelay poll -source %s)\n", sc.Slug, sc.Slug)
 	}
 	for _, ex := range items {
 		fmt.Fprintf(stdout, "%s  %s\n", ex.Entry.Updated.In(cfg.Location).Format("2006-01-02 15:04"), ex.Entry.Title)

@@ -216,15 +216,16 @@ func runPoll(ctx context.Context, c app.Config, only string, stdout, stderr io.W
 	defer a.Close()
 	sources := a.Sources()
 	if only != "" {
+		sc, err := cfg.FindSource(only)
+		if err != nil {
+			fmt.Fprintln(stderr, "feedrelay:", err)
+			return exitUsage
+		}
 		sources = nil
 		for _, s := range a.Sources() {
-			if s.Slug == only {
+			if s.Slug == sc.Slug {
 				sources = append(sources, s)
 			}
-		}
-		if len(sources) == 0 {
-			fmt.Fprintf(stderr, "feedrelay: %s has no source %q\n", cfg.Path, only)
-			return exitUsage
 		}
 	}
 	prog := newProgress(stderr, len(sources))
