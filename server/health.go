@@ -173,8 +173,8 @@ func (s *Server) health(src *publish.Source, how Polling, st *storage.SourceStat
 		h.Items, h.LastPoll, h.LastSuccess = st.Items, st.LastAttempt, st.LastSuccess
 		h.Error, h.Failures = st.LastError, st.Failures
 		if st.ArticleErrors > 0 {
-			h.Warning = fmt.Sprintf("full text: %d article(s) not fetched in the last %v, shown with their summary; latest error: %s",
-				st.ArticleErrors, storage.ArticleWarningWindow, st.ArticleError)
+			h.Warning = fmt.Sprintf("full text: %d article(s) not fetched in the last %s, shown with their summary; latest error: %s",
+				st.ArticleErrors, duration(storage.ArticleWarningWindow), st.ArticleError)
 		}
 	}
 	for i := range polls { // a healthy 304 updates only the history
@@ -377,7 +377,7 @@ var _ = template.Must(pages.New("charts").Parse(`
 <dl class="facts">
 <dt>URL</dt><dd class="url">{{.URL}}</dd>
 <dt>Kind</dt><dd>{{.Kind}}</dd>
-<dt>Interval</dt><dd>{{if .Interval}}{{.Interval}}{{else}}—{{end}}</dd>
+<dt>Interval</dt><dd>{{if .Interval}}{{duration .Interval}}{{else}}—{{end}}</dd>
 <dt>Items</dt><dd>{{.Items}}</dd>
 <dt>Last poll</dt><dd>{{when $.Loc .LastPoll}}</dd>
 <dt>Last success</dt><dd>{{when $.Loc .LastSuccess}}</dd>
@@ -408,7 +408,7 @@ var _ = template.Must(pages.New("charts").Parse(`
 <h2>最新条目 Newest entries</h2>
 <ul class="entries">
 {{- range .Entries}}
-<li><a class="title" href="{{.Link}}">{{.Title}}</a><br><span class="meta"><time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time>{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}}</span></li>
+<li>{{template "title" .}}<br><span class="meta"><time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time>{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}}</span></li>
 {{- else}}
 <li>No entries yet.</li>
 {{- end}}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -417,7 +418,7 @@ func TestSourcePage(t *testing.T) {
 	body := rec.Body.String()
 	doc := dom(t, body)
 	for _, want := range []string{
-		"https://rsshub.example/stcn/yw", "Kindfeed", "Interval5m0s", "正常 ok",
+		"https://rsshub.example/stcn/yw", "Kindfeed", "Interval5m", "正常 ok",
 		"Last poll2026-11-26 11:30:00 CST",
 	} {
 		if !strings.Contains(text(doc), want) {
@@ -519,5 +520,72 @@ func TestCategoryPage_ExcerptsAndCopies(t *testing.T) {
 	}
 	if rec := get(t, fx.srv, "/c/markets?before=x"); rec.Code != http.StatusBadRequest {
 		t.Errorf("bad cursor: %d, want 400", rec.Code)
+	}
+}
+
+// Durations are shown as a person, and the config, writes them.
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour:                     "24h",
+		time.Minute:                        "1m",
+		90 * time.Minute:                   "1h30m",
+		90 * time.Second:                   "1m30s",
+		time.Hour + 30*time.Second:         "1h30s",
+		30 * time.Second:                   "30s",
+		1500 * time.Millisecond:            "1.5s",
+		0:                                  "0s",
+		-5 * time.Minute:                   "-5m",
+		48*time.Hour + time.Millisecond:    "48h1ms",
+		time.Minute + 500*time.Millisecond: "1m500ms",
+	} {
+		got := duration(d)
+		if got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(got); err != nil || back != d {
+			t.Errorf("duration(%v) = %q, which reads back as %v, %v", d, got, back, err)
+		}
+	}
+}
+
+// The index and a source's page say "Interval 1h30m" and "not fetched in
+// the last 24h", not Go's 1h30m0s and 24h0m0s.
+func TestPages_DurationsAsWritten(t *testing.T) {
+	srv, _ := outputServer(t, nil, publish.Category{Slug: "mix", Title: "混合", Sources: []string{"full"}},
+		storage.SourceInfo{Slug: "full", Name: "全文源", URL: "https://full.example/feed.xml"})
+	opts := *srv.opts.Load()
+	opts.Polling = map[string]Polling{"full": {Interval: 90 * time.Minute}}
+	srv.SetOptions(&opts)
+	// A poll whose full-text fetch failed (full_text: the item keeps its
+	// summary), as the poller saves it.
+	db := srv.store.(*storage.DB)
+	at := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return at }
+	it := feeds.Item{Identity: "tag:full.example,2026:1", GUID: "tag:full.example,2026:1", Title: "全文未取到",
+		Link: "https://full.example/1", Summary: "<p>摘要</p>", Published: at, Hash: "1", ArticleURL: "https://full.example/1",
+		Article: &feeds.Article{State: feeds.ArticlePending, Attempts: 1, Attempted: at, NextAttempt: at.Add(5 * time.Minute), Err: "HTTP 500"}}
+	it.EntryID = (&feeds.Source{Slug: "full", TagAuthority: "relay.example.org"}).EntryID(&it, at)
+	if _, err := db.Save(context.Background(), &feeds.Result{Source: "full", Attempted: at, StatusCode: 200,
+		Feed: &feeds.Feed{ID: "tag:full.example,2026:feed", Title: "全文源", Items: []feeds.Item{it}}}); err != nil {
+		t.Fatal(err)
+	}
+	leak := regexp.MustCompile(`\d+[hm]0m0s|\d+m0s\b`)
+	for path, want := range map[string][]string{
+		"/":       {"not fetched in the last 24h, shown with their summary"},
+		"/s/full": {"not fetched in the last 24h, shown with their summary", "Interval1h30m"},
+	} {
+		rec := get(t, srv, path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		shown := text(dom(t, rec.Body.String()))
+		for _, w := range want {
+			if !strings.Contains(shown, w) {
+				t.Errorf("%s does not say %q:\n%s", path, w, shown)
+			}
+		}
+		if m := leak.FindString(shown); m != "" {
+			t.Errorf("%s shows the Go duration %q", path, m)
+		}
 	}
 }

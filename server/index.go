@@ -26,7 +26,8 @@ var pages = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"short": func(loc *time.Location, t time.Time) string {
 		return t.In(loc).Format("01-02 15:04")
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"duration": duration,
 	// excerpt is the first excerptRunes characters of an entry's text.
 	"excerpt": func(content, summary string) string {
 		if content == "" {
@@ -61,7 +62,7 @@ body{font-family:system-ui,-apple-system,"PingFang SC","Hiragino Sans GB","Noto 
 a{color:var(--link)}h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.2rem;margin-top:1.5rem;border-bottom:1px solid var(--line)}
 nav{font-size:.9rem}small,.meta,figcaption{color:var(--muted);font-size:.85rem}
 ul.entries{list-style:none;padding:0}ul.entries li{padding:.6rem 0;border-bottom:1px solid var(--line)}
-ul.entries a.title{font-size:1.05rem;text-decoration:none;font-weight:600}
+ul.entries .title{font-size:1.05rem;text-decoration:none;font-weight:600}
 .excerpt{margin:.2rem 0;font-size:.95rem}.also{font-size:.8rem;color:var(--muted)}.also a{margin-right:.3rem}
 .feeds a{margin-right:.5rem}.url{word-break:break-all;color:var(--muted);font-size:.85rem}
 ol.sources{list-style:none;padding:0}ol.sources>li{padding:.6rem .5rem;border-bottom:1px solid var(--line)}
@@ -84,6 +85,10 @@ th,td.when{white-space:nowrap}
 <body>
 <nav><a href="{{.Base}}">{{.SiteTitle}}</a></nav>
 {{end}}
+
+{{/* An entry's title, linking to the original article; an entry whose
+link was dropped (not http(s)) has none: href="" would link to this page. */}}
+{{define "title"}}{{if .Link}}<a class="title" href="{{.Link}}">{{.Title}}</a>{{else}}<span class="title">{{.Title}}</span>{{end}}{{end}}
 
 {{define "subscribe"}}<span class="feeds">{{$f := .}}{{range formats}}<a href="{{$f.Base}}{{$f.Path}}{{.Ext}}" {{.Type}}>{{slice .Ext 1}}</a>{{end}}</span>{{end}}
 
@@ -129,7 +134,7 @@ th,td.when{white-space:nowrap}
 <p>Subscribe: {{template "subscribe" index .Feeds 0}}</p>
 <ul class="entries">
 {{- range .Entries}}
-<li><a class="title" href="{{.Link}}">{{.Title}}</a>
+<li>{{template "title" .}}
 <p class="excerpt">{{excerpt .Content .Summary}}</p>
 <span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span>
 {{- if .Also}}<br><span class="also">另见 {{range .Also}}<a href="{{.Link}}">{{.Source}}</a>{{end}}</span>{{end}}</li>
@@ -189,6 +194,30 @@ func cut(s string, n int) string {
 		i++
 	}
 	return s
+}
+
+// duration is d as a person (and the config) writes it: 24h, 1m, 1h30m,
+// 1m30s, not Go's 24h0m0s. Hours are the largest unit, as in the config
+// (time.ParseDuration reads every form this writes); under a minute, a
+// fraction of a second is kept (1.5s, 500ms).
+func duration(d time.Duration) string {
+	if d < 0 {
+		return "-" + duration(-d)
+	}
+	if d < time.Minute {
+		return d.String() // 0s, 500ms, 1.5s, 30s
+	}
+	var b strings.Builder
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+	}
+	if rest := d % time.Minute; rest > 0 {
+		b.WriteString(rest.String())
+	}
+	return b.String()
 }
 
 // handleCategoryPage is a category's newest entries for people, like a news

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+	"golang.org/x/net/html"
 
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/htmltext"
@@ -397,6 +398,44 @@ func TestOutput_CanonicalCursors(t *testing.T) {
 		p := getAtomPage(t, srv, "https://relay.example.org"+pair[1])
 		if self := p.link("self"); self != "https://relay.example.org"+pair[0] {
 			t.Errorf("%s: self link %q, want the canonical %q", pair[1], self, pair[0])
+		}
+	}
+}
+
+// An entry whose link was dropped (a javascript: link is never published)
+// is shown on the category and source pages as a title without a link:
+// href="" would link to the page itself.
+func TestPages_EntryWithoutLinkIsNotALink(t *testing.T) {
+	srv, save := outputServer(t, nil, publish.Category{Slug: "mix", Title: "混合", Sources: []string{"evil"}},
+		storage.SourceInfo{Slug: "evil", Name: "恶意源", URL: "https://evil.example/feed.xml"})
+	save("evil", &feeds.Feed{ID: "tag:evil.example,2026:feed", Title: "恶意源", Items: []feeds.Item{
+		{GUID: "tag:evil.example,2026:1", Title: "恶意链接", Link: "javascript:alert(1)", Content: "<p>正文</p>",
+			Published: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)},
+		{GUID: "tag:evil.example,2026:2", Title: "正常链接", Link: "https://evil.example/2", Content: "<p>正文</p>",
+			Published: time.Date(2026, 11, 26, 0, 1, 0, 0, time.UTC)},
+	}})
+	for _, path := range []string{"/c/mix", "/s/evil"} {
+		rec := get(t, srv, path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		doc := dom(t, rec.Body.String())
+		titles := map[string]string{} // title → the element showing it
+		for _, n := range findAll(doc, "ul", "entries") {
+			for d := range n.Descendants() {
+				if d.Type == html.ElementNode && hasClass(d, "title") {
+					titles[text(d)] = d.Data
+					if d.Data == "a" && attr(d, "href") == "" {
+						t.Errorf("%s: the title %q links to %q", path, text(d), attr(d, "href"))
+					}
+				}
+			}
+		}
+		if titles["恶意链接"] != "span" || titles["正常链接"] != "a" {
+			t.Errorf("%s: titles shown as %v; want the one without a link as text (span), the other a link", path, titles)
+		}
+		if strings.Contains(rec.Body.String(), `href=""`) {
+			t.Errorf("%s has an empty link", path)
 		}
 	}
 }
