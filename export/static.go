@@ -18,11 +18,17 @@ import (
 
 // Static writes feedrelay's whole HTTP face but its dynamic parts (search,
 // health, metrics) as files, at the server's own paths, so that any static
-// host serves it: the index (index.html), the OPML (opml), every feed in
-// every format and every page of it, each category's HTML pages
-// (c/{slug}/index.html, so that /c/{slug} finds it on hosts that add the
-// slash, as nginx, GitHub Pages and S3 do) and each source's page
-// (s/{slug}/index.html).
+// host serves it: the index (index.html), the OPML (opml.xml: a static
+// server types a file by its extension, and one without any would be
+// application/octet-stream), every feed in every format and every page of
+// it, each category's HTML pages (c/{slug}/index.html, which the pages
+// link to as c/{slug}/: every static server maps a folder's address to its
+// index.html, and /c/{slug} finds it too on hosts that add the slash, as
+// nginx, GitHub Pages and S3 do) and each source's page
+// (s/{slug}/index.html, linked as s/{slug}/). The server's handler links
+// to these names when its options have publish.FileLinks; serve answers
+// each of them with a redirect to its own address, so a site can move from
+// static hosting to serve without breaking a link.
 //
 // The bytes are the daemon's: each file is the body of a request to
 // Handler, in-process. The Handler must publish Options, whose Links are
@@ -73,7 +79,7 @@ func (s *Static) Export(ctx context.Context, dir string) (*Result, error) {
 	if _, err := put("index.html", "/"); err != nil {
 		return res, err
 	}
-	if _, err := put("opml", "/opml"); err != nil {
+	if _, err := put("opml.xml", "/opml"); err != nil {
 		return res, err
 	}
 	// Each source's page: /s/{slug}, a folder's index so that the links

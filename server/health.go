@@ -65,6 +65,7 @@ type stripCell struct {
 // sourceHealth is a source as the index and its page show it.
 type sourceHealth struct {
 	Slug, Name, URL string
+	Page            string // its page's address
 	Kind            string
 	Interval        time.Duration
 	Items           int
@@ -164,8 +165,9 @@ func strip(polls []storage.Poll, loc *time.Location, size chartSize) pollStrip {
 
 // health is src's state: stored (st, polls newest first, hours) and, for
 // the poll after which the scheduler keeps it, in memory.
-func (s *Server) health(src *publish.Source, how Polling, st *storage.SourceState, polls []storage.Poll, hours []storage.HourCount, loc *time.Location, now time.Time, size chartSize) sourceHealth {
-	h := sourceHealth{Slug: src.Slug, Name: src.Name, URL: src.URL, Kind: how.Kind, Interval: how.Interval}
+func (s *Server) health(opts *Options, src *publish.Source, st *storage.SourceState, polls []storage.Poll, hours []storage.HourCount, loc *time.Location, now time.Time, size chartSize) sourceHealth {
+	how := opts.Polling[src.Slug]
+	h := sourceHealth{Slug: src.Slug, Name: src.Name, URL: src.URL, Page: sourcePageURL(opts, src.Slug), Kind: how.Kind, Interval: how.Interval}
 	if h.Kind == "" {
 		h.Kind = "feed"
 	}
@@ -270,14 +272,14 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		data.Feeds = append(data.Feeds, all)
 		data.Categories = append(data.Categories, all)
 		for _, c := range opts.Categories {
-			f := feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: opts.BaseURL + "c/" + c.Slug}
+			f := feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: s.categoryPageURL(opts, c.Slug)}
 			data.Feeds = append(data.Feeds, f)
 			data.Categories = append(data.Categories, f)
 		}
 		for i := range opts.Sources {
 			src := &opts.Sources[i]
 			data.Feeds = append(data.Feeds, feedLinks{Base: opts.BaseURL, Path: "sources/" + src.Slug, Title: src.Name})
-			data.Health = append(data.Health, s.health(src, opts.Polling[src.Slug], stateOf(states, src.Slug), polls[src.Slug], hours[src.Slug], data.Loc, now, smallCharts))
+			data.Health = append(data.Health, s.health(opts, src, stateOf(states, src.Slug), polls[src.Slug], hours[src.Slug], data.Loc, now, smallCharts))
 		}
 		// Failing first, the longest failing at the top; otherwise in
 		// the config's order.
@@ -318,7 +320,7 @@ func (s *Server) handleSourcePage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", data, err
 		}
-		h := s.health(src, opts.Polling[src.Slug], stateOf(states, src.Slug), polls, hours[src.Slug], data.Loc, now, largeCharts)
+		h := s.health(opts, src, stateOf(states, src.Slug), polls, hours[src.Slug], data.Loc, now, largeCharts)
 		data.Source = &h
 		for i := range polls {
 			data.Polls = append(data.Polls, pollRow{Poll: polls[i], Text: outcomeText(&polls[i])})
@@ -326,7 +328,7 @@ func (s *Server) handleSourcePage(w http.ResponseWriter, r *http.Request) {
 		data.Feeds = []feedLinks{{Base: opts.BaseURL, Path: "sources/" + src.Slug, Title: src.Name}}
 		for _, c := range opts.Categories {
 			if slices.Contains(c.Sources, src.Slug) {
-				data.Categories = append(data.Categories, feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: opts.BaseURL + "c/" + c.Slug})
+				data.Categories = append(data.Categories, feedLinks{Base: opts.BaseURL, Path: "feeds/" + c.Slug, Title: c.Title, Page: s.categoryPageURL(opts, c.Slug)})
 			}
 		}
 		pub := s.publisher(opts)

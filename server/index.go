@@ -101,14 +101,14 @@ link was dropped (not http(s)) has none: href="" would link to this page. */}}
 <li>{{if .Page}}<a href="{{.Page}}">{{.Title}}</a>{{else}}{{.Title}}{{end}} — {{template "subscribe" .}}</li>
 {{- end}}
 </ul>
-<p><small>All feeds as an OPML subscription list: <a href="{{.Base}}opml">{{.Base}}opml</a></small></p>
+<p><small>All feeds as an OPML subscription list: <a href="{{.OPML}}">{{.OPML}}</a></small></p>
 </section>
 <section aria-labelledby="sources">
 <h2 id="sources">来源 Sources</h2>
 <ol class="sources">
 {{- range .Health}}
 <li id="source-{{.Slug}}" class="source{{if .Failing}} failing{{end}}">
-<div><a class="name" href="{{$.Base}}s/{{.Slug}}">{{.Name}}</a> {{template "status" .}} <span class="meta">items: {{.Items}} · <a href="{{$.Base}}sources/{{.Slug}}.atom">feed</a></span></div>
+<div><a class="name" href="{{.Page}}">{{.Name}}</a> {{template "status" .}} <span class="meta">items: {{.Items}} · <a href="{{$.Base}}sources/{{.Slug}}.atom">feed</a></span></div>
 <div class="url">{{.URL}}</div>
 <div class="charts">{{template "activity" .Activity}}{{template "strip" .Strip}}</div>
 <div class="meta">Last poll {{when $.Loc .LastPoll}} · last success {{when $.Loc .LastSuccess}}{{if not .NextPoll.IsZero}} · next {{when $.Loc .NextPoll}}{{end}}</div>
@@ -161,6 +161,7 @@ type feedLinks struct {
 // pageData is what every HTML page shows.
 type pageData struct {
 	Title, SiteTitle, Lang, Base string
+	OPML                         string // the OPML's address
 	Loc                          *time.Location
 	Feeds                        []feedLinks // autodiscovery and subscribe links
 	Categories                   []feedLinks // the index's categories; a source page's
@@ -178,7 +179,7 @@ func newPageData(opts *Options, title string) pageData {
 	if loc == nil {
 		loc = time.Local
 	}
-	return pageData{Title: title, SiteTitle: opts.Title, Lang: opts.Language, Base: opts.BaseURL, Loc: loc}
+	return pageData{Title: title, SiteTitle: opts.Title, Lang: opts.Language, Base: opts.BaseURL, OPML: opmlURL(opts), Loc: loc}
 }
 
 // excerptRunes is how much of an entry's text a category page shows.

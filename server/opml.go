@@ -17,12 +17,12 @@ func (s *Server) handleOPML(w http.ResponseWriter, r *http.Request) {
 		{Title: text(opts.Title + " · 全部"), XMLURL: opts.BaseURL + "feeds/all.atom", HTMLURL: opts.BaseURL}}}
 	for _, c := range opts.Categories {
 		cats.Feeds = append(cats.Feeds, opml.Feed{Title: text(c.Title),
-			XMLURL: opts.BaseURL + "feeds/" + c.Slug + ".atom", HTMLURL: opts.BaseURL + "c/" + c.Slug})
+			XMLURL: opts.BaseURL + "feeds/" + c.Slug + ".atom", HTMLURL: s.categoryPageURL(opts, c.Slug)})
 	}
 	srcs := opml.Group{Title: "来源 Sources"}
 	for _, src := range opts.Sources {
 		srcs.Feeds = append(srcs.Feeds, opml.Feed{Title: text(src.Name),
-			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: opts.BaseURL})
+			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: sourcePageURL(opts, src.Slug)})
 	}
 	var buf bytes.Buffer
 	if err := opml.Write(&buf, text(opts.Title), s.epoch(opts), []opml.Group{cats, srcs}); err != nil {

@@ -108,6 +108,7 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 	s.mux.HandleFunc("GET /search", s.handleSearch)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	s.mux.HandleFunc("GET /readyz", s.handleReady)
+	s.routeStaticPaths()
 	return s
 }
 

@@ -289,7 +289,7 @@ func TestExportStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"index.html", "opml", "feeds/all.atom", "feeds/all.rss", "feeds/all.json",
+	for _, want := range []string{"index.html", "opml.xml", "feeds/all.atom", "feeds/all.rss", "feeds/all.json",
 		"feeds/all-news.atom", "sources/alpha.atom", "sources/beta.json", "c/all-news/index.html", "s/alpha/index.html"} {
 		if !slices.Contains(res.Written, want) {
 			t.Errorf("%s not written; written: %q", want, res.Written)
