@@ -12,12 +12,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/opml"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/storage"
 )
 
@@ -330,9 +332,21 @@ func TestOPML(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got, site := map[string]string{}, map[string]string{}
 	for _, f := range fs {
-		got[f.XMLURL] = f.Title
+		got[f.XMLURL], site[f.XMLURL] = f.Title, f.HTMLURL
+	}
+	// htmlUrl is where a reader's "visit website" goes: a category's page,
+	// a source's own site (what its feed names as its link).
+	for url, want := range map[string]string{
+		"https://relay.example.org/feeds/all.atom":       "https://relay.example.org/",
+		"https://relay.example.org/feeds/markets.atom":   "https://relay.example.org/c/markets",
+		"https://relay.example.org/sources/stcn.atom":    "https://www.stcn.com/",
+		"https://relay.example.org/sources/cnstock.atom": "https://news.cnstock.com/",
+	} {
+		if site[url] != want {
+			t.Errorf("%s: htmlUrl %q, want %q", url, site[url], want)
+		}
 	}
 	for url, title := range map[string]string{
 		"https://relay.example.org/feeds/all.atom":                 "feedrelay · 全部",
@@ -347,6 +361,12 @@ func TestOPML(t *testing.T) {
 	}
 	if len(fs) != 5 {
 		t.Errorf("%d feeds in the OPML, want 5", len(fs))
+	}
+	// Cached like the pages: a reader that has it is told it is unchanged.
+	if etag := rec.Header().Get("ETag"); etag == "" {
+		t.Error("/opml has no ETag")
+	} else if again := get(t, srv, "/opml", "If-None-Match", etag); again.Code != http.StatusNotModified {
+		t.Errorf("/opml with its ETag: %d, want 304", again.Code)
 	}
 }
 
@@ -367,6 +387,48 @@ func TestAcceptsGzip(t *testing.T) {
 	} {
 		if got := acceptsGzip(header); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
+
+// A source whose site is unknown (not polled yet) or not a web address
+// (a data: link its feed gave) has its page here as its OPML htmlUrl;
+// in a static export, the folder of that page.
+func TestOPML_SourceWithoutSite(t *testing.T) {
+	srv, save := outputServer(t, nil, publish.Category{Slug: "mix", Title: "混合", Sources: []string{"evil", "fresh"}},
+		storage.SourceInfo{Slug: "evil", Name: "恶意源", URL: "https://evil.example/feed.xml"},
+		storage.SourceInfo{Slug: "fresh", Name: "新源", URL: "https://fresh.example/feed.xml"})
+	save("evil", &feeds.Feed{ID: "tag:evil.example,2026:feed", Title: "恶意源", SiteURL: "data:text/html;base64,PHNjcmlwdD4=",
+		Items: []feeds.Item{{GUID: "tag:evil.example,2026:1", Title: "一", Link: "https://evil.example/1",
+			Published: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}}})
+	fileOpts := *srv.opts.Load()
+	fileOpts.Links = publish.FileLinks
+	static := New(srv.store, nil, nil, &fileOpts)
+	for _, c := range []struct {
+		h    http.Handler
+		want map[string]string
+	}{
+		{srv, map[string]string{"evil": "https://relay.example.org/s/evil", "fresh": "https://relay.example.org/s/fresh"}},
+		{static, map[string]string{"evil": "https://relay.example.org/s/evil/", "fresh": "https://relay.example.org/s/fresh/"}},
+	} {
+		rec := get(t, c.h, "/opml")
+		fs, err := opml.Parse(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			slug, ok := strings.CutPrefix(f.XMLURL, "https://relay.example.org/sources/")
+			if !ok {
+				continue
+			}
+			slug = strings.TrimSuffix(slug, ".atom")
+			if f.HTMLURL != c.want[slug] {
+				t.Errorf("%s: htmlUrl %q, want %q", f.XMLURL, f.HTMLURL, c.want[slug])
+			}
+			delete(c.want, slug)
+		}
+		if len(c.want) > 0 {
+			t.Errorf("the OPML lacks the sources %v", c.want)
 		}
 	}
 }

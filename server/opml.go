@@ -2,7 +2,11 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/feedrelay/feedrelay/opml"
 	"github.com/feedrelay/feedrelay/xmlchar"
@@ -10,8 +14,38 @@ import (
 
 // handleOPML lists every published feed (Atom) as OPML 2.0, so that a
 // reader can subscribe to all of them at once.
+//
+// htmlUrl is, in OPML 2.0's words, the feed's top-level link: the site a
+// reader shows the subscription as (its "visit website" link, its icon).
+// A category's is its page here; a source's is the source's own website,
+// as its feed names it (the <link> of the feed we poll), else, before its
+// first poll or for a feed that names none, its page here (/s/{slug}).
 func (s *Server) handleOPML(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
+	ctx := r.Context()
+	// Cached like the pages, at the data version: the sites come from the
+	// sources' polls.
+	rd, err := s.cache.get(ctx, "/opml", s.store.DataVersion(ctx), opts, false, clientOf(r), func() (*rendered, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+		defer cancel()
+		body, err := s.renderOPML(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &rendered{plain: representation{body: body}, modified: s.now(), contentType: "text/x-opml; charset=utf-8"}, nil
+	})
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	serveRendered(w, r, rd)
+}
+
+func (s *Server) renderOPML(ctx context.Context, opts *Options) ([]byte, error) {
+	states, err := s.store.Sources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("OPML: %w", err)
+	}
 	text := xmlchar.Clean // encoding/xml would write U+FFFD for what XML forbids; drop it, as every format does
 	cats := opml.Group{Title: "分类 Categories", Feeds: []opml.Feed{
 		{Title: text(opts.Title + " · 全部"), XMLURL: opts.BaseURL + "feeds/all.atom", HTMLURL: opts.BaseURL}}}
@@ -21,14 +55,27 @@ func (s *Server) handleOPML(w http.ResponseWriter, r *http.Request) {
 	}
 	srcs := opml.Group{Title: "来源 Sources"}
 	for _, src := range opts.Sources {
+		site := sourcePageURL(opts, src.Slug)
+		if st := stateOf(states, src.Slug); st != nil && isWebURL(st.SiteURL) {
+			site = st.SiteURL
+		}
 		srcs.Feeds = append(srcs.Feeds, opml.Feed{Title: text(src.Name),
-			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: sourcePageURL(opts, src.Slug)})
+			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: site})
 	}
 	var buf bytes.Buffer
 	if err := opml.Write(&buf, text(opts.Title), s.epoch(opts), []opml.Group{cats, srcs}); err != nil {
-		s.internalError(w, r, err)
-		return
+		return nil, err
 	}
-	w.Header().Set("Content-Type", "text/x-opml; charset=utf-8")
-	w.Write(buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// isWebURL reports whether u is an absolute http(s) URL with nothing XML
+// forbids in it: only such links are published (a source's site link is
+// what its feed said).
+func isWebURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || xmlchar.Clean(u) != u {
+		return false
+	}
+	return strings.EqualFold(p.Scheme, "http") || strings.EqualFold(p.Scheme, "https")
 }
