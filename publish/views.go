@@ -91,7 +91,7 @@ func (p *Publisher) views(shown []shownEntry) ([]Entry, error) {
 			if name == "" {
 				name = c.Source.Title
 			}
-			v.Also = append(v.Also, Copy{Source: xmlchar.Clean(name), Link: webLink(c.Link)})
+			v.Also = append(v.Also, Copy{Source: xmlchar.Clean(name), Link: WebLink(c.Link)})
 		}
 		if len(v.Also) > 0 {
 			if err := alsoLine.Execute(&line, v.Also); err != nil {
@@ -117,19 +117,19 @@ func sourceOf(s *storage.SourceFeed) SourceFeed {
 	if v.Title == "" {
 		v.Title = v.Name
 	}
-	v.FeedURL = webLink(v.FeedURL) // a local file has no address to publish
+	v.FeedURL = WebLink(v.FeedURL) // a local file has no address to publish
 	return v
 }
 
 // publishable makes e safe to publish in place: links that are not http(s)
 // dropped, text without the characters XML 1.0 forbids.
 func publishable(e *storage.Entry) {
-	e.Link = webLink(e.Link)
+	e.Link = WebLink(e.Link)
 	for _, s := range []*string{&e.EntryID, &e.Title, &e.Author, &e.Content, &e.Summary, &e.Origin,
 		&e.Source.Name, &e.Source.Title, &e.Source.FeedID, &e.Source.URL} {
 		*s = xmlchar.Clean(*s)
 	}
-	e.Source.SiteURL = webLink(e.Source.SiteURL)
+	e.Source.SiteURL = WebLink(e.Source.SiteURL)
 	var cats []string // a copy: the stored slice is not ours to change
 	for i, c := range e.Categories {
 		if clean := xmlchar.Clean(c); clean != c || cats != nil {
@@ -146,11 +146,11 @@ func publishable(e *storage.Entry) {
 	}
 }
 
-// webLink is link if it is an absolute http or https URL that holds no
+// WebLink is link if it is an absolute http or https URL that holds no
 // character XML 1.0 forbids, else "": the only links feedrelay publishes.
 // A reader follows a feed's links as they are, so a javascript:, data: or
 // vbscript: link would run or show whatever its source chose.
-func webLink(link string) string {
+func WebLink(link string) string {
 	u, err := url.Parse(link)
 	if err != nil || u.Host == "" || xmlchar.Clean(link) != link {
 		return ""

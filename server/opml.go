@@ -5,10 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/feedrelay/feedrelay/opml"
+	"github.com/feedrelay/feedrelay/publish"
 	"github.com/feedrelay/feedrelay/xmlchar"
 )
 
@@ -56,7 +55,7 @@ func (s *Server) renderOPML(ctx context.Context, opts *Options) ([]byte, error) 
 	srcs := opml.Group{Title: "来源 Sources"}
 	for _, src := range opts.Sources {
 		site := sourcePageURL(opts, src.Slug)
-		if st := stateOf(states, src.Slug); st != nil && isWebURL(st.SiteURL) {
+		if st := stateOf(states, src.Slug); st != nil && publish.WebLink(st.SiteURL) != "" {
 			site = st.SiteURL
 		}
 		srcs.Feeds = append(srcs.Feeds, opml.Feed{Title: text(src.Name),
@@ -67,15 +66,4 @@ func (s *Server) renderOPML(ctx context.Context, opts *Options) ([]byte, error) 
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// isWebURL reports whether u is an absolute http(s) URL with nothing XML
-// forbids in it: only such links are published (a source's site link is
-// what its feed said).
-func isWebURL(u string) bool {
-	p, err := url.Parse(u)
-	if err != nil || p.Host == "" || xmlchar.Clean(u) != u {
-		return false
-	}
-	return strings.EqualFold(p.Scheme, "http") || strings.EqualFold(p.Scheme, "https")
 }
