@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds/charset"
+	"github.com/feedrelay/feedrelay/htmltext"
 	"github.com/feedrelay/feedrelay/story"
 )
 
@@ -357,7 +358,7 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 	}
 	base, _ := url.Parse(resp.URL)
 	out := sanitize(raw, base)
-	if strings.TrimSpace(plainText(out)) == "" {
+	if htmltext.Plain(out) == "" { // the article is HTML, not a title
 		return "", fmt.Errorf("article %s: nothing is left of the article once sanitized", rawURL)
 	}
 	return out, nil

@@ -279,8 +279,11 @@ func resolve(base *url.URL, ref string) string {
 }
 
 // plainText is the text of a title as gofeed gives it: gofeed has already
-// undone the format's escaping once, so only a title holding markup is
-// read as HTML; entities in a text title are its text (issue 11 item 9).
+// undone the format's escaping once, and keeps no Atom title type, so a
+// title is read as HTML only when it looks like HTML (htmltext.Title):
+// "Vec<String> in Rust" and entities in a text title are its text (issue
+// 11 item 9), "<b>Breaking</b>: news" reads "Breaking: news". A scraped
+// title, an element's text, is read the same way.
 func plainText(s string) string { return htmltext.Title(s) }
 
 func excerpt(s string, n int) string {

@@ -4,7 +4,9 @@
 package htmltext
 
 import (
+	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -87,30 +89,167 @@ func tagAtom(z *html.Tokenizer) atom.Atom {
 }
 
 // Title is the text of a title as a feed parser gives it, the format's own
-// escaping already undone (gofeed decodes an RSS or Atom title's XML once):
-// plain text, white space collapsed as Plain does, and entities left as
-// they are — a title whose text is "&lt;b&gt; explained" keeps it. Only a
-// title that holds markup (a tag or a comment: an HTML title, Atom
-// type="html" or an RSS title in CDATA) is HTML, and is read with Plain.
-// Decoding a title's entities twice would turn text into markup.
+// escaping already undone (gofeed decodes an RSS or Atom title's XML once,
+// and keeps no Atom type="text"/"html"): plain text, white space collapsed
+// as Plain does. A title is read as HTML, with Plain, only when it looks
+// like HTML (see looksLikeHTML): "<b>Breaking</b>: news" reads
+// "Breaking: news", "<script>alert(1)</script>" reads "". Any other title
+// is the text it is: "Vec<String> in Rust", "Use the <script> tag", "<b>"
+// and "a < b > c" keep every character, and so do entities in a title without markup ("&lt;b&gt;
+// explained"): decoding a title's entities twice would read escaped text
+// as markup.
 func Title(s string) string {
-	if strings.IndexByte(s, '<') < 0 || !hasMarkup(s) {
+	if strings.IndexByte(s, '<') < 0 || !looksLikeHTML(s) {
 		return collapse(s)
 	}
 	return Plain(s)
 }
 
-// hasMarkup reports whether s holds an HTML tag or comment.
-func hasMarkup(s string) bool {
+// looksLikeHTML reports whether the title s is HTML rather than text that
+// mentions tags. A feed does not say which a title is (RSS has no type,
+// and gofeed drops Atom's), so this is the guess python-feedparser makes
+// for RSS titles (looks_like_html), which errs towards text, as a title
+// read as HTML when it was text loses words. s is HTML when it holds
+// markup, every tag in it names an HTML element (htmlElement), and
+// something text rarely holds proves it: a closing tag, a comment, or a
+// character reference (&amp;, &#20013;) in text Plain would show, that
+// the format's own unescaping left. A "<String>", a "<?php", a
+// "<!DOCTYPE" or a "</3" anywhere makes the whole title text; so does a
+// lone "<script>", whose rest the tokenizer reads as script.
+func looksLikeHTML(s string) bool {
 	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
+	markup, proof := false, false
+	skip := 0 // depth inside elements whose content is not text, as in Plain
 	for {
-		switch z.Next() {
+		switch tt := z.Next(); tt {
 		case html.ErrorToken:
+			return markup && proof
+		case html.TextToken:
+			if skip == 0 && !proof && hasCharRef(z.Raw()) {
+				proof = true
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			a := tagAtom(z)
+			if !htmlElement(a) {
+				return false
+			}
+			markup = true
+			if tt == html.EndTagToken {
+				proof = true
+			}
+			if hidden(a) {
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			}
+		case html.CommentToken:
+			// The tokenizer reads "<?php", "<!x>" and "</ 3" as
+			// comments too; only a real "<!--" is markup.
+			if !bytes.HasPrefix(z.Raw(), []byte("<!--")) {
+				return false
+			}
+			markup, proof = true, true
+		default: // a doctype
 			return false
-		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken, html.CommentToken:
-			return true
 		}
 	}
+}
+
+// hasCharRef reports whether raw text holds a complete character
+// reference: "&#" digits ";", "&#x" hex digits ";", or "&" the name of
+// an HTML entity ";". A bare "&" (AT&T) or an unknown name (&foo;) is not
+// one.
+func hasCharRef(raw []byte) bool {
+	for i := bytes.IndexByte(raw, '&'); i >= 0; {
+		rest := raw[i+1:]
+		end := bytes.IndexByte(rest, ';')
+		if end < 0 {
+			return false
+		}
+		if isCharRef(rest[:end]) {
+			return true
+		}
+		j := bytes.IndexByte(rest, '&')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// isCharRef reports whether ref, the bytes between "&" and ";", names a
+// character: #digits, #x hex digits, or an HTML entity's name.
+func isCharRef(ref []byte) bool {
+	if len(ref) == 0 || len(ref) > maxEntityLen {
+		return false
+	}
+	if ref[0] == '#' {
+		digits, hex := ref[1:], false
+		if len(digits) > 0 && (digits[0] == 'x' || digits[0] == 'X') {
+			digits, hex = digits[1:], true
+		}
+		if len(digits) == 0 {
+			return false
+		}
+		for _, c := range digits {
+			if !('0' <= c && c <= '9' || hex && ('a' <= c && c <= 'f' || 'A' <= c && c <= 'F')) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range ref {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	// html.UnescapeString knows every HTML entity. An entity decodes to
+	// one or two characters; a name it only begins ("&ampfoo;" reads
+	// "&foo;") leaves the rest of the name and the ";", three or more.
+	ent := "&" + string(ref) + ";"
+	dec := html.UnescapeString(ent)
+	return dec != ent && utf8.RuneCountInString(dec) <= 2
+}
+
+// maxEntityLen bounds the bytes between "&" and ";" worth looking up: the
+// longest entity name (CounterClockwiseContourIntegral) is 32 letters.
+const maxEntityLen = 32
+
+// htmlElement reports whether a is an element of the HTML standard, or
+// one of the old presentational elements still found in feeds (big,
+// center, font, nobr, strike, tt, acronym). Not svg or math, whose
+// contents are not HTML, nor the obsolete elements the tokenizer reads
+// specially (plaintext, xmp, listing, noembed, noframes).
+func htmlElement(a atom.Atom) bool {
+	switch a {
+	case atom.A, atom.Abbr, atom.Acronym, atom.Address, atom.Area,
+		atom.Article, atom.Aside, atom.Audio, atom.B, atom.Base, atom.Bdi,
+		atom.Bdo, atom.Big, atom.Blockquote, atom.Body, atom.Br,
+		atom.Button, atom.Canvas, atom.Caption, atom.Center, atom.Cite,
+		atom.Code, atom.Col, atom.Colgroup, atom.Data, atom.Datalist,
+		atom.Dd, atom.Del, atom.Details, atom.Dfn, atom.Dialog, atom.Div,
+		atom.Dl, atom.Dt, atom.Em, atom.Embed, atom.Fieldset,
+		atom.Figcaption, atom.Figure, atom.Font, atom.Footer, atom.Form,
+		atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6, atom.Head,
+		atom.Header, atom.Hgroup, atom.Hr, atom.Html, atom.I, atom.Iframe,
+		atom.Img, atom.Input, atom.Ins, atom.Kbd, atom.Label, atom.Legend,
+		atom.Li, atom.Link, atom.Main, atom.Map, atom.Mark, atom.Menu,
+		atom.Meta, atom.Meter, atom.Nav, atom.Nobr, atom.Noscript,
+		atom.Object, atom.Ol, atom.Optgroup, atom.Option, atom.Output,
+		atom.P, atom.Picture, atom.Pre, atom.Progress, atom.Q, atom.Rp,
+		atom.Rt, atom.Ruby, atom.S, atom.Samp, atom.Script, atom.Search,
+		atom.Section, atom.Select, atom.Slot, atom.Small, atom.Source,
+		atom.Span, atom.Strike, atom.Strong, atom.Style, atom.Sub,
+		atom.Summary, atom.Sup, atom.Table, atom.Tbody, atom.Td,
+		atom.Template, atom.Textarea, atom.Tfoot, atom.Th, atom.Thead,
+		atom.Time, atom.Title, atom.Tr, atom.Track, atom.Tt, atom.U,
+		atom.Ul, atom.Var, atom.Video, atom.Wbr:
+		return true
+	}
+	return false
 }
 
 // writer appends text with white space collapsed.

@@ -45,6 +45,41 @@ func TestTitle(t *testing.T) {
 		"x <= y":                                "x <= y",
 		"<b>Bold</b> &amp; co":                  "Bold & co", // an HTML title: markup and entities read once
 		"a<!-- c -->b":                          "ab",
+
+		// Text that mentions tags is kept as it is: an Atom type="text"
+		// title (Atom's default) or an RSS title, its XML escaping undone.
+		"Vec<String> in Rust":                "Vec<String> in Rust",
+		"Use the <script> tag in HTML":       "Use the <script> tag in HTML",
+		"<b>":                                "<b>",
+		"a < b > c":                          "a < b > c",
+		"Option<T> &amp; Result<T, E>":       "Option<T> &amp; Result<T, E>", // T is no element
+		"Learn <b> and <i> in  5 minutes":    "Learn <b> and <i> in 5 minutes",
+		"<b>x</b> and <Foo>":                 "<b>x</b> and <Foo>",
+		"Use the <script> tag &amp; more":    "Use the <script> tag &amp; more",    // the rest is script: its entity proves nothing
+		"Use the <style> tag &amp; <b>x</b>": "Use the <style> tag &amp; <b>x</b>", // style to the end
+		"<svg><title>s</title></svg>":        "<svg><title>s</title></svg>",
+		"Vec<Option> and more":               "Vec<Option> and more",
+		"<img src=x onerror=alert(1)>":       "<img src=x onerror=alert(1)>",
+		"What is <?php echo 1 ?>":            "What is <?php echo 1 ?>",
+		"I </3 Mondays":                      "I </3 Mondays",
+		"<!DOCTYPE html> explained":          "<!DOCTYPE html> explained",
+		"unterminated <b":                    "unterminated <b",
+		"AT&T <b>x":                          "AT&T <b>x",     // a bare & is no reference
+		"&ampfoo; <b>x":                      "&ampfoo; <b>x", // nor a name an entity only begins
+		"&foo; <b>x":                         "&foo; <b>x",
+
+		// HTML titles: Atom type="html"/"xhtml", RSS titles in CDATA.
+		"<b>Breaking</b>: news":                                  "Breaking: news",
+		"<B>Upper</B> case":                                      "Upper case",
+		"<p>两<strong>市</strong>成交</p>":                           "两市成交",
+		"<i>Nature</i> &amp; <b>Science</b>":                     "Nature & Science",
+		`<a href="https://x.example/?a=1&amp;b=2">Link</a> text`: "Link text",
+		"Q&amp;A<br>live":                                        "Q&A live", // no closing tag, but an entity left
+		"&#20013;<b>文":                                           "中文",
+		"<em>Rust</em>  1.80\n released":                         "Rust 1.80 released",
+		"<span class=\"x\">A股</span>收涨<!-- ad -->":               "A股收涨",
+		"<script>alert(1)</script>":                              "", // no text: the item borrows its content's start
+		"<b>Hi</b><script>x()</script>":                          "Hi",
 	} {
 		if got := Title(in); got != want {
 			t.Errorf("Title(%q) = %q, want %q", in, got, want)

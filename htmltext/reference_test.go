@@ -1,6 +1,7 @@
 package htmltext
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -9,8 +10,8 @@ import (
 	"golang.org/x/net/html/atom"
 )
 
-// The implementation of Plain and Title before issue 16 (maps of atoms,
-// one rune written at a time, a copy of every title): the oracle that
+// The implementation of Plain before issue 16 (maps of atoms, one rune
+// written at a time) and Title's rule written plainly: the oracles that
 // FuzzPlainSame and FuzzTitleSame compare the faster code with.
 
 // Plain is the text of an HTML fragment: tags and comments removed, the
@@ -54,30 +55,81 @@ func plainReference(fragment string) string {
 	}
 }
 
-// Title is the text of a title as a feed parser gives it, the format's own
-// escaping already undone (gofeed decodes an RSS or Atom title's XML once):
-// plain text, white space collapsed as Plain does, and entities left as
-// they are — a title whose text is "&lt;b&gt; explained" keeps it. Only a
-// title that holds markup (a tag or a comment: an HTML title, Atom
-// type="html" or an RSS title in CDATA) is HTML, and is read with Plain.
-// Decoding a title's entities twice would turn text into markup.
+// titleReference is Title written plainly (a map of element names, the
+// names copied, a regular expression for references), the oracle that
+// FuzzTitleSame compares Title with: a title is HTML, read with Plain,
+// when it holds markup, every tag in it names an element of
+// htmlElementsReference, and a closing tag, a "<!--" comment or a
+// character reference in shown text proves it; any other title is text,
+// collapsed.
 func titleReference(s string) string {
-	if strings.IndexByte(s, '<') < 0 || !hasMarkupReference(s) {
+	if !strings.Contains(s, "<") || !looksLikeHTMLReference(s) {
 		return collapseReference(s)
 	}
 	return plainReference(s)
 }
 
-// hasMarkup reports whether s holds an HTML tag or comment.
-func hasMarkupReference(s string) bool {
+func looksLikeHTMLReference(s string) bool {
 	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
+	var markup, proof bool
+	skip := 0
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		raw := string(z.Raw())
+		switch tt {
 		case html.ErrorToken:
+			return markup && proof
+		case html.TextToken:
+			if skip > 0 {
+				continue
+			}
+			for _, m := range charRefReference.FindAllString(raw, -1) {
+				if d := html.UnescapeString(m); d != m && utf8.RuneCountInString(d) <= 2 {
+					proof = true
+				}
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, _ := z.TagName()
+			if !htmlElementsReference[string(name)] {
+				return false
+			}
+			markup = true
+			proof = proof || tt == html.EndTagToken
+			if hiddenReference[atom.Lookup(name)] {
+				if tt == html.StartTagToken {
+					skip++
+				} else if tt == html.EndTagToken && skip > 0 {
+					skip--
+				}
+			}
+		case html.CommentToken:
+			if !strings.HasPrefix(raw, "<!--") {
+				return false
+			}
+			markup, proof = true, true
+		default:
 			return false
-		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken, html.CommentToken:
-			return true
 		}
+	}
+}
+
+// charRefReference matches what may be a character reference.
+var charRefReference = regexp.MustCompile(`&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z0-9]{1,32});`)
+
+var htmlElementsReference = map[string]bool{}
+
+func init() {
+	for _, name := range strings.Fields(`a abbr acronym address area article aside audio b
+		base bdi bdo big blockquote body br button canvas caption center cite code
+		col colgroup data datalist dd del details dfn dialog div dl dt em embed
+		fieldset figcaption figure font footer form h1 h2 h3 h4 h5 h6 head header
+		hgroup hr html i iframe img input ins kbd label legend li link main map
+		mark menu meta meter nav nobr noscript object ol optgroup option output p
+		picture pre progress q rp rt ruby s samp script search section select slot
+		small source span strike strong style sub summary sup table tbody td
+		template textarea tfoot th thead time title tr track tt u ul var video
+		wbr`) {
+		htmlElementsReference[name] = true
 	}
 }
 
@@ -160,6 +212,13 @@ var sameSeeds = []string{
 	"<!-- c -->a<!-- d", "1 < 2 and 3 <4", "<", "<<p>>", "unterminated <b", "a<b",
 	"<p\rclass=x>a</p\r>b<br\n/>c<DIV\f>d</DIV\t>e<script\r>f</script\r>g",
 	"（文章来源：<a href=x>上海证券报</a>）", "<P>upper</P><BR/>", "<svg><title>s</title></svg>x",
+	"Vec<String> in Rust", "Use the <script> tag in HTML", "<b>", "a < b > c", "<b>Breaking</b>: news",
+	"<script>alert(1)</script>", "Q&amp;A<br>live", "&#20013;<b>文", "&#x4E2D;<b>文", "&#x;<b>", "&#;<b>",
+	"&ampfoo; <b>x", "&foo; <b>x", "AT&T <b>x", "&amp <b>x", "&semi;<i>", "&NotNestedGreaterGreater;<i>",
+	"&CounterClockwiseContourIntegral;<i>", "<b a='&amp;'>x", "What is <?php echo 1 ?>", "I </3 Mondays",
+	"<!DOCTYPE html> explained", "<b>x</b><Foo>", "<b/>&lt;", "<textarea>&amp;</textarea>",
+	"Use the <script> tag &amp; more", "<script>&amp;</script>x<b>", "Use the <style> tag &amp; <b>x</b>",
+	"<svg><title>s</title></svg>", "<xmp>x</xmp>", "Vec<Option> &amp; more",
 }
 
 // FuzzPlainSame: Plain reads every fragment as the former code did.

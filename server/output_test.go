@@ -156,11 +156,17 @@ func TestOutput_TitlesRoundTrip(t *testing.T) {
 <link href="https://a.example/2"/><updated>2026-11-26T00:02:00Z</updated><content type="html">&lt;p&gt;二&lt;/p&gt;</content></entry>
 <entry><title>AT&amp;T &lt;3 Go</title><id>tag:a.example,2026:3</id>
 <link href="https://a.example/3"/><updated>2026-11-26T00:03:00Z</updated><content type="html">&lt;p&gt;三&lt;/p&gt;</content></entry>
+<entry><title type="text">Vec&lt;String&gt; in Rust</title><id>tag:a.example,2026:5</id>
+<link href="https://a.example/5"/><updated>2026-11-26T00:05:00Z</updated><content type="html">&lt;p&gt;五&lt;/p&gt;</content></entry>
+<entry><title type="text">Use the &lt;script&gt; tag in HTML</title><id>tag:a.example,2026:6</id>
+<link href="https://a.example/6"/><updated>2026-11-26T00:06:00Z</updated><content type="html">&lt;p&gt;六&lt;/p&gt;</content></entry>
 </feed>`
 	rssSource := `<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>B 源</title><link>https://b.example/</link>
 <item><title>&amp;lt;b&amp;gt;不是粗体&amp;lt;/b&amp;gt;</title><guid>https://b.example/1</guid><link>https://b.example/1</link>
 <pubDate>Thu, 26 Nov 2026 08:04:00 +0800</pubDate><description>四</description></item>
+<item><title>&lt;b&gt;</title><guid>https://b.example/7</guid><link>https://b.example/7</link>
+<pubDate>Thu, 26 Nov 2026 08:07:00 +0800</pubDate><description>七</description></item>
 </channel></rss>`
 	// The text of each title, as the source means it (a type="text" title
 	// is its characters; a type="html" one the text of its markup).
@@ -169,6 +175,10 @@ func TestOutput_TitlesRoundTrip(t *testing.T) {
 		"tag:a.example,2026:2": "粗体 & 细节",
 		"tag:a.example,2026:3": "AT&T <3 Go",
 		"https://b.example/1":  "&lt;b&gt;不是粗体&lt;/b&gt;",
+		// Text that mentions tags is not HTML (it has no closing tag).
+		"tag:a.example,2026:5": "Vec<String> in Rust",
+		"tag:a.example,2026:6": "Use the <script> tag in HTML",
+		"https://b.example/7":  "<b>",
 	}
 	// gofeed agrees on what the text titles say.
 	for _, src := range []string{atomSource, rssSource} {
@@ -215,7 +225,8 @@ func TestOutput_TitlesRoundTrip(t *testing.T) {
 	}
 	// And the HTML page escapes the title once.
 	page := get(t, srv, "/c/mix").Body.String()
-	for _, w := range []string{`>&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; 解读</a>`, `>AT&amp;T &lt;3 Go</a>`} {
+	for _, w := range []string{`>&amp;lt;script&amp;gt;alert(1)&amp;lt;/script&amp;gt; 解读</a>`, `>AT&amp;T &lt;3 Go</a>`,
+		`>Vec&lt;String&gt; in Rust</a>`, `>Use the &lt;script&gt; tag in HTML</a>`, `>&lt;b&gt;</a>`} {
 		if !strings.Contains(page, w) {
 			t.Errorf("/c/mix lacks %s:\n%s", w, page)
 		}
