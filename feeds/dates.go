@@ -6,8 +6,11 @@ import (
 )
 
 // localLayouts are date formats that carry no zone. gofeed reads them as
-// UTC; we read them in the source's zone. A "1" or "2" or "15" in a layout also
-// accepts a leading zero, so 2006-1-2 covers 2006-01-02.
+// UTC; we read them in the source's zone. A "1" or "2" or "15" in a layout
+// also accepts a leading zero, so 2006-1-2 covers 2006-01-02. Dates that
+// need the poll's clock (no year, "3小时前", 昨天 15:05) and Unix times are
+// read by package scrape, for the sources that write them: list pages and
+// APIs (scrape.listDate).
 var localLayouts = []string{
 	"2006-1-2 15:04:05",
 	"2006-1-2 15:04",
@@ -15,12 +18,15 @@ var localLayouts = []string{
 	"2006-1-2T15:04",
 	"2006/1/2 15:04:05",
 	"2006/1/2 15:04",
+	"2006.1.2 15:04:05",
+	"2006.1.2 15:04",
 	"2006年1月2日 15:04:05",
 	"2006年1月2日 15:04",
 	"2006年1月2日15:04:05",
 	"2006年1月2日15:04",
 	"2006-1-2",
 	"2006/1/2",
+	"2006.1.2",
 	"2006年1月2日",
 }
 
@@ -69,7 +75,7 @@ func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 
 // mayBeLocal reports whether raw may match a layout of localLayouts.
 // Each starts with "2006" (time.Parse reads exactly four digits) and then
-// a '-', '/' or '年'; and every byte a match consumes is a digit, one of
+// a '-', '/', '.' or '年'; and every byte a match consumes is a digit, one of
 // the layouts' own bytes (- / : T, a space, 年月日) or part of fractional
 // seconds (. or , before digits), which time.Parse accepts after "05".
 // Most dates are RFC 822 ("Thu, 26 Nov 2026 …") or RFC 3339 with a zone
@@ -84,7 +90,7 @@ func mayBeLocal(raw string) bool {
 			return false
 		}
 	}
-	if raw[4] != '-' && raw[4] != '/' && !strings.HasPrefix(raw[4:], "年") {
+	if raw[4] != '-' && raw[4] != '/' && raw[4] != '.' && !strings.HasPrefix(raw[4:], "年") {
 		return false
 	}
 	for i := 0; i < len(raw); i++ {

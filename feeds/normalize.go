@@ -149,7 +149,18 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 		it.ArticleURL = resolveArticle(base, u)
 	}
 	it.Identity, it.Lookup = identity(it)
-	it.Hash = contentHash(it)
+	// A relative date ("3小时前") is read anew, a little later, at each
+	// poll: hashed, it would make the item changed at every poll. Left
+	// out, the first reading stays until the item changes, or until the
+	// page writes the date in full.
+	hashed := it
+	if gi.Custom[scrape.CustomRelativePublished] != "" {
+		hashed.Published = time.Time{}
+	}
+	if gi.Custom[scrape.CustomRelativeUpdated] != "" {
+		hashed.Updated = time.Time{}
+	}
+	it.Hash = contentHash(hashed)
 	return it
 }
 

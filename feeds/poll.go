@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -31,6 +32,9 @@ type Result struct {
 	// Skipped is how many items of a scraped page had neither guid nor
 	// link and were left out.
 	Skipped int
+	// UnreadDates are the dates of a scraped page that could not be read,
+	// one per field (see DateWarning).
+	UnreadDates []UnreadDates
 	// Retried are the full texts of stored items fetched again in this
 	// poll (an earlier fetch failed); Articles counts every article
 	// fetch of the poll, those of its items included.
@@ -144,12 +148,12 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 		r.NotModified = true
 		return nil
 	}
-	feed, skipped, err := src.parse(resp, r.Attempted)
+	feed, notes, err := src.parse(resp, r.Attempted)
 	resp.Release() // the feed holds copies only
 	if err != nil {
 		return err
 	}
-	r.Skipped = skipped
+	r.Skipped, r.UnreadDates = notes.Skipped, notes.UnreadDates
 	src.Identify(feed, r.Attempted)
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)
@@ -187,6 +191,11 @@ func (p *Poller) log(src Source, r *Result) {
 			attrs = append(attrs, slog.Int("articles_held", a.Held))
 		}
 	}
+	if w := r.DateWarning(); w != "" {
+		// Its own line, whatever else the poll did: the items were
+		// stored, dated when first seen.
+		p.Logger.Warn("poll: dates not read", slog.String("source", src.Slug), slog.String("url", src.URL), slog.String("dates", w))
+	}
 	if r.Articles.Failed > 0 {
 		p.Logger.Warn("poll: full text not fetched", append(attrs, slog.String("article_error", r.Articles.Err))...)
 		return
@@ -215,6 +224,9 @@ func (r *Result) Summary() string {
 	if r.Err == nil && r.Skipped > 0 {
 		s += fmt.Sprintf("; skipped %d without guid or link", r.Skipped)
 	}
+	if w := r.DateWarning(); w != "" {
+		s += "; " + w
+	}
 	if a := r.Articles; r.Err == nil && a.OK+a.Failed > 0 {
 		s += fmt.Sprintf("; full text %d fetched", a.OK)
 		if a.Failed > 0 {
@@ -225,6 +237,20 @@ func (r *Result) Summary() string {
 		s += "; moved permanently to " + r.MovedTo
 	}
 	return s
+}
+
+// DateWarning is the warning of the dates of a scraped page that could not
+// be read, one clause per field ("" for none): Summary and the log say it,
+// and the source's health shows it.
+func (r *Result) DateWarning() string {
+	if r.Err != nil || len(r.UnreadDates) == 0 {
+		return ""
+	}
+	parts := make([]string, len(r.UnreadDates))
+	for i, u := range r.UnreadDates {
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, "; ") + " (time_format can give the page's layout)"
 }
 
 // Health remembers the last poll of each source. Storage records failures

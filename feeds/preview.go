@@ -16,6 +16,9 @@ type Preview struct {
 	// Skipped is how many items of a scraped page had neither guid nor
 	// link.
 	Skipped int
+	// UnreadDates are the dates of a scraped page that could not be read
+	// (the items whose published shows none), one per field.
+	UnreadDates []UnreadDates
 	// Articles are the full texts of the first items (full_text).
 	Articles []PreviewArticle
 }
@@ -46,10 +49,12 @@ func (p *Poller) Preview(ctx context.Context, src Source, articles int) (*Previe
 	}
 	pv := &Preview{URL: resp.URL, StatusCode: resp.StatusCode}
 	seen := now()
-	pv.Feed, pv.Skipped, err = src.parse(resp, seen)
+	var notes pageNotes
+	pv.Feed, notes, err = src.parse(resp, seen)
 	if err != nil {
 		return pv, err
 	}
+	pv.Skipped, pv.UnreadDates = notes.Skipped, notes.UnreadDates
 	src.Identify(pv.Feed, seen)
 	for i, it := range pv.Feed.Items {
 		if len(pv.Articles) >= articles {

@@ -2,19 +2,63 @@ package feeds
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/mmcdole/gofeed"
 )
+
+// pageNotes is what a poll reports of a scraped page beyond its items.
+type pageNotes struct {
+	// Skipped counts the items that had neither guid nor link.
+	Skipped int
+	// UnreadDates are the dates the page gave that could not be read.
+	UnreadDates []UnreadDates
+}
+
+// UnreadDates is the dates of one field that a scraped page gave but that
+// no rule could read: those items are dated when first seen. One poll
+// reports each field once, however many items it concerns.
+type UnreadDates struct {
+	Field    string   // "published" or "updated"
+	Count    int      // items whose date could not be read
+	Examples []string // the first few distinct raw texts, as the page wrote them
+}
+
+// maxDateExamples is how many raw texts a poll quotes per field.
+const maxDateExamples = 3
+
+// String is the warning in words: `fields.published: 2 dates not read
+// ("上周三", "11月") — those items are dated when first seen`.
+func (u UnreadDates) String() string {
+	quoted := make([]string, len(u.Examples))
+	for i, e := range u.Examples {
+		quoted[i] = fmt.Sprintf("%q", e)
+	}
+	more := ""
+	if u.Count > len(u.Examples) {
+		more = ", …"
+	}
+	noun := "dates"
+	if u.Count == 1 {
+		noun = "date"
+	}
+	return fmt.Sprintf("fields.%s: %d %s not read (%s%s), dated when first seen",
+		u.Field, u.Count, noun, strings.Join(quoted, ", "), more)
+}
 
 // parse reads a fetched body as src's kind says: a feed through gofeed
 // (Parse), or a page through src.Scraper, decoded with the same charset
 // rules (an HTML page's <meta> charset included) and then normalized
-// exactly as a feed's items are. skipped counts a page's items that had
-// neither guid nor link. A page whose items selector matches nothing is an
-// error (scrape.ErrNoItems): the stored items stay as they are.
-func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, skipped int, err error) {
+// exactly as a feed's items are. The notes count a page's items that had
+// neither guid nor link, and its dates that could not be read. A page
+// whose items selector matches nothing is an error (scrape.ErrNoItems):
+// the stored items stay as they are.
+func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, notes pageNotes, err error) {
 	if src.Scraper == nil {
 		feed, err = Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
-		return feed, 0, err
+		return feed, notes, err
 	}
 	loc := src.Location
 	if loc == nil {
@@ -22,16 +66,56 @@ func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, skipped int
 	}
 	text, err := decodePage(resp.Body, resp.ContentType, src.Charset)
 	if err != nil {
-		return nil, 0, fmt.Errorf("parse: %w", err)
+		return nil, notes, fmt.Errorf("parse: %w", err)
 	}
 	res, err := src.Scraper.Parse(text, resp.URL, loc, now)
 	if err != nil {
-		return nil, 0, fmt.Errorf("scrape: %w", err)
+		return nil, notes, fmt.Errorf("scrape: %w", err)
 	}
+	notes.Skipped = res.Skipped
+	notes.UnreadDates = readScrapedDates(res.Feed.Items, loc)
 	feed = normalizeFeed(res.Feed, "", resp.URL, loc)
 	if !isWebURL(feed.SiteURL) {
 		// A page read from disk has no site to link to.
 		feed.SiteURL, feed.ID = "", resp.URL
 	}
-	return feed, res.Skipped, nil
+	return feed, notes, nil
+}
+
+// readScrapedDates reads, in loc, the dates the scraper left raw (those it
+// could not read itself: zone-less full dates), with the feed rules
+// (parseDate), and says which could not be read at all: an undated item
+// takes its first-seen time, and a page whose dates nobody reads would
+// list last week's story above today's without a word.
+func readScrapedDates(items []*gofeed.Item, loc *time.Location) []UnreadDates {
+	var pub, upd UnreadDates
+	read := func(raw *string, parsed **time.Time, u *UnreadDates) {
+		if *raw == "" || *parsed != nil {
+			return
+		}
+		t := parseDate(*raw, nil, loc)
+		if t.IsZero() {
+			u.Count++
+			if len(u.Examples) < maxDateExamples && !slices.Contains(u.Examples, *raw) {
+				u.Examples = append(u.Examples, *raw)
+			}
+			return
+		}
+		// Read once: normalizing takes the time, not the text again.
+		*raw, *parsed = "", &t
+	}
+	for _, gi := range items {
+		read(&gi.Published, &gi.PublishedParsed, &pub)
+		read(&gi.Updated, &gi.UpdatedParsed, &upd)
+	}
+	var out []UnreadDates
+	if pub.Count > 0 {
+		pub.Field = "published"
+		out = append(out, pub)
+	}
+	if upd.Count > 0 {
+		upd.Field = "updated"
+		out = append(out, upd)
+	}
+	return out
 }

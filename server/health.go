@@ -77,7 +77,8 @@ type sourceHealth struct {
 	MovedTo         string
 	Failing         bool
 	// Warning is a problem that does not fail the source: full texts not
-	// fetched (those items are shown with their summary).
+	// fetched (those items are shown with their summary), dates of the
+	// last poll's page that could not be read.
 	Warning  string
 	Activity barChart
 	Strip    pollStrip
@@ -190,6 +191,12 @@ func (s *Server) health(opts *Options, src *publish.Source, st *storage.SourceSt
 	if s.history != nil {
 		if last, ok := s.history.Last(src.Slug); ok {
 			h.NextPoll, h.MovedTo = last.NextPoll, last.MovedTo
+			if w := last.DateWarning(); w != "" {
+				if h.Warning != "" {
+					h.Warning += "; "
+				}
+				h.Warning += w
+			}
 			// Newer than what is stored: its Save failed.
 			if last.Err != nil && last.Attempted.After(h.LastPoll) {
 				h.LastPoll, h.Error, h.Failures = last.Attempted, last.Err.Error(), max(h.Failures, 1)

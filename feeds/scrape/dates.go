@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,27 +30,195 @@ var zonedLayouts = []string{
 }
 
 // date returns what goes into gofeed.Item.Published (the raw string) and
-// PublishedParsed for one raw date.
-func (s *Scraper) date(raw string, loc *time.Location, now time.Time) (string, *time.Time) {
+// PublishedParsed for one raw date, and whether that date is relative
+// ("3小时前": read anew against each poll's clock, so approximate).
+func (s *Scraper) date(raw string, loc *time.Location, now time.Time) (string, *time.Time, bool) {
 	raw = strings.Join(strings.Fields(raw), " ")
 	if raw == "" {
-		return "", nil
+		return "", nil, false
 	}
 	if s.timeFunc != nil {
 		if t, ok := s.timeFunc(raw, loc, now); ok {
 			// No raw string: the feed rules must not re-read it
 			// (a day-first layout would be misread as month-first).
-			return "", &t
+			return "", &t, false
 		}
-		return raw, nil
+		return raw, nil, false
 	}
 	for _, layout := range zonedLayouts {
 		if t, err := time.Parse(layout, raw); err == nil {
-			return raw, &t
+			return raw, &t, false
 		}
 	}
-	return raw, nil
+	if t, relative, ok := listDate(raw, loc, now); ok {
+		return "", &t, relative
+	}
+	return raw, nil, false
 }
+
+// listDate reads the dates Chinese list pages and APIs write that need
+// the poll's clock (now) or are no date string at all, in loc:
+//
+//   - a Unix time: 10 digits (seconds, a fraction allowed) or 13
+//     (milliseconds), from 2000 to a year after now;
+//   - relative: 刚刚, "15分钟前", "3小时前", "2天前" (also 秒, 周, 个月, 年,
+//     a numeral 一…十 or 两, 半小时前): now minus that, approximate
+//     (relative is true);
+//   - a named day: 今天, 昨天, 前天 (今日, 昨日), with a time ("昨天 15:05")
+//     or without (the day's start);
+//   - without a year: "11月25日 15:05", "11-25 15:05", "11/25", read by the
+//     year rule of latestYear;
+//   - a time alone, "15:05": today, or yesterday when that is more than an
+//     hour after now (a page left from last night).
+//
+// Everything else is left to package feeds' rules (full dates without a
+// zone, "2026.11.20 08:00" among them).
+func listDate(raw string, loc *time.Location, now time.Time) (t time.Time, relative, ok bool) {
+	if t, ok := plausibleEpoch(raw, now); ok {
+		return t, false, true
+	}
+	if now.IsZero() {
+		return time.Time{}, false, false // no clock to read them against
+	}
+	n := now.In(loc)
+	if raw == "刚刚" || raw == "剛剛" {
+		return n, true, true
+	}
+	if m := agoPattern.FindStringSubmatch(raw); m != nil {
+		if t, ok := ago(n, m[1], m[2]); ok {
+			return t, true, true
+		}
+		return time.Time{}, false, false
+	}
+	if m := dayPattern.FindStringSubmatch(raw); m != nil {
+		back := map[string]int{"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m[1]]
+		day := time.Date(n.Year(), n.Month(), n.Day()-back, 0, 0, 0, 0, loc)
+		if m[2] == "" {
+			return day, false, true
+		}
+		c, err := time.Parse(clockLayout(m[2]), m[2])
+		if err != nil {
+			return time.Time{}, false, false
+		}
+		return time.Date(day.Year(), day.Month(), day.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc), false, true
+	}
+	if raw[0] < '0' || raw[0] > '9' {
+		return time.Time{}, false, false
+	}
+	if c, err := time.Parse(clockLayout(raw), raw); err == nil {
+		t := time.Date(n.Year(), n.Month(), n.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc)
+		if t.After(n.Add(time.Hour)) {
+			t = t.AddDate(0, 0, -1)
+		}
+		return t, false, true
+	}
+	// A four-digit year is a full date: package feeds reads those.
+	if len(raw) > 4 && strings.IndexFunc(raw[:4], func(r rune) bool { return r < '0' || r > '9' }) < 0 {
+		return time.Time{}, false, false
+	}
+	for _, layout := range yearlessLayouts {
+		if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
+			return latestYear(t, loc, now), false, true
+		}
+	}
+	return time.Time{}, false, false
+}
+
+// yearlessLayouts are the month-first dates without a year that list pages
+// write ("1" and "2" also accept a leading zero).
+var yearlessLayouts = []string{
+	"1月2日 15:04:05", "1月2日 15:04", "1月2日15:04:05", "1月2日15:04", "1月2日",
+	"1-2 15:04:05", "1-2 15:04", "1-2",
+	"1/2 15:04:05", "1/2 15:04", "1/2",
+}
+
+var (
+	// agoPattern is "N<unit>前": a count (digits, one numeral, or 半) and
+	// a unit, simplified or traditional, spaces allowed.
+	agoPattern = regexp.MustCompile(`^(\d{1,4}|[一二两三四五六七八九十]|半) ?(秒钟|秒鐘|秒|分钟|分鐘|分|个小时|個小時|小时|小時|钟头|鐘頭|天|日|个星期|個星期|星期|周|週|个月|個月|月|年) ?(?:之)?前$`)
+	// dayPattern is a named day, with a time or not.
+	dayPattern = regexp.MustCompile(`^(今天|今日|昨天|昨日|前天) ?(\d{1,2}:\d{2}(?::\d{2})?)?$`)
+)
+
+// clockLayout is the layout of "15:04" or "15:04:05".
+func clockLayout(s string) string {
+	if strings.Count(s, ":") == 2 {
+		return "15:04:05"
+	}
+	return "15:04"
+}
+
+// ago is n minus count units ("3", "小时"); 半 is half an hour only.
+func ago(n time.Time, count, unit string) (time.Time, bool) {
+	numerals := map[string]int{"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+	k, ok := numerals[count]
+	if !ok && count != "半" {
+		var err error
+		if k, err = strconv.Atoi(count); err != nil {
+			return time.Time{}, false
+		}
+	}
+	switch unit {
+	case "秒钟", "秒鐘", "秒":
+		return n.Add(-time.Duration(k) * time.Second), count != "半"
+	case "分钟", "分鐘", "分":
+		return n.Add(-time.Duration(k) * time.Minute), count != "半"
+	case "个小时", "個小時", "小时", "小時", "钟头", "鐘頭":
+		if count == "半" {
+			return n.Add(-30 * time.Minute), true
+		}
+		return n.Add(-time.Duration(k) * time.Hour), true
+	case "天", "日":
+		return n.AddDate(0, 0, -k), count != "半"
+	case "个星期", "個星期", "星期", "周", "週":
+		return n.AddDate(0, 0, -7*k), count != "半"
+	case "个月", "個月", "月":
+		return n.AddDate(0, -k, 0), count != "半"
+	case "年":
+		return n.AddDate(-k, 0, 0), count != "半"
+	}
+	return time.Time{}, false
+}
+
+// latestYear gives t, read without a year (year 0), the year of the latest
+// such date: the current year in loc at now, unless that is more than a
+// day after now (a December item read in January: last year). The day of
+// slack allows for a site whose clock or zone runs ahead of ours.
+func latestYear(t time.Time, loc *time.Location, now time.Time) time.Time {
+	n := now.In(loc)
+	t = time.Date(n.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+	if t.After(n.Add(24 * time.Hour)) {
+		t = t.AddDate(-1, 0, 0)
+	}
+	return t
+}
+
+// plausibleEpoch reads raw as a Unix time when it plainly is one: 10 digits
+// of seconds (a fraction allowed) or 13 of milliseconds, between 2000 and
+// a year after now. Other numbers (ids, prices, a year) are no date.
+func plausibleEpoch(raw string, now time.Time) (time.Time, bool) {
+	whole, frac, hasFrac := strings.Cut(raw, ".")
+	if strings.IndexFunc(whole, func(r rune) bool { return r < '0' || r > '9' }) >= 0 ||
+		(hasFrac && (frac == "" || strings.IndexFunc(frac, func(r rune) bool { return r < '0' || r > '9' }) >= 0)) {
+		return time.Time{}, false
+	}
+	var t time.Time
+	var ok bool
+	switch {
+	case len(whole) == 10:
+		t, ok = epoch(raw, time.Second)
+	case len(whole) == 13 && !hasFrac:
+		t, ok = epoch(raw, time.Millisecond)
+	}
+	if !ok || t.Before(epochFloor) || (!now.IsZero() && t.After(now.AddDate(1, 0, 0))) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// epochFloor is the earliest Unix time read without time_format: no news
+// list is older.
+var epochFloor = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // compileTimeFormat returns the parser for a time_format, nil for none.
 func compileTimeFormat(format string) (func(string, *time.Location, time.Time) (time.Time, bool), error) {
@@ -77,13 +246,8 @@ func compileTimeFormat(format string) (func(string, *time.Location, time.Time) (
 		}
 		if !hasYear && t.Year() == 0 {
 			// "11-26 09:30" on a list page means the latest such
-			// date: this year, unless that is in the future (a
-			// December item read in January).
-			n := now.In(loc)
-			t = time.Date(n.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
-			if t.After(n.Add(24 * time.Hour)) {
-				t = t.AddDate(-1, 0, 0)
-			}
+			// date.
+			t = latestYear(t, loc, now)
 		}
 		return t, true
 	}, nil

@@ -44,6 +44,12 @@ const (
 	// it is not the item's link: Spec.FullTextURL expanded with the item's
 	// own JSON fields.
 	CustomFullTextURL = "full_text_url"
+	// CustomRelativePublished and CustomRelativeUpdated are set ("1")
+	// when that date was written relative to the poll's clock ("3小时前",
+	// 刚刚): each poll reads it anew, a little differently, so it is an
+	// approximation that must not count as a change of the item.
+	CustomRelativePublished = "published_relative"
+	CustomRelativeUpdated   = "updated_relative"
 )
 
 // Spec says how to read the items of one source. Its field names are the
@@ -212,8 +218,14 @@ func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location,
 	if a := dropLabel(first("author")); a != "" {
 		it.Authors = []*gofeed.Person{{Name: a}}
 	}
-	it.Published, it.PublishedParsed = s.date(first("published"), loc, now)
-	it.Updated, it.UpdatedParsed = s.date(first("updated"), loc, now)
+	custom := map[string]string{}
+	var relative bool
+	if it.Published, it.PublishedParsed, relative = s.date(first("published"), loc, now); relative {
+		custom[CustomRelativePublished] = "1"
+	}
+	if it.Updated, it.UpdatedParsed, relative = s.date(first("updated"), loc, now); relative {
+		custom[CustomRelativeUpdated] = "1"
+	}
 	seen := map[string]bool{}
 	for _, c := range v["categories"] {
 		if c = strings.Join(strings.Fields(c), " "); c != "" && !seen[c] {
@@ -221,7 +233,6 @@ func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location,
 			it.Categories = append(it.Categories, c)
 		}
 	}
-	custom := map[string]string{}
 	if o := dropLabel(first("origin")); o != "" {
 		custom[CustomOrigin] = o
 	}
