@@ -92,7 +92,7 @@ func TestPoll_ScrapedDates(t *testing.T) {
 		t.Errorf("kx: every date was read, yet %q", js.Summary())
 	}
 	if log := logged.String(); strings.Count(log, `msg="poll: dates not read"`) != 1 ||
-		!strings.Contains(log, `msg="poll: dates not read" source=yw`) || !strings.Contains(log, `\"上周三\"`) {
+		!strings.Contains(log, `level=WARN msg="poll: dates not read" source=yw`) || !strings.Contains(log, `\"上周三\"`) {
 		t.Errorf("log: want one warning line naming yw and the raw date:\n%s", log)
 	}
 
