@@ -81,44 +81,42 @@ func listDate(raw string, loc *time.Location, now time.Time) (t time.Time, relat
 		return time.Time{}, false, false // no clock to read them against
 	}
 	n := now.In(loc)
-	if raw == "刚刚" || raw == "剛剛" {
+	switch {
+	case raw == "刚刚" || raw == "剛剛":
 		return n, true, true
-	}
-	if m := agoPattern.FindStringSubmatch(raw); m != nil {
-		if t, ok := ago(n, m[1], m[2]); ok {
-			return t, true, true
+	case strings.HasSuffix(raw, "前"):
+		if m := agoPattern.FindStringSubmatch(raw); m != nil {
+			if t, ok := ago(n, m[1], m[2]); ok {
+				return t, true, true
+			}
 		}
-		return time.Time{}, false, false
-	}
-	if m := dayPattern.FindStringSubmatch(raw); m != nil {
-		back := map[string]int{"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m[1]]
-		day := time.Date(n.Year(), n.Month(), n.Day()-back, 0, 0, 0, 0, loc)
-		if m[2] == "" {
-			return day, false, true
-		}
-		c, err := time.Parse(clockLayout(m[2]), m[2])
-		if err != nil {
+	case '0' <= raw[0] && raw[0] <= '9':
+		// A four-digit year is a full date: package feeds reads those.
+		if len(raw) > 4 && strings.IndexFunc(raw[:4], func(r rune) bool { return r < '0' || r > '9' }) < 0 {
 			return time.Time{}, false, false
 		}
-		return time.Date(day.Year(), day.Month(), day.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc), false, true
-	}
-	if raw[0] < '0' || raw[0] > '9' {
-		return time.Time{}, false, false
-	}
-	if c, err := time.Parse(clockLayout(raw), raw); err == nil {
-		t := time.Date(n.Year(), n.Month(), n.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc)
-		if t.After(n.Add(time.Hour)) {
-			t = t.AddDate(0, 0, -1)
+		if c, err := time.Parse(clockLayout(raw), raw); err == nil {
+			t := time.Date(n.Year(), n.Month(), n.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc)
+			if t.After(n.Add(time.Hour)) {
+				t = t.AddDate(0, 0, -1)
+			}
+			return t, false, true
 		}
-		return t, false, true
-	}
-	// A four-digit year is a full date: package feeds reads those.
-	if len(raw) > 4 && strings.IndexFunc(raw[:4], func(r rune) bool { return r < '0' || r > '9' }) < 0 {
-		return time.Time{}, false, false
-	}
-	for _, layout := range yearlessLayouts {
-		if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
-			return latestYear(t, loc, now), false, true
+		for _, layout := range yearlessLayouts {
+			if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
+				return latestYear(t, loc, now), false, true
+			}
+		}
+	default:
+		if m := dayPattern.FindStringSubmatch(raw); m != nil {
+			back := map[string]int{"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m[1]]
+			day := time.Date(n.Year(), n.Month(), n.Day()-back, 0, 0, 0, 0, loc)
+			if m[2] == "" {
+				return day, false, true
+			}
+			if c, err := time.Parse(clockLayout(m[2]), m[2]); err == nil {
+				return time.Date(day.Year(), day.Month(), day.Day(), c.Hour(), c.Minute(), c.Second(), 0, loc), false, true
+			}
 		}
 	}
 	return time.Time{}, false, false
