@@ -51,7 +51,8 @@ func (s *Scraper) date(raw string, loc *time.Location, now time.Time) (string, *
 		}
 	}
 	if t, relative, ok := listDate(raw, loc, now); ok {
-		return "", &t, relative
+		read := t // only a date read escapes to the heap
+		return "", &read, relative
 	}
 	return raw, nil, false
 }
