@@ -55,6 +55,10 @@ func runDryRun(ctx context.Context, c app.Config, only string, stdout, stderr io
 		fmt.Fprintf(stdout, " (%d more skipped: neither guid nor link)", pv.Skipped)
 	}
 	fmt.Fprintln(stdout)
+	// What a poll would warn of: its items show "published: —".
+	for _, u := range pv.UnreadDates {
+		fmt.Fprintf(stdout, "warning: %s\n", u.String())
+	}
 	from := func(field string) string {
 		if sc.Kind == config.KindFeed {
 			return "the feed"

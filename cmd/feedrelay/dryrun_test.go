@@ -31,7 +31,11 @@ func TestPollDryRun(t *testing.T) {
 			w.Write(detail)
 			return
 		}
-		w.Write(bytes.ReplaceAll(list, []byte("https://www.stcn.com/"), []byte("/"))) // every link on this server
+		page := bytes.ReplaceAll(list, []byte("https://www.stcn.com/"), []byte("/")) // every link on this server
+		if r.URL.Query().Get("dates") == "unread" {
+			page = bytes.Replace(page, []byte(">2026-11-26 13:42<"), []byte(">上周三 13:42<"), 1)
+		}
+		w.Write(page)
 	}))
 	t.Cleanup(site.Close)
 	dir := t.TempDir()
@@ -77,4 +81,22 @@ sources:
 	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-dry-run"}, &out, &errOut); code != exitUsage {
 		t.Errorf("-dry-run without -source exited %d, want %d", code, exitUsage)
 	}
+
+	// A date the page writes in a way not read is shown as the poll would
+	// warn of it, beside the "published: —" of its item.
+	os.WriteFile(cfg, bytes.Replace(must(os.ReadFile(cfg)), []byte("type=yw"), []byte("type=yw&dates=unread"), 1), 0o644)
+	out.Reset()
+	if code := Run(context.Background(), []string{"poll", "-config", cfg, "-source", "stcn", "-dry-run"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+	}
+	if want := `warning: fields.published: 1 date not read ("上周三 13:42")`; !strings.Contains(out.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, out.String())
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
