@@ -116,22 +116,30 @@ func Title(s string) string {
 // the format's own unescaping left. A "<String>", a "<?php", a
 // "<!DOCTYPE" or a "</3" anywhere makes the whole title text; so does a
 // lone "<script>", whose rest the tokenizer reads as script.
+//
+// Except that a live tag (liveTag) makes s HTML whatever else it holds.
 func looksLikeHTML(s string) bool {
 	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
 	markup, proof := false, false
-	skip := 0 // depth inside elements whose content is not text, as in Plain
+	text := false // something in s is no HTML: s is text, unless live
+	live := false // a tag with attributes, svg or math: s is HTML
+	skip := 0     // depth inside elements whose content is not text, as in Plain
 	for {
 		switch tt := z.Next(); tt {
 		case html.ErrorToken:
-			return markup && proof
+			return live || markup && proof && !text
 		case html.TextToken:
 			if skip == 0 && !proof && hasCharRef(z.Raw()) {
 				proof = true
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			a := tagAtom(z)
+			if tt != html.EndTagToken && liveTag(z, a) {
+				live = true
+			}
 			if !htmlElement(a) {
-				return false
+				text = true
+				continue
 			}
 			markup = true
 			if tt == html.EndTagToken {
@@ -148,13 +156,44 @@ func looksLikeHTML(s string) bool {
 			// The tokenizer reads "<?php", "<!x>" and "</ 3" as
 			// comments too; only a real "<!--" is markup.
 			if !bytes.HasPrefix(z.Raw(), []byte("<!--")) {
-				return false
+				text = true
+				continue
 			}
 			markup, proof = true, true
 		default: // a doctype
-			return false
+			text = true
 		}
 	}
+}
+
+// liveTag reports whether the start tag z is at (its element a) is how
+// markup meant to run looks: an HTML element with attributes (<img src=x
+// onerror=…>, <a href="javascript:…">), any element with an event handler
+// or a link (<x onmouseover=…>), an svg or math element. A title holding
+// one is read as HTML, its markup removed, whatever else it holds: a
+// reader or a Jekyll layout that shows titles as HTML must never be handed
+// it. A title that merely mentions a tag rarely gives it attributes, and
+// "HashMap<K, V>" gives its unknown element "k," none of these.
+func liveTag(z *html.Tokenizer, a atom.Atom) bool {
+	if a == atom.Svg || a == atom.Math {
+		return true
+	}
+	known := htmlElement(a)
+	_, more := z.TagName()
+	for more {
+		var key []byte
+		key, _, more = z.TagAttr()
+		if known || len(key) > 2 && key[0] == 'o' && key[1] == 'n' || linkAttr[string(key)] {
+			return true
+		}
+	}
+	return false
+}
+
+// linkAttr are the attributes whose value a browser fetches or runs.
+var linkAttr = map[string]bool{
+	"href": true, "src": true, "srcdoc": true, "srcset": true, "style": true, "action": true,
+	"formaction": true, "xlink:href": true, "background": true, "poster": true, "data": true,
 }
 
 // hasCharRef reports whether raw text holds a complete character
@@ -164,11 +203,10 @@ func looksLikeHTML(s string) bool {
 func hasCharRef(raw []byte) bool {
 	for i := bytes.IndexByte(raw, '&'); i >= 0; {
 		rest := raw[i+1:]
-		end := bytes.IndexByte(rest, ';')
-		if end < 0 {
-			return false
-		}
-		if isCharRef(rest[:end]) {
+		// A ";" further on than the longest name ends no reference: not
+		// looked for, so that a title of many "&" is read in linear time.
+		ref := rest[:min(len(rest), maxEntityLen+1)]
+		if end := bytes.IndexByte(ref, ';'); end >= 0 && isCharRef(ref[:end]) {
 			return true
 		}
 		j := bytes.IndexByte(rest, '&')

@@ -2,6 +2,7 @@ package htmltext
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -71,14 +72,14 @@ func titleReference(s string) string {
 
 func looksLikeHTMLReference(s string) bool {
 	z := html.NewTokenizerFragment(strings.NewReader(s), "div")
-	var markup, proof bool
+	var markup, proof, text, live bool
 	skip := 0
 	for {
 		tt := z.Next()
 		raw := string(z.Raw())
 		switch tt {
 		case html.ErrorToken:
-			return markup && proof
+			return live || (markup && proof && !text)
 		case html.TextToken:
 			if skip > 0 {
 				continue
@@ -89,9 +90,22 @@ func looksLikeHTMLReference(s string) bool {
 				}
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
-			name, _ := z.TagName()
+			name, more := z.TagName()
+			if tt != html.EndTagToken {
+				live = live || string(name) == "svg" || string(name) == "math"
+				for more {
+					var key []byte
+					key, _, more = z.TagAttr()
+					k := string(key)
+					if htmlElementsReference[string(name)] || strings.HasPrefix(k, "on") && len(k) > 2 ||
+						slices.Contains(strings.Fields("href src srcdoc srcset style action formaction xlink:href background poster data"), k) {
+						live = true
+					}
+				}
+			}
 			if !htmlElementsReference[string(name)] {
-				return false
+				text = true
+				continue
 			}
 			markup = true
 			proof = proof || tt == html.EndTagToken
@@ -104,11 +118,12 @@ func looksLikeHTMLReference(s string) bool {
 			}
 		case html.CommentToken:
 			if !strings.HasPrefix(raw, "<!--") {
-				return false
+				text = true
+				continue
 			}
 			markup, proof = true, true
 		default:
-			return false
+			text = true
 		}
 	}
 }
