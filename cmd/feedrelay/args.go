@@ -39,6 +39,15 @@ func usageExit(err error) int {
 	return exitUsage
 }
 
+// isHelp reports whether arg asks for a command's help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
 // noArgs reports arguments a command takes none of, with a hint for the
 // usual slip, a config file named without -config; false when there are.
 func noArgs(cmd string, rest []string, stderr io.Writer) bool {

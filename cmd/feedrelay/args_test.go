@@ -53,7 +53,8 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("check -config (no value): exit %d, stderr %q", code, errOut)
 	}
 
-	for _, args := range [][]string{{"poll", "-h"}, {"export", "static", "-help"}, {"backup", "-h"}, {"help", "poll"}} {
+	for _, args := range [][]string{{"poll", "-h"}, {"export", "static", "-help"}, {"backup", "-h"}, {"help", "poll"},
+		{"help", "export"}, {"help", "export", "static"}} {
 		code, out, errOut := run(args...)
 		if code != exitOK || !strings.Contains(out+errOut, "-config") {
 			t.Errorf("%q: exit %d, output %q; want the flags and exit 0", args, code, out+errOut)
@@ -71,6 +72,15 @@ func TestCommandLine(t *testing.T) {
 	}
 	if code, out, _ := run("poll", "-source", "证券时报网"); code != exitFailed || !strings.HasPrefix(out, "zhengquanshibaowang (证券时报网): error") {
 		t.Errorf("poll -source by name: exit %d, stdout %q; want that source polled (its origin is unreachable)", code, out)
+	}
+	if code, _, errOut := run("version", "-x"); code != exitUsage || !strings.Contains(errOut, `unexpected argument "-x"`) {
+		t.Errorf("version -x: exit %d, stderr %q; want a usage error", code, errOut)
+	}
+	if code, out, _ := run("help", "import-opml"); code != exitOK || !strings.Contains(out, "usage: feedrelay import-opml FILE") {
+		t.Errorf("help import-opml: exit %d, %q", code, out)
+	}
+	if code, out, _ := run("help", "version"); code != exitOK || !strings.Contains(out, "usage: feedrelay version") {
+		t.Errorf("help version: exit %d, %q", code, out)
 	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
 		if code, out, _ := run(args...); code != exitOK || !strings.HasPrefix(out, "feedrelay ") || !strings.Contains(out, "go1.") {

@@ -15,8 +15,14 @@ import (
 // runExport is `feedrelay export jekyll|static [flags] DIR`.
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "jekyll" && args[0] != "static") {
-		fmt.Fprint(stderr, "usage: feedrelay export jekyll [-config C] [-category S] [-since YYYY-MM-DD] [-prune] DIR\n"+
-			"       feedrelay export static [-config C] [-ping] DIR\n")
+		const usage = "usage: feedrelay export jekyll [-config C] [-category S] [-since YYYY-MM-DD] [-prune] DIR\n" +
+			"       feedrelay export static [-config C] [-ping] DIR\n" +
+			"(feedrelay export jekyll -h, feedrelay export static -h: their flags)\n"
+		if len(args) > 0 && isHelp(args[0]) {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
 	kind := args[0]

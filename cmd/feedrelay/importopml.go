@@ -50,12 +50,9 @@ type importedSource struct {
 // for the feeds of an OPML file, so an operator can move from another reader.
 // Feeds feedrelay cannot poll are left out with a warning on stderr.
 func runImportOPML(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 1 {
-		switch args[0] {
-		case "-h", "-help", "--help":
-			fmt.Fprint(stdout, importOPMLUsage)
-			return exitOK
-		}
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprint(stdout, importOPMLUsage)
+		return exitOK
 	}
 	if len(args) == 2 && args[0] == "--" {
 		args = args[1:] // a file whose name starts with '-'

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -92,11 +93,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "serve", "poll", "check":
 	case "help", "-h", "-help", "--help":
 		if cmd == "help" && len(args) > 0 && args[0] != "help" {
-			return Run(ctx, []string{args[0], "-h"}, stdout, stderr) // its flags
+			return Run(ctx, append(slices.Clone(args), "-h"), stdout, stderr) // its flags
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case "version", "-version", "--version":
+		switch {
+		case len(args) > 0 && isHelp(args[0]):
+			fmt.Fprintln(stdout, "usage: feedrelay version")
+			return exitOK
+		case !noArgs(cmd, args, stderr):
+			return exitUsage
+		}
 		fmt.Fprintln(stdout, "feedrelay", version())
 		return exitOK
 	default:
