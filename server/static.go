@@ -78,8 +78,16 @@ func (s *Server) movedTo(target func(*http.Request, *Options) (string, bool)) ht
 			return
 		}
 		path, query, _ := strings.Cut(rel, "?")
-		if r.URL.RawQuery != "" {
-			query = strings.TrimPrefix(query+"&"+r.URL.RawQuery, "&")
+		if extra := r.URL.RawQuery; extra != "" {
+			if query != "" {
+				// The file's name is the cursor: one in the query too
+				// would make the page's address ask for two.
+				q := r.URL.Query()
+				q.Del("before")
+				q.Del("after")
+				extra = q.Encode()
+			}
+			query = strings.Trim(query+"&"+extra, "&")
 		}
 		loc := basePath(opts.BaseURL) + path
 		if query != "" {

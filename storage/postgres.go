@@ -86,8 +86,10 @@ func openPostgres(ctx context.Context, dsn string) (*sql.DB, error) {
 	// claims take in turn, the rows it wrote) until it noticed the
 	// connection dead, hours by default, and no instance could claim a
 	// source meanwhile. The session is ended instead, unless the URL
-	// names a value of its own.
-	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+	// names a value of its own, as a parameter or in its options (or
+	// PGOPTIONS): a startup parameter would override either.
+	_, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]
+	if !set && !strings.Contains(cfg.RuntimeParams["options"], "idle_in_transaction_session_timeout") {
 		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(idleInTransactionTimeout.Milliseconds(), 10)
 	}
 	db := stdlib.OpenDB(*cfg)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,5 +137,29 @@ func TestClaim_AHungInstanceLetsGoOfTheClaimLock(t *testing.T) {
 	}
 	if _, err := hung.ExecContext(ctx, "SELECT 1"); err == nil {
 		t.Error("b's idle transaction still runs statements, want its session ended")
+	}
+}
+
+// A value of the database URL's own, as a parameter or in its options,
+// is the session's: feedrelay's default does not override it.
+func TestOpen_TheURLsIdleTransactionTimeoutWins(t *testing.T) {
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	for _, tc := range []struct{ dsn, want string }{
+		{dsn, "1min"},
+		{dsn + sep + "idle_in_transaction_session_timeout=7000", "7s"},
+		{dsn + sep + "options=" + strings.NewReplacer(" ", "%20", "=", "%3D").Replace("-c idle_in_transaction_session_timeout=9000"), "9s"},
+	} {
+		db := mustOpen(t, tc.dsn)
+		var got string
+		if err := db.w.QueryRowContext(context.Background(), "SHOW idle_in_transaction_session_timeout").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s: idle_in_transaction_session_timeout %s, want %s", tc.dsn, got, tc.want)
+		}
 	}
 }
