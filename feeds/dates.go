@@ -30,6 +30,15 @@ var localLayouts = []string{
 	"2006年1月2日",
 }
 
+// rfc822Local are RSS's dates (RFC 822, as RFC1123 writes them) with the
+// zone left out, which feeds write too: gofeed reads them as UTC.
+var rfc822Local = []string{
+	"Mon, 2 Jan 2006 15:04:05",
+	"Mon, 2 Jan 2006 15:04",
+	"2 Jan 2006 15:04:05",
+	"2 Jan 2006 15:04",
+}
+
 // zonedLayouts are tried after "CST" has been replaced by a numeric offset.
 var zonedLayouts = []string{
 	time.RFC1123Z,
@@ -53,6 +62,13 @@ func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 				if layout[4] != raw[4] {
 					continue
 				}
+				if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
+					return t
+				}
+			}
+		}
+		if endsWithTime(raw) {
+			for _, layout := range rfc822Local {
 				if t, err := time.ParseInLocation(layout, raw, loc); err == nil {
 					return t
 				}
@@ -104,6 +120,15 @@ func mayBeLocal(raw string) bool {
 		}
 	}
 	return true
+}
+
+// endsWithTime reports whether raw, not a local date of the year-first
+// kinds, ends with a time of day, not a zone: "Fri, 13 Mar 2026 10:00:00"
+// rather than "… 10:00:00 +0800" or "… GMT", the only dates worth trying
+// rfc822Local on.
+func endsWithTime(raw string) bool {
+	last := raw[strings.LastIndexByte(raw, ' ')+1:]
+	return last != raw && strings.IndexByte(last, ':') > 0 && '0' <= raw[len(raw)-1] && raw[len(raw)-1] <= '9'
 }
 
 func isChinaZone(loc *time.Location) bool {

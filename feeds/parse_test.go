@@ -187,6 +187,11 @@ func TestParseDates(t *testing.T) {
 		{"2026-11-26", sh, time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)},
 		{"2026年11月26日", sh, time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)},
 		{"2026-11-26 09:30:00", time.UTC, time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)},
+		// RSS's own date with the zone left out: in the source's zone too.
+		{"Thu, 26 Nov 2026 09:30:00", sh, at0130},
+		{"Thu, 26 Nov 2026 09:30", sh, at0130},
+		{"26 Nov 2026 09:30:00", sh, at0130},
+		{"Thu, 26 Nov 2026 09:30:00", chicago, time.Date(2026, 11, 26, 15, 30, 0, 0, time.UTC)},
 		// CST is China Standard Time in a Chinese source ...
 		{"Thu, 26 Nov 2026 09:30:00 CST", sh, at0130},
 		{"26 Nov 2026 09:30:00 CST", sh, at0130},

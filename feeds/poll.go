@@ -173,7 +173,13 @@ func (p *Poller) log(src Source, r *Result) {
 	if r.MovedTo != "" {
 		p.Logger.Warn("source moved permanently: update its url", append(attrs, slog.String("moved_to", r.MovedTo))...)
 	}
-	if r.Err != nil {
+	switch {
+	case errors.Is(r.Err, context.Canceled):
+		// Cut short by us (a shutdown, a reload that removed the
+		// source), not the source's failure: nothing is recorded either.
+		p.Logger.Info("poll cut short", append(attrs, slog.String("error", r.Err.Error()))...)
+		return
+	case r.Err != nil:
 		p.Logger.Warn("poll failed", append(attrs, slog.String("error", r.Err.Error()))...)
 		return
 	}

@@ -2,6 +2,7 @@ package feeds_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -193,5 +194,29 @@ func TestScheduler_AStuckClaimCostsNoLease(t *testing.T) {
 	}
 	if got := log.String(); !strings.Contains(got, `msg="claim due sources"`) || !strings.Contains(got, "deadline exceeded") {
 		t.Errorf("log does not say the claim timed out:\n%s", got)
+	}
+}
+
+// A poll cut short by a shutdown is no failure of its source: the log
+// says so at INFO, not as a WARN an operator's alert would count.
+func TestPoll_CutShortIsNoFailure(t *testing.T) {
+	asked := make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(asked)
+		<-r.Context().Done()
+	}))
+	defer ts.Close()
+	p, _ := newPoller(t, "slow")
+	var log lockedWriter
+	p.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-asked; cancel() }()
+	r := p.Poll(ctx, feeds.Source{Slug: "slow", URL: ts.URL + "/slow", Interval: time.Hour, Timeout: 30 * time.Second})
+	if !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("poll: %v, want it cut short", r.Err)
+	}
+	got := log.String()
+	if strings.Contains(got, "level=WARN") || !strings.Contains(got, `level=INFO msg="poll cut short"`) {
+		t.Errorf("log of a poll cut short:\n%s\nwant one INFO line, no WARN", got)
 	}
 }

@@ -313,9 +313,14 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			counts.Unchanged++
 			continue
 		}
-		// Changed in place: the id stays, updated must move forward even
-		// when the source did not touch its own date.
+		// Changed in place: the id stays, updated moves to the source's
+		// new date (its updated, else a published it changed: RSS has
+		// only that one), and must move forward even when the source did
+		// not touch its own date.
 		newUpdated := unixOr(it.Updated, 0)
+		if pub := unixOr(it.Published, 0); newUpdated == 0 && pub != 0 && pub != row.published {
+			newUpdated = pub
+		}
 		if newUpdated <= row.updated {
 			newUpdated = max(now, row.updated+1)
 		}

@@ -149,6 +149,23 @@ func TestSave_NewUnchangedUpdated(t *testing.T) {
 		if !edited.Published.Equal(pub) {
 			t.Errorf("published = %v, want %v", edited.Published, pub)
 		}
+
+		// An RSS item the source re-dated (its pubDate, RSS's only
+		// date): updated moves to the source's new date, not to the poll.
+		clk.t = clk.t.Add(time.Hour)
+		redated := item("b", "逆回购", pub.Add(45*time.Minute))
+		redated.Hash = "逆回购 redated"
+		if counts, err = db.Save(ctx, result("stcn", `"v4"`, item("a", "A股高开 沪指涨0.35%", pub), redated)); err != nil {
+			t.Fatal(err)
+		}
+		if counts.Counts != (feeds.Counts{Updated: 1, Unchanged: 1}) {
+			t.Fatalf("re-date poll: %+v, want 1 updated 1 unchanged", counts)
+		}
+		for _, e := range entries(t, db, "stcn") {
+			if e.Title == "逆回购" && (!e.Updated.Equal(pub.Add(45*time.Minute)) || !e.Published.Equal(pub.Add(45*time.Minute))) {
+				t.Errorf("re-dated item: updated %v, published %v; want both the source's new date %v", e.Updated, e.Published, pub.Add(45*time.Minute))
+			}
+		}
 	})
 }
 
