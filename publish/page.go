@@ -51,7 +51,7 @@ func parsePosition(s string) (*storage.Cursor, error) {
 	secs, id, ok := strings.Cut(s, ".")
 	u, err1 := strconv.ParseInt(secs, 10, 64)
 	n, err2 := strconv.ParseInt(id, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
+	if !ok || err1 != nil || err2 != nil || n < 1 { // no entry has an id below 1: no link says one
 		return nil, fmt.Errorf("%w %q", ErrBadCursor, s)
 	}
 	c := &storage.Cursor{Updated: time.Unix(u, 0).UTC(), ID: n}

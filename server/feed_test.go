@@ -137,7 +137,7 @@ func TestFeed_PagingReachesTheWholeArchive(t *testing.T) {
 
 func TestFeed_BadCursor(t *testing.T) {
 	srv, _ := newTestServer(t)
-	for _, q := range []string{"before=x", "after=1.y", "before=1.2&after=1.2"} {
+	for _, q := range []string{"before=x", "after=1.y", "before=1.2&after=1.2", "before=0.0", "before=1.-7", "after=1764118800.0"} {
 		if rec := get(t, srv, "/feeds/markets.atom?"+q); rec.Code != http.StatusBadRequest {
 			t.Errorf("?%s: status %d, want 400", q, rec.Code)
 		}

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -83,6 +84,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err := prepareFile(ctx, path); err != nil {
 		if err := corrupt.note(err); errors.Is(err, ErrCorrupt) {
 			return nil, err
+		}
+		if why := unwritable(path); why != "" {
+			return nil, fmt.Errorf("open database %s: %s: %w", path, why, err)
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -226,6 +230,27 @@ func openWatched(dsn string, c *corruption) (*sql.DB, error) {
 // make inserts about twice as fast and the file a third smaller, but SQLite
 // ignores page_size once a WAL database exists, and the DSN's pragmas run
 // in an order that puts WAL first.
+// unwritable says why this process cannot write the database at path,
+// or "": SQLite's own "unable to open database file" does not.
+func unwritable(path string) string {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("the folder %s does not exist", dir)
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Sprintf("this process (uid %d) cannot write the file: %v", os.Getuid(), err)
+	}
+	f, err := os.CreateTemp(dir, ".feedrelay-write-test-*")
+	if err != nil {
+		return fmt.Sprintf("this process (uid %d) cannot create files in %s, where SQLite keeps the database's -wal and -shm files", os.Getuid(), dir)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
+}
+
 func prepareFile(ctx context.Context, path string) error {
 	db, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Opaque: path}).String()+"?_busy_timeout=5000")
 	if err != nil {

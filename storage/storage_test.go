@@ -388,3 +388,20 @@ func column[T any](tb testing.TB, db *sql.DB, query string, args ...any) []T {
 	}
 	return out
 }
+
+// A database that cannot be opened says why in words an operator acts on:
+// SQLite's own "unable to open database file" names no folder.
+func TestOpen_SaysWhyTheFileCannotBeWritten(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-folder", "feedrelay.db")
+	_, err := Open(context.Background(), missing)
+	if err == nil || !strings.Contains(err.Error(), "the folder "+filepath.Dir(missing)+" does not exist") {
+		t.Errorf("Open(%s): %v; want it to say the folder does not exist", missing, err)
+	}
+	// A path that names a folder (a slip in database:), which even root
+	// cannot open as a file.
+	dir := t.TempDir()
+	_, err = Open(context.Background(), dir)
+	if err == nil || !strings.Contains(err.Error(), "cannot write the file") || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("Open(%s), a folder: %v; want it to say the file cannot be written", dir, err)
+	}
+}
