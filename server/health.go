@@ -203,6 +203,12 @@ func (s *Server) health(opts *Options, src *publish.Source, st *storage.SourceSt
 			}
 		}
 	}
+	// This instance's next poll of a source another instance polled since
+	// (several on one PostgreSQL) is stale: not shown rather than shown
+	// before the last poll.
+	if h.NextPoll.Before(h.LastPoll) {
+		h.NextPoll = time.Time{}
+	}
 	h.Failing = h.Error != ""
 	h.Activity = activity(hours, loc, now, size)
 	h.Strip = strip(polls, loc, size)

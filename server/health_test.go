@@ -589,3 +589,26 @@ func TestPages_DurationsAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// With several instances on one database, this instance's last poll of a
+// source may be older than another's: its next poll is then stale, and is
+// not shown before the last poll.
+func TestSourcePage_NoNextPollBeforeTheLastPoll(t *testing.T) {
+	fx := newHealthServer(t)
+	history := &feeds.Health{}
+	mine := healthNow.Add(-3 * time.Hour) // 09:00; another instance polled at 11:30
+	history.Record(&feeds.Result{Source: "stcn", Attempted: mine, NextPoll: mine.Add(5 * time.Minute), StatusCode: 304, NotModified: true})
+	srv := New(fx.db, history, nil, fx.srv.opts.Load())
+	srv.now = fx.srv.now
+	page := text(dom(t, get(t, srv, "/s/stcn").Body.String()))
+	if !strings.Contains(page, "Last poll2026-11-26 11:30:00 CST") || !strings.Contains(page, "Next poll—") {
+		t.Errorf("/s/stcn with a stale next poll: want the last poll 11:30 and no next poll; page:\n%s", page)
+	}
+	// This instance's own next poll, after the last poll, is shown.
+	history.Record(&feeds.Result{Source: "stcn", Attempted: healthNow.Add(-10 * time.Minute), NextPoll: healthNow.Add(-5 * time.Minute), StatusCode: 304, NotModified: true})
+	srv = New(fx.db, history, nil, fx.srv.opts.Load())
+	srv.now = fx.srv.now
+	if page := text(dom(t, get(t, srv, "/s/stcn").Body.String())); !strings.Contains(page, "Next poll2026-11-26 11:55:00 CST") {
+		t.Errorf("/s/stcn does not show this instance's next poll 11:55; page:\n%s", page)
+	}
+}
