@@ -52,25 +52,33 @@ func (l *expiringLeaser) Renew(_ context.Context, slugs []string, ttl time.Durat
 	return nil
 }
 
-// A poll that takes longer than its lease (the full text of many articles
-// on a slow site) keeps its source: the scheduler renews the lease while
-// the poll is in flight, so no other instance claims it and polls it too.
-func TestScheduler_RenewsTheLeasesOfPollsInFlight(t *testing.T) {
-	const ttl = 1500 * time.Millisecond
+// slowOrigin is a source that answers only once release is called; asked
+// receives when the first request arrives.
+func slowOrigin(t *testing.T) (ts *httptest.Server, asked <-chan struct{}, release func()) {
 	body := gbkFeed(t, "慢")
 	hold := make(chan struct{})
-	release := sync.OnceFunc(func() { close(hold) })
-	asked := make(chan struct{}, 1)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	release = sync.OnceFunc(func() { close(hold) })
+	ask := make(chan struct{}, 1)
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case asked <- struct{}{}:
+		case ask <- struct{}{}:
 		default:
 		}
 		<-hold
 		w.Header().Set("Content-Type", "application/rss+xml")
 		w.Write(body)
 	}))
-	defer ts.Close()
+	// Released before the server closes, which waits for its handlers.
+	t.Cleanup(func() { release(); ts.Close() })
+	return ts, ask, release
+}
+
+// A poll that takes longer than its lease (the full text of many articles
+// on a slow site) keeps its source: the scheduler renews the lease while
+// the poll is in flight, so no other instance claims it and polls it too.
+func TestScheduler_RenewsTheLeasesOfPollsInFlight(t *testing.T) {
+	const ttl = 1500 * time.Millisecond
+	ts, asked, release := slowOrigin(t)
 	defer release()
 	p, _ := newPoller(t, "slow")
 	leaser := &expiringLeaser{expires: map[string]time.Time{}}
@@ -150,20 +158,7 @@ func (w *lockedWriter) String() string {
 // up in time for their leases to be renewed, and says why in the log.
 func TestScheduler_AStuckClaimCostsNoLease(t *testing.T) {
 	const ttl = 1500 * time.Millisecond
-	body := gbkFeed(t, "慢")
-	hold := make(chan struct{})
-	release := sync.OnceFunc(func() { close(hold) })
-	asked := make(chan struct{}, 1)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case asked <- struct{}{}:
-		default:
-		}
-		<-hold
-		w.Header().Set("Content-Type", "application/rss+xml")
-		w.Write(body)
-	}))
-	defer ts.Close()
+	ts, asked, release := slowOrigin(t)
 	defer release()
 	p, _ := newPoller(t, "slow")
 	var log lockedWriter

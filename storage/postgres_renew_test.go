@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -72,14 +73,7 @@ func TestClaim_GivesUpOnAHeldClaimLock(t *testing.T) {
 	dsn := pgtest.Database(t, "storage", migratedTemplate)
 	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
 	addSources(t, a.w, 1)
-	hung, err := b.w.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hung.Rollback()
-	if _, err := hung.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
-		t.Fatal(err)
-	}
+	hung := holdClaimLock(t, b)
 
 	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	got, err := a.Claim(cctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute})
@@ -120,14 +114,7 @@ func TestClaim_AHungInstanceLetsGoOfTheClaimLock(t *testing.T) {
 	idleInTransactionTimeout = time.Second
 	b := mustOpen(t, dsn)
 	addSources(t, a.w, 1)
-	hung, err := b.w.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hung.Rollback()
-	if _, err := hung.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
-		t.Fatal(err)
-	}
+	hung := holdClaimLock(t, b)
 
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -162,4 +149,20 @@ func TestOpen_TheURLsIdleTransactionTimeoutWins(t *testing.T) {
 			t.Errorf("%s: idle_in_transaction_session_timeout %s, want %s", tc.dsn, got, tc.want)
 		}
 	}
+}
+
+// holdClaimLock takes the claim lock in a transaction of db's that then
+// waits, as an instance that hung in the middle of a claim does.
+func holdClaimLock(t *testing.T, db *DB) *sql.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(claimLockKey)); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
