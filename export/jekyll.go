@@ -17,6 +17,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"github.com/feedrelay/feedrelay/htmltext"
 	"github.com/feedrelay/feedrelay/publish"
@@ -265,7 +267,7 @@ func (j *Jekyll) render(p *post, date time.Time) ([]byte, error) {
 	// emphasis made of a "*" in the text); the braces are entities so that
 	// Liquid finds no {{ }} or {% %} in an article.
 	b.WriteString("<div markdown=\"0\">\n")
-	b.WriteString(noLiquid(e.HTML))
+	b.WriteString(noLiquid(balanced(e.HTML)))
 	b.WriteString("\n</div>\n")
 	if e.Link != "" {
 		b.WriteString("\n<" + autolink(e.Link) + ">\n")
@@ -329,6 +331,26 @@ func postTitle(e publish.Entry, date time.Time) string {
 		name = "feedrelay"
 	}
 	return name + " " + date.Format("2006-01-02 15:04")
+}
+
+// balanced is fragment as a browser reads it, with each element closed
+// and stray end tags dropped (x/net/html's parser, then its renderer).
+// Inside the post's <div markdown="0">, an unclosed <div> (a description
+// cut off mid-markup) would swallow the wrapper's end and leave the
+// footer to show as text, and a stray </div> would end it early and hand
+// the rest of the article to Markdown.
+func balanced(fragment string) string {
+	nodes, err := html.ParseFragment(strings.NewReader(fragment), &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div})
+	if err != nil {
+		return fragment // a strings.Reader fails no read
+	}
+	var b strings.Builder
+	for _, n := range nodes {
+		if err := html.Render(&b, n); err != nil {
+			return fragment
+		}
+	}
+	return b.String()
 }
 
 // noLiquid writes every brace of s as an HTML character reference, which

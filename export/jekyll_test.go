@@ -372,6 +372,12 @@ func TestJekyll_Build(t *testing.T) {
 	}
 	s := newSite(t)
 	s.fill()
+	// Articles whose HTML is not balanced, as a description cut off
+	// mid-markup is: each post keeps its footer as links all the same.
+	s.save("cnstock", day.Add(2*time.Minute),
+		feeds.Item{Title: "中国证券网：科创板新股首日表现", Link: "https://cnstock.example/1.html", Content: "<p>正文六</p>", Published: day.Add(5 * time.Hour)},
+		feeds.Item{Title: "摘要被截断", Link: "https://cnstock.example/2.html", Content: "<div><p>摘要被截断……</p>\n\n    缩进的一行", Published: day.Add(6 * time.Hour)},
+		feeds.Item{Title: "多余的结束标签", Link: "https://cnstock.example/3.html", Content: "<p>前半</p></div>\n\n    缩进的一行</div><p>后半</p>", Published: day.Add(7 * time.Hour)})
 	if err := os.CopyFS(s.dir, os.DirFS("../examples/jekyll")); err != nil {
 		t.Fatal(err)
 	}
@@ -419,6 +425,24 @@ func TestJekyll_Build(t *testing.T) {
 				t.Errorf("the article's braces or asterisks did not survive Liquid and kramdown: %s", e.Content)
 			}
 		}
+	}
+	// Every post's page ends with its footer's links, never with the
+	// footer shown as text or the article's rest read as Markdown.
+	pages := 0
+	filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !strings.HasPrefix(d.Name(), "feedrelay-") || !strings.HasSuffix(d.Name(), ".html") {
+			return err
+		}
+		pages++
+		data, _ := os.ReadFile(path)
+		page := string(data)
+		if !strings.Contains(page, ">返回首页</a>") || strings.Contains(page, "&lt;/div&gt;") || strings.Contains(page, "<pre") {
+			t.Errorf("%s: the footer is not links after the article (or the article became Markdown):\n%s", d.Name(), page)
+		}
+		return nil
+	})
+	if pages != len(ps) {
+		t.Errorf("%d post pages built, want %d", pages, len(ps))
 	}
 	// The post's own page, through the example layout's {{ page.title }}:
 	// every character of the hostile title as written.

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
@@ -74,6 +75,13 @@ func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 				}
 			}
 		}
+		if fixed, ok := numericGMTOffset(raw); ok {
+			for _, layout := range zonedLayouts {
+				if t, err := time.Parse(layout, fixed); err == nil {
+					return t
+				}
+			}
+		}
 		if strings.Contains(raw, "CST") && isChinaZone(loc) {
 			fixed := strings.Replace(raw, "CST", "+0800", 1)
 			for _, layout := range zonedLayouts {
@@ -120,6 +128,39 @@ func mayBeLocal(raw string) bool {
 		}
 	}
 	return true
+}
+
+// gmtOffset is a zone written as an offset from GMT or UTC, as feeds
+// write Beijing time: "GMT+8", "UTC+8", "GMT+08:00". gofeed reads the
+// first as GMT and cannot read the others.
+var gmtOffset = regexp.MustCompile(` ?(?:GMT|UTC) ?([+-])(\d{1,2})(?::?(\d{2}))?$`)
+
+// numericGMTOffset is raw with such a zone written as RFC 822's numeric
+// one ("… +0800"), if it has one.
+func numericGMTOffset(raw string) (string, bool) {
+	// Most dates end in "GMT" or a numeric zone: no regexp for them.
+	i := strings.LastIndex(raw, "GMT")
+	if i < 0 {
+		i = strings.LastIndex(raw, "UTC")
+	}
+	if i < 0 {
+		return "", false
+	}
+	if rest := strings.TrimPrefix(raw[i+3:], " "); rest == "" || rest[0] != '+' && rest[0] != '-' {
+		return "", false
+	}
+	m := gmtOffset.FindStringSubmatchIndex(raw)
+	if m == nil {
+		return "", false
+	}
+	hours, minutes := raw[m[4]:m[5]], "00"
+	if m[6] >= 0 {
+		minutes = raw[m[6]:m[7]]
+	}
+	if len(hours) == 1 {
+		hours = "0" + hours
+	}
+	return raw[:m[0]] + " " + raw[m[2]:m[3]] + hours + minutes, true
 }
 
 // endsWithTime reports whether raw, not a local date of the year-first

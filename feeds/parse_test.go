@@ -192,6 +192,12 @@ func TestParseDates(t *testing.T) {
 		{"Thu, 26 Nov 2026 09:30", sh, at0130},
 		{"26 Nov 2026 09:30:00", sh, at0130},
 		{"Thu, 26 Nov 2026 09:30:00", chicago, time.Date(2026, 11, 26, 15, 30, 0, 0, time.UTC)},
+		// Beijing time written as an offset from GMT or UTC.
+		{"Thu, 26 Nov 2026 09:30:00 GMT+8", time.UTC, at0130},
+		{"Thu, 26 Nov 2026 09:30:00 GMT+08:00", time.UTC, at0130},
+		{"Thu, 26 Nov 2026 09:30:00 UTC+8", time.UTC, at0130},
+		{"2026-11-26 09:30:00 GMT+0800", time.UTC, at0130},
+		{"Wed, 25 Nov 2026 20:30:00 GMT-5", sh, at0130},
 		// CST is China Standard Time in a Chinese source ...
 		{"Thu, 26 Nov 2026 09:30:00 CST", sh, at0130},
 		{"26 Nov 2026 09:30:00 CST", sh, at0130},

@@ -432,3 +432,17 @@ func TestOPML_SourceWithoutSite(t *testing.T) {
 		}
 	}
 }
+
+// The OPML's dateCreated is in the config's zone, not the machine's: a
+// static export from a cron job in UTC and one from a shell in +0800
+// write the same bytes.
+func TestOPML_DateInTheConfigsZone(t *testing.T) {
+	srv, _ := newTestServer(t)
+	opts := *srv.opts.Load()
+	opts.Epoch = time.Date(2026, 12, 1, 22, 52, 8, 0, time.UTC)
+	opts.Location = shanghai
+	srv.SetOptions(&opts)
+	if body := get(t, srv, "/opml").Body.String(); !strings.Contains(body, "<dateCreated>Wed, 02 Dec 2026 06:52:08 +0800</dateCreated>") {
+		t.Errorf("/opml's dateCreated is not in the config's zone (Asia/Shanghai):\n%s", body)
+	}
+}

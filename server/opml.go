@@ -62,7 +62,13 @@ func (s *Server) renderOPML(ctx context.Context, opts *Options) ([]byte, error) 
 			XMLURL: opts.BaseURL + "sources/" + src.Slug + ".atom", HTMLURL: site})
 	}
 	var buf bytes.Buffer
-	if err := opml.Write(&buf, text(opts.Title), s.epoch(opts), []opml.Group{cats, srcs}); err != nil {
+	// In the config's zone, not the machine's: the same bytes from a cron
+	// job in UTC and a shell in +0800 (a static export rewrites nothing).
+	created := s.epoch(opts)
+	if opts.Location != nil {
+		created = created.In(opts.Location)
+	}
+	if err := opml.Write(&buf, text(opts.Title), created, []opml.Group{cats, srcs}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
