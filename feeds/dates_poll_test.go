@@ -135,3 +135,28 @@ func TestPoll_ScrapedDates(t *testing.T) {
 	}
 	check("second poll")
 }
+
+// A feed's date that no rule reads (RSS pubDate, Atom updated) is named as
+// a scraped page's is: in the poll's result and summary, where the item
+// would otherwise take its first-seen time without a word.
+func TestPoll_FeedDatesNotRead(t *testing.T) {
+	const rss = `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title><link>https://example.org/</link>
+<item><title>读得懂</title><link>https://example.org/1</link><pubDate>Thu, 26 Nov 2026 09:30:00 +0800</pubDate></item>
+<item><title>读不懂</title><link>https://example.org/2</link><pubDate>上周三 下午</pubDate></item>
+<item><title>没有日期</title><link>https://example.org/3</link></item>
+</channel></rss>`
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write([]byte(rss))
+	}))
+	defer ts.Close()
+	p, _ := newPoller(t, "rss")
+	r := p.Poll(context.Background(), feeds.Source{Slug: "rss", URL: ts.URL + "/rss.xml", Interval: time.Hour, Timeout: 10 * time.Second})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	want := `published: 1 date not read ("上周三 下午"), dated when first seen`
+	if got := r.DateWarning(); got != want {
+		t.Errorf("the poll's date warning %q, want %q (no time_format hint: a feed has none)", got, want)
+	}
+}

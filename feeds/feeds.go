@@ -58,6 +58,9 @@ type Feed struct {
 	// TTL is how long the feed says it stays fresh (RSS <ttl>,
 	// sy:updatePeriod/updateFrequency); zero when it does not say.
 	TTL time.Duration
+	// UnreadDates are the dates its entries gave that no rule could read
+	// (those entries are dated when first seen).
+	UnreadDates []UnreadDates
 }
 
 // Item is one normalized entry of a source feed. Everything storage keeps

@@ -53,8 +53,11 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	// posts: their titles or links differ from the first one's.
 	first := make(map[string]int, len(gf.Items)) // identity → index of its first item
 	var reused map[string]bool
+	var unread unreadTally
 	for _, gi := range gf.Items {
 		it := normalizeItem(gi, base, loc)
+		unread.note(gi.Published, it.Published, &unread.pub)
+		unread.note(gi.Updated, it.Updated, &unread.upd)
 		if j, ok := first[it.Identity]; !ok {
 			first[it.Identity] = len(items)
 		} else if items[j].Title != it.Title || items[j].Link != it.Link {
@@ -79,6 +82,7 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 		seen[it.Identity] = 0
 		f.Items = append(f.Items, it)
 	}
+	f.UnreadDates = unread.result()
 	return f
 }
 

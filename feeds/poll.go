@@ -253,10 +253,14 @@ func (r *Result) DateWarning() string {
 		return ""
 	}
 	parts := make([]string, len(r.UnreadDates))
+	hint := ""
 	for i, u := range r.UnreadDates {
 		parts[i] = u.String()
+		if !u.InFeed {
+			hint = " (time_format can give the page's layout)"
+		}
 	}
-	return strings.Join(parts, "; ") + " (time_format can give the page's layout)"
+	return strings.Join(parts, "; ") + hint
 }
 
 // Health remembers the last poll of each source. Storage records failures

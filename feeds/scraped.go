@@ -17,13 +17,43 @@ type pageNotes struct {
 	UnreadDates []UnreadDates
 }
 
-// UnreadDates is the dates of one field that a scraped page gave but that
-// no rule could read: those items are dated when first seen. One poll
+// UnreadDates is the dates of one field that a source gave but that no
+// rule could read: those items are dated when first seen. One poll
 // reports each field once, however many items it concerns.
 type UnreadDates struct {
 	Field    string   // "published" or "updated"
 	Count    int      // items whose date could not be read
-	Examples []string // the first few distinct raw texts, as the page wrote them
+	Examples []string // the first few distinct raw texts, as the source wrote them
+	// InFeed: the dates are a feed's (RSS pubDate, Atom published…),
+	// not a scraped page's fields.
+	InFeed bool
+}
+
+// unreadTally counts a feed's or page's dates that could not be read.
+type unreadTally struct{ pub, upd UnreadDates }
+
+// note counts raw, a date the source gave, if it was not read.
+func (u *unreadTally) note(raw string, read time.Time, into *UnreadDates) {
+	if read.IsZero() && strings.TrimSpace(raw) != "" {
+		into.Count++
+		if len(into.Examples) < maxDateExamples && !slices.Contains(into.Examples, raw) {
+			into.Examples = append(into.Examples, raw)
+		}
+	}
+}
+
+// result is the fields with dates not read, none when every one was.
+func (u *unreadTally) result() []UnreadDates {
+	var out []UnreadDates
+	if u.pub.Count > 0 {
+		u.pub.Field = "published"
+		out = append(out, u.pub)
+	}
+	if u.upd.Count > 0 {
+		u.upd.Field = "updated"
+		out = append(out, u.upd)
+	}
+	return out
 }
 
 // maxDateExamples is how many raw texts a poll quotes per field.
@@ -44,8 +74,12 @@ func (u UnreadDates) String() string {
 	if u.Count == 1 {
 		noun = "date"
 	}
-	return fmt.Sprintf("fields.%s: %d %s not read (%s%s), dated when first seen",
-		u.Field, u.Count, noun, strings.Join(quoted, ", "), more)
+	field := "fields." + u.Field
+	if u.InFeed {
+		field = u.Field
+	}
+	return fmt.Sprintf("%s: %d %s not read (%s%s), dated when first seen",
+		field, u.Count, noun, strings.Join(quoted, ", "), more)
 }
 
 // parse reads a fetched body as src's kind says: a feed through gofeed
@@ -58,7 +92,14 @@ func (u UnreadDates) String() string {
 func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, notes pageNotes, err error) {
 	if src.Scraper == nil {
 		feed, err = Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
-		return feed, notes, err
+		if err != nil {
+			return nil, notes, err
+		}
+		notes.UnreadDates = feed.UnreadDates
+		for i := range notes.UnreadDates {
+			notes.UnreadDates[i].InFeed = true
+		}
+		return feed, notes, nil
 	}
 	loc := src.Location
 	if loc == nil {
@@ -73,8 +114,9 @@ func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, notes pageN
 		return nil, notes, fmt.Errorf("scrape: %w", err)
 	}
 	notes.Skipped = res.Skipped
-	notes.UnreadDates = readScrapedDates(res.Feed.Items, loc)
+	readScrapedDates(res.Feed.Items, loc)
 	feed = normalizeFeed(res.Feed, "", resp.URL, loc)
+	notes.UnreadDates = feed.UnreadDates
 	if !isWebURL(feed.SiteURL) {
 		// A page read from disk has no site to link to.
 		feed.SiteURL, feed.ID = "", resp.URL
@@ -84,38 +126,21 @@ func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, notes pageN
 
 // readScrapedDates reads, in loc, the dates the scraper left raw (those it
 // could not read itself: zone-less full dates), with the feed rules
-// (parseDate), and says which could not be read at all: an undated item
-// takes its first-seen time, and a page whose dates nobody reads would
-// list last week's story above today's without a word.
-func readScrapedDates(items []*gofeed.Item, loc *time.Location) []UnreadDates {
-	var pub, upd UnreadDates
-	read := func(raw *string, parsed **time.Time, u *UnreadDates) {
+// (parseDate), once: normalizing then takes the time, not the text again.
+// Those no rule reads stay raw, and normalizeFeed counts them: an undated
+// item takes its first-seen time, and a page whose dates nobody reads
+// would list last week's story above today's without a word.
+func readScrapedDates(items []*gofeed.Item, loc *time.Location) {
+	read := func(raw *string, parsed **time.Time) {
 		if *raw == "" || *parsed != nil {
 			return
 		}
-		t := parseDate(*raw, nil, loc)
-		if t.IsZero() {
-			u.Count++
-			if len(u.Examples) < maxDateExamples && !slices.Contains(u.Examples, *raw) {
-				u.Examples = append(u.Examples, *raw)
-			}
-			return
+		if t := parseDate(*raw, nil, loc); !t.IsZero() {
+			*raw, *parsed = "", &t
 		}
-		// Read once: normalizing takes the time, not the text again.
-		*raw, *parsed = "", &t
 	}
 	for _, gi := range items {
-		read(&gi.Published, &gi.PublishedParsed, &pub)
-		read(&gi.Updated, &gi.UpdatedParsed, &upd)
+		read(&gi.Published, &gi.PublishedParsed)
+		read(&gi.Updated, &gi.UpdatedParsed)
 	}
-	var out []UnreadDates
-	if pub.Count > 0 {
-		pub.Field = "published"
-		out = append(out, pub)
-	}
-	if upd.Count > 0 {
-		upd.Field = "updated"
-		out = append(out, upd)
-	}
-	return out
 }
