@@ -73,6 +73,18 @@ func slowOrigin(t *testing.T) (ts *httptest.Server, asked <-chan struct{}, relea
 	return ts, ask, release
 }
 
+// runSlow runs sched on the one source "slow" of ts until the test ends,
+// when the origin is released first so that the poll in flight ends.
+func runSlow(t *testing.T, sched *feeds.Scheduler, ts *httptest.Server, release func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		sched.Run(ctx, []feeds.Source{{Slug: "slow", URL: ts.URL + "/slow", Interval: time.Hour, Timeout: 30 * time.Second}})
+		close(stopped)
+	}()
+	t.Cleanup(func() { release(); cancel(); <-stopped })
+}
+
 // A poll that takes longer than its lease (the full text of many articles
 // on a slow site) keeps its source: the scheduler renews the lease while
 // the poll is in flight, so no other instance claims it and polls it too.
@@ -85,13 +97,7 @@ func TestScheduler_RenewsTheLeasesOfPollsInFlight(t *testing.T) {
 	results := make(chan *feeds.Result, 1)
 	sched := &feeds.Scheduler{Poller: p, Concurrency: 1, Leases: leaser, LeaseTTL: ttl,
 		OnResult: func(r *feeds.Result) { results <- r }}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		sched.Run(ctx, []feeds.Source{{Slug: "slow", URL: ts.URL + "/slow", Interval: time.Hour, Timeout: 30 * time.Second}})
-		close(stopped)
-	}()
-	defer func() { release(); cancel(); <-stopped }()
+	runSlow(t, sched, ts, release)
 
 	<-asked
 	time.Sleep(2 * ttl) // the poll outlasts its lease twice over
@@ -166,13 +172,7 @@ func TestScheduler_AStuckClaimCostsNoLease(t *testing.T) {
 	leaser := &stuckLeaser{expiringLeaser: expiringLeaser{expires: map[string]time.Time{}}}
 	// Room for two: with one poll in flight the scheduler keeps claiming.
 	sched := &feeds.Scheduler{Poller: p, Concurrency: 2, Leases: leaser, LeaseTTL: ttl}
-	ctx, cancel := context.WithCancel(context.Background())
-	stopped := make(chan struct{})
-	go func() {
-		sched.Run(ctx, []feeds.Source{{Slug: "slow", URL: ts.URL + "/slow", Interval: time.Hour, Timeout: 30 * time.Second}})
-		close(stopped)
-	}()
-	defer func() { release(); cancel(); <-stopped }()
+	runSlow(t, sched, ts, release)
 
 	<-asked
 	time.Sleep(2 * ttl) // the claims hang all along
