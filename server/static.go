@@ -38,10 +38,7 @@ func (s *Server) routeStaticPaths() {
 	s.mux.HandleFunc("GET /opml.xml", toOPML)
 	s.mux.HandleFunc("GET /opml/{$}", toOPML)
 	s.mux.HandleFunc("GET /search/{$}", s.movedTo(func(*http.Request, *Options) (string, bool) { return "search", true }))
-	categoryPage := s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
-		slug := r.PathValue("slug")
-		return "c/" + url.PathEscape(slug), categoryOf(opts, slug) != nil
-	})
+	categoryPage := s.pageMovedTo("c/", func(opts *Options, slug string) bool { return categoryOf(opts, slug) != nil })
 	s.mux.HandleFunc("GET /c/{slug}/{$}", categoryPage)
 	s.mux.HandleFunc("GET /c/{slug}/index.html", categoryPage)
 	s.mux.HandleFunc("GET /c/{slug}/{page}", s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
@@ -49,10 +46,7 @@ func (s *Server) routeStaticPaths() {
 		query, ok := pageFile(r.PathValue("page"), ".html")
 		return "c/" + url.PathEscape(slug) + "?" + query, ok && categoryOf(opts, slug) != nil
 	}))
-	sourcePage := s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
-		slug := r.PathValue("slug")
-		return "s/" + url.PathEscape(slug), sourceOf(opts, slug) != nil
-	})
+	sourcePage := s.pageMovedTo("s/", func(opts *Options, slug string) bool { return sourceOf(opts, slug) != nil })
 	s.mux.HandleFunc("GET /s/{slug}/{$}", sourcePage)
 	s.mux.HandleFunc("GET /s/{slug}/index.html", sourcePage)
 	s.mux.HandleFunc("GET /feeds/{slug}/{page}", s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
@@ -63,6 +57,15 @@ func (s *Server) routeStaticPaths() {
 		slug := r.PathValue("slug")
 		return feedPageFile(r.PathValue("page"), "sources/"+url.PathEscape(slug), sourceOf(opts, slug) != nil)
 	}))
+}
+
+// pageMovedTo redirects a page's folder forms to the page prefix+{slug},
+// if exists says the slug is configured.
+func (s *Server) pageMovedTo(prefix string, exists func(*Options, string) bool) http.HandlerFunc {
+	return s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
+		slug := r.PathValue("slug")
+		return prefix + url.PathEscape(slug), exists(opts, slug)
+	})
 }
 
 // movedTo answers with a 301 to the address target names under base_url
