@@ -110,7 +110,7 @@ func listDate(raw string, loc *time.Location, now time.Time) (t time.Time, relat
 		}
 	default:
 		if m := dayPattern.FindStringSubmatch(raw); m != nil {
-			back := map[string]int{"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}[m[1]]
+			back := daysBack[m[1]]
 			day := time.Date(n.Year(), n.Month(), n.Day()-back, 0, 0, 0, 0, loc)
 			if m[2] == "" {
 				return day, false, true
@@ -139,6 +139,13 @@ var (
 	dayPattern = regexp.MustCompile(`^(今天|今日|昨天|昨日|前天) ?(\d{1,2}:\d{2}(?::\d{2})?)?$`)
 )
 
+var (
+	// daysBack is how many days before today a named day is.
+	daysBack = map[string]int{"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+	// numerals are the counts written in characters.
+	numerals = map[string]int{"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+)
+
 // clockLayout is the layout of "15:04" or "15:04:05".
 func clockLayout(s string) string {
 	if strings.Count(s, ":") == 2 {
@@ -149,7 +156,6 @@ func clockLayout(s string) string {
 
 // ago is n minus count units ("3", "小时"); 半 is half an hour only.
 func ago(n time.Time, count, unit string) (time.Time, bool) {
-	numerals := map[string]int{"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 	k, ok := numerals[count]
 	if !ok && count != "半" {
 		var err error
