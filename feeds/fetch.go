@@ -296,6 +296,11 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
 		FreshFor:     freshness(resp.Header, time.Now()),
 	}
 	switch {
+	case resp.StatusCode == http.StatusNotModified && req.ETag == "" && req.LastModified == "":
+		// RFC 9110 §15.4.5: 304 answers a conditional request only. Taken
+		// as "unchanged", a server that answers every request so would
+		// show as healthy while it never sent anything.
+		return out, errors.New("HTTP 304 Not Modified to a request that asked for no validation (no If-None-Match or If-Modified-Since sent): nothing to read")
 	case resp.StatusCode == http.StatusNotModified:
 		out.NotModified = true
 		// RFC 9111 §4.3.4: a 304 may carry fresh validators; keep the old

@@ -191,14 +191,18 @@ func TestPoll_ErrorNamesTheProblem(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Write([]byte(`<!DOCTYPE html><html><head><link rel="stylesheet" href="/s.css">` +
 				`<link rel="alternate" type="application/rss+xml" title="要闻" href="/rss/yw.xml"></head><body></body></html>`))
+		case "/always304": // even to the first request, which validates nothing
+			w.Header().Set("ETag", `"x"`)
+			w.WriteHeader(http.StatusNotModified)
 		}
 	}))
 	defer ts.Close()
-	p, db := newPoller(t, "gone", "page", "home")
+	p, db := newPoller(t, "gone", "page", "home", "always304")
 	for slug, want := range map[string]string{
 		"gone": "error: fetch: HTTP 404 Not Found",
 		"page": "error: not a feed (text/html)",
 		"home": "error: not a feed (text/html); the page advertises a feed at " + ts.URL + "/rss/yw.xml",
+		"always304": "error: fetch: HTTP 304 Not Modified to a request that asked for no validation (no If-None-Match or If-Modified-Since sent): nothing to read",
 	} {
 		r := p.Poll(context.Background(), feeds.Source{Slug: slug, URL: ts.URL + "/" + slug, Timeout: time.Second})
 		if got := r.Summary(); got != want {
