@@ -90,12 +90,82 @@ func parseDate(raw string, parsed *time.Time, loc *time.Location) time.Time {
 				}
 			}
 		}
+		if t, ok := shortYearDate(raw, loc); ok {
+			return t
+		}
 	}
 	if parsed != nil && !parsed.IsZero() {
 		return *parsed
 	}
 	return time.Time{}
 }
+
+// shortYear is an RFC 822 date with its two-digit year ("Fri, 31 Dec 99
+// 23:59:59 GMT"), which RFC 822 wrote and RSS 2.0 allows: the parts before
+// the year, the year, the time, and the zone if any.
+var shortYear = regexp.MustCompile(`^((?:[A-Za-z]{3}, ?)?\d{1,2} [A-Za-z]{3} )(\d{2}) (\d{1,2}:\d{2})(:\d{2})? ?([A-Za-z]{1,3}|[+-]\d{4})?$`)
+
+// rfc822Zones are the zone names of RFC 822 §5.1 with their offsets
+// ("CST" is China Standard Time in a Chinese source, as parseDate reads
+// it).
+var rfc822Zones = map[string]string{
+	"UT": "+0000", "GMT": "+0000", "Z": "+0000",
+	"EST": "-0500", "EDT": "-0400", "CST": "-0600", "CDT": "-0500",
+	"MST": "-0700", "MDT": "-0600", "PST": "-0800", "PDT": "-0700",
+}
+
+// shortYearDate reads an RFC 822 date with a two-digit year. Years 69–99
+// are 1969–1999, 00–68 are 2000–2068, as time.Parse reads "06".
+func shortYearDate(raw string, loc *time.Location) (time.Time, bool) {
+	if !hasShortYear(raw) {
+		return time.Time{}, false // most dates: no regexp for them
+	}
+	m := shortYear.FindStringSubmatch(raw)
+	if m == nil {
+		return time.Time{}, false
+	}
+	century := "20"
+	if m[2] >= "69" {
+		century = "19"
+	}
+	secs := m[4]
+	if secs == "" {
+		secs = ":00"
+	}
+	// The weekday is left out: time.Parse would check it against the date.
+	day := m[1]
+	if i := strings.IndexByte(day, ','); i >= 0 {
+		day = day[i+1:]
+	}
+	full := strings.TrimSpace(day) + " " + century + m[2] + " " + m[3] + secs
+	zone := strings.ToUpper(m[5])
+	switch {
+	case zone == "":
+		t, err := time.ParseInLocation("2 Jan 2006 15:04:05", full, loc)
+		return t, err == nil
+	case zone == "CST" && isChinaZone(loc):
+		zone = "+0800"
+	case zone[0] != '+' && zone[0] != '-':
+		if zone = rfc822Zones[zone]; zone == "" {
+			return time.Time{}, false // a military letter, or a name RFC 822 does not define
+		}
+	}
+	t, err := time.Parse("2 Jan 2006 15:04:05 -0700", full+" "+zone)
+	return t, err == nil
+}
+
+// hasShortYear reports whether the time of day in raw follows a month
+// name and a two-digit year ("Dec 99 23:"), as in every date shortYear
+// matches.
+func hasShortYear(raw string) bool {
+	h := strings.IndexByte(raw, ':') - 1 // the hour's last digit
+	if h > 0 && isDigit(raw[h-1]) {
+		h--
+	}
+	return h >= 5 && raw[h-1] == ' ' && isDigit(raw[h-2]) && isDigit(raw[h-3]) && raw[h-4] == ' ' && !isDigit(raw[h-5])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // mayBeLocal reports whether raw may match a layout of localLayouts.
 // Each starts with "2006" (time.Parse reads exactly four digits) and then

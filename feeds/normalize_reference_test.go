@@ -263,6 +263,9 @@ func parseDateReference(raw string, parsed *time.Time, loc *time.Location) time.
 				}
 			}
 		}
+		if t, ok := shortYearDate(raw, loc); ok { // two-digit years, read since
+			return t
+		}
 	}
 	if parsed != nil && !parsed.IsZero() {
 		return *parsed

@@ -209,6 +209,14 @@ func TestParseDates(t *testing.T) {
 		{"Thu, 26 Nov 2026 01:30:00 GMT", sh, at0130},
 		{"2026-11-26T09:30:00+08:00", time.UTC, at0130},
 		{"2026-11-26T01:30:00Z", sh, at0130},
+		// RFC 822's two-digit years, which RSS 2.0 allows.
+		{"Fri, 31 Dec 99 23:59:59 GMT", sh, time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{"31 Dec 99 23:59:59 +0000", sh, time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{"Thu, 26 Nov 26 09:30 +0800", time.UTC, at0130},
+		{"26 Nov 26 09:30:00", sh, at0130},
+		{"Wed, 25 Nov 26 12:30:00 EST", sh, time.Date(2026, 11, 25, 17, 30, 0, 0, time.UTC)},
+		{"Thu, 26 Nov 26 09:30:00 CST", sh, at0130},
+		{"Thu, 26 Nov 26 09:30:00 CST", chicago, time.Date(2026, 11, 26, 15, 30, 0, 0, time.UTC)},
 		// Nonsense is no date, not an error.
 		{"sometime last week", sh, time.Time{}},
 	}
