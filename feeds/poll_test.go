@@ -199,9 +199,9 @@ func TestPoll_ErrorNamesTheProblem(t *testing.T) {
 	defer ts.Close()
 	p, db := newPoller(t, "gone", "page", "home", "always304")
 	for slug, want := range map[string]string{
-		"gone": "error: fetch: HTTP 404 Not Found",
-		"page": "error: not a feed (text/html)",
-		"home": "error: not a feed (text/html); the page advertises a feed at " + ts.URL + "/rss/yw.xml",
+		"gone":      "error: fetch: HTTP 404 Not Found",
+		"page":      "error: not a feed (text/html)",
+		"home":      "error: not a feed (text/html); the page advertises a feed at " + ts.URL + "/rss/yw.xml",
 		"always304": "error: fetch: HTTP 304 Not Modified to a request that asked for no validation (no If-None-Match or If-Modified-Since sent): nothing to read",
 	} {
 		r := p.Poll(context.Background(), feeds.Source{Slug: slug, URL: ts.URL + "/" + slug, Timeout: time.Second})
