@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"html"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	default:
 		f.ID = feedURL
 	}
+	// The feed's authors are its entries' where they name none (RFC 4287
+	// §4.2.1, JSON Feed 1.1). They are not hashed: stored items do not
+	// count as changed when the feed names its author.
+	feedAuthor := authorsOf(gf.Authors, gf.Author)
 	items := make([]Item, 0, len(gf.Items))
 	// A guid is reused when the items listed under it are different
 	// posts: their titles or links differ from the first one's.
@@ -72,8 +77,16 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	clear(seen)
 	f.Items = items[:0]
 	for _, it := range items {
-		if it.GUID != "" {
-			it.Identity, it.Lookup = guidIdentity(it, reused[it.Identity])
+		switch {
+		case it.GUID != "":
+			it.Identity, it.Lookup = guidIdentity(it.GUID, it, reused[it.Identity])
+		case reused[it.Identity]:
+			// One link for different posts, and no guid: a notice board
+			// whose every item links to its index.
+			it.Identity, it.Lookup = guidIdentity(it.Identity, it, true)
+		}
+		if it.Author == "" {
+			it.Author = feedAuthor
 		}
 		// The same entry listed twice: keep the first (newest) copy.
 		if _, dup := seen[it.Identity]; dup {
@@ -86,22 +99,23 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 	return f
 }
 
-// guidIdentity is the identity of an item with a guid, and where storage
-// looks for its row. A feed that reuses one guid for different posts (it
-// happens) gives each its own identity: the guid and a hash of the post's
+// guidIdentity is the identity of an item known by key (its guid, or its
+// link when it has none), and where storage looks for its row. A feed that
+// reuses one guid, or one link with no guid, for different posts (it
+// happens) gives each its own identity: the key and a hash of the post's
 // title and link. The post may be stored under the other form: under the
-// plain guid before the reuse began, or under its own while the feed lists
-// it alone again. A row under the plain guid is this post's when it holds
+// plain key before the reuse began, or under its own while the feed lists
+// it alone again. A row under the plain key is this post's when it holds
 // the post's title and link; failing that, the post's own row; failing that,
-// the row under the plain guid holds an edit of the post.
-func guidIdentity(it Item, reused bool) (string, []Key) {
+// the row under the plain key holds an edit of the post.
+func guidIdentity(key string, it Item, reused bool) (string, []Key) {
 	var stack [512]byte
 	sum := sha256.Sum256(append(append(append(stack[:0], it.Title...), 0), it.Link...))
-	own := it.GUID + "#" + hex.EncodeToString(sum[:8])
+	own := key + "#" + hex.EncodeToString(sum[:8])
 	if reused {
-		return own, []Key{{own, MatchAny}, {it.GUID, MatchPost}}
+		return own, []Key{{own, MatchAny}, {key, MatchPost}}
 	}
-	return it.GUID, []Key{{it.GUID, MatchPost}, {own, MatchAny}, {it.GUID, MatchAny}}
+	return key, []Key{{key, MatchPost}, {own, MatchAny}, {key, MatchAny}}
 }
 
 func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
@@ -118,19 +132,14 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	if it.Link == "" && isWebURL(it.GUID) {
 		it.Link = it.GUID // an RSS guid is a permalink by default
 	}
-	for _, a := range gi.Authors {
-		if a == nil {
-			continue
-		}
-		if name := strings.TrimSpace(a.Name); name != "" {
-			it.Author = name
-			break
-		}
-		if email := strings.TrimSpace(a.Email); email != "" {
-			it.Author = email
-			break
+	people := gi.Authors
+	if gi.DublinCoreExt != nil && len(gi.DublinCoreExt.Creator) > 1 {
+		// gofeed keeps the first of several dc:creator.
+		for _, c := range gi.DublinCoreExt.Creator {
+			people = append(people, &gofeed.Person{Name: c})
 		}
 	}
+	it.Author = authorsOf(people, gi.Author)
 	content, summary := gi.Content, gi.Description
 	if strings.TrimSpace(content) == "" {
 		content, summary = summary, ""
@@ -166,6 +175,39 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	}
 	it.Hash = contentHash(hashed)
 	return it
+}
+
+// maxAuthors is how many authors an item names at most: the byline of a
+// paper is shown, not its whole list of contributors.
+const maxAuthors = 10
+
+// authorsOf is the byline of people: each one's name, else e-mail, once,
+// joined by ", " ("Alice, Bob"), as Miniflux shows several authors. one
+// is gofeed's single author, for a parser that filled only that.
+func authorsOf(people []*gofeed.Person, one *gofeed.Person) string {
+	if len(people) == 0 && one != nil {
+		people = []*gofeed.Person{one}
+	}
+	var names []string
+	for _, a := range people {
+		if a == nil {
+			continue
+		}
+		name := strings.TrimSpace(a.Name)
+		if name == "" {
+			name = strings.TrimSpace(a.Email)
+		}
+		if name == "" || slices.Contains(names, name) {
+			continue
+		}
+		if names = append(names, name); len(names) == maxAuthors {
+			break
+		}
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names, ", ")
 }
 
 // identity is the item's key within its source: guid, else the whole link,

@@ -70,8 +70,14 @@ func normalizeFeedReference(gf *gofeed.Feed, atomID, feedURL string, loc *time.L
 	seen := make(map[string]bool, len(items))
 	f.Items = items[:0]
 	for _, it := range items {
-		if it.GUID != "" {
-			it.Identity, it.Lookup = guidIdentityReference(it, len(posts[it.Identity]) > 1)
+		switch {
+		case it.GUID != "":
+			it.Identity, it.Lookup = guidIdentityReference(it.GUID, it, len(posts[it.Identity]) > 1)
+		case len(posts[it.Identity]) > 1: // a link shared by posts, told apart since
+			it.Identity, it.Lookup = guidIdentityReference(it.Identity, it, true)
+		}
+		if it.Author == "" { // the feed's authors, read since
+			it.Author = authorsOf(gf.Authors, gf.Author)
 		}
 		// The same entry listed twice: keep the first (newest) copy.
 		if seen[it.Identity] {
@@ -91,13 +97,13 @@ func normalizeFeedReference(gf *gofeed.Feed, atomID, feedURL string, loc *time.L
 // it alone again. A row under the plain guid is this post's when it holds
 // the post's title and link; failing that, the post's own row; failing that,
 // the row under the plain guid holds an edit of the post.
-func guidIdentityReference(it Item, reused bool) (string, []Key) {
+func guidIdentityReference(key string, it Item, reused bool) (string, []Key) {
 	sum := sha256.Sum256([]byte(it.Title + "\x00" + it.Link))
-	own := it.GUID + "#" + hex.EncodeToString(sum[:8])
+	own := key + "#" + hex.EncodeToString(sum[:8])
 	if reused {
-		return own, []Key{{own, MatchAny}, {it.GUID, MatchPost}}
+		return own, []Key{{own, MatchAny}, {key, MatchPost}}
 	}
-	return it.GUID, []Key{{it.GUID, MatchPost}, {own, MatchAny}, {it.GUID, MatchAny}}
+	return key, []Key{{key, MatchPost}, {own, MatchAny}, {key, MatchAny}}
 }
 
 func normalizeItemReference(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
@@ -114,19 +120,13 @@ func normalizeItemReference(gi *gofeed.Item, base *url.URL, loc *time.Location) 
 	if it.Link == "" && isWebURL(it.GUID) {
 		it.Link = it.GUID // an RSS guid is a permalink by default
 	}
-	for _, a := range gi.Authors {
-		if a == nil {
-			continue
-		}
-		if name := strings.TrimSpace(a.Name); name != "" {
-			it.Author = name
-			break
-		}
-		if email := strings.TrimSpace(a.Email); email != "" {
-			it.Author = email
-			break
+	people := gi.Authors // several authors, read since
+	if gi.DublinCoreExt != nil && len(gi.DublinCoreExt.Creator) > 1 {
+		for _, c := range gi.DublinCoreExt.Creator {
+			people = append(people, &gofeed.Person{Name: c})
 		}
 	}
+	it.Author = authorsOf(people, gi.Author)
 	content, summary := gi.Content, gi.Description
 	if strings.TrimSpace(content) == "" {
 		content, summary = summary, ""
@@ -504,8 +504,8 @@ func FuzzHashesSame(f *testing.F) {
 			t.Errorf("EntryID(%+v) = %s, want %s", it, got, want)
 		}
 		for _, reused := range []bool{false, true} {
-			gotID, gotLookup := guidIdentity(it, reused)
-			wantID, wantLookup := guidIdentityReference(it, reused)
+			gotID, gotLookup := guidIdentity(it.GUID, it, reused)
+			wantID, wantLookup := guidIdentityReference(it.GUID, it, reused)
 			if gotID != wantID || !reflect.DeepEqual(gotLookup, wantLookup) {
 				t.Errorf("guidIdentity(%+v, %v) = %s %v, want %s %v", it, reused, gotID, gotLookup, wantID, wantLookup)
 			}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -676,5 +677,39 @@ func TestParse_NoScriptBase(t *testing.T) {
 	f = mustParse(t, []byte(doc), "", "", "https://example.org/feed.xml", time.UTC)
 	if c := f.Items[0].Content; strings.Contains(c, "javascript") || !strings.Contains(c, `href="https://example.org/x"`) {
 		t.Errorf("content %q: want links resolved against the feed's own URL", c)
+	}
+}
+
+// Who wrote each entry, as a reader should show it: the entry's authors,
+// all of them, else the feed's (RFC 4287 §4.2.1; JSON Feed's top-level
+// authors).
+func TestParseAuthors(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		want      []string // each item's author
+	}{
+		{"atom", `<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:b</id><title>Blog</title><author><name>Feed Owner</name></author>
+<entry><id>urn:b:1</id><title>Post A</title><updated>2026-11-26T09:30:00Z</updated></entry>
+<entry><id>urn:b:2</id><title>Post B</title><updated>2026-11-26T09:30:00Z</updated><author><name>Carol</name></author><author><name>Dave</name></author><author><name>Carol</name></author></entry>
+<entry><id>urn:b:3</id><title>Post C</title><updated>2026-11-26T09:30:00Z</updated><author><email>erin@example.org</email></author></entry></feed>`,
+			[]string{"Feed Owner", "Carol, Dave", "erin@example.org"}},
+		{"json", `{"version":"https://jsonfeed.org/version/1.1","title":"J","authors":[{"name":"Root Author 1"},{"name":"Root Author 2"}],
+"items":[{"id":"1","content_text":"x","authors":[{"name":"Item Author 1"},{"name":"Item Author 2"}]},{"id":"2","content_text":"y"}]}`,
+			[]string{"Item Author 1, Item Author 2", "Root Author 1, Root Author 2"}},
+		{"rss", `<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>P</title>
+<item><guid>1</guid><title>Ep 1</title><dc:creator>Alice</dc:creator><dc:creator>Bob</dc:creator></item>
+<item><guid>2</guid><title>Ep 2</title></item></channel></rss>`,
+			[]string{"Alice, Bob", ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := mustParse(t, []byte(tc.doc), "", "", "https://example.org/feed", time.UTC)
+			var got []string
+			for _, it := range f.Items {
+				got = append(got, it.Author)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("authors %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

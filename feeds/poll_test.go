@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -374,5 +375,44 @@ func TestScheduler_BackoffSurvivesRestart(t *testing.T) {
 	// interval × 2^4 = 16 min, ±10 %.
 	if wait := first.NextPoll.Sub(first.Attempted); wait < 14*time.Minute || wait > 18*time.Minute {
 		t.Errorf("next poll in %v, want about 16m (1m × 2^4): the backoff restarted from zero", wait)
+	}
+}
+
+// A notice board whose items all link to its index page, with no guid:
+// each notice is a post of its own, stored once, and the notice stored
+// alone before the board listed others keeps its row.
+func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
+	notice := func(title, day string) string {
+		return `<item><title>` + title + `</title><link>http://example.com/notice</link><pubDate>` + day + ` Nov 2026 09:00:00 +0800</pubDate></item>`
+	}
+	src := &source{}
+	src.set([]byte(`<rss version="2.0"><channel><title>公告</title>`+notice("公告一：停牌", "26")+`</channel></rss>`), `"v1"`)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	p, db := newPoller(t, "gg")
+	s := feeds.Source{Slug: "gg", Name: "公告", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
+	ctx := context.Background()
+	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
+		t.Fatalf("first poll: %s, want 1 new", r.Summary())
+	}
+	board := []byte(`<rss version="2.0"><channel><title>公告</title>` + notice("公告三：分红", "28") + notice("公告二：复牌", "27") + notice("公告一：停牌", "26") + `</channel></rss>`)
+	src.set(board, `"v2"`)
+	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 2, Unchanged: 1}) {
+		t.Fatalf("second poll: %s, want 2 new, 1 unchanged", r.Summary())
+	}
+	src.set(board, `"v3"`) // the same board, under a new ETag
+	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{Unchanged: 3}) {
+		t.Fatalf("third poll: %s, want 3 unchanged", r.Summary())
+	}
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"gg"}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, e := range es {
+		titles = append(titles, e.Title)
+	}
+	if want := []string{"公告三：分红", "公告二：复牌", "公告一：停牌"}; !slices.Equal(titles, want) {
+		t.Errorf("stored %q, want %q", titles, want)
 	}
 }
