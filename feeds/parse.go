@@ -64,6 +64,7 @@ func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *go
 	p := gofeed.NewParser()
 	// The image scan is half of RSS parse time and we do not use it.
 	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}
+	p.AtomTranslator, p.JSONTranslator = &atomTranslator{}, &jsonTranslator{}
 	// The universal Feed has no feed-level Atom id; the original has.
 	p.KeepOriginalFeed = true
 	gf, err = p.Parse(bytes.NewReader(text))

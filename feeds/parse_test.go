@@ -713,3 +713,31 @@ func TestParseAuthors(t *testing.T) {
 		})
 	}
 }
+
+// Content a feed declares plain text shows as the text it is: its "<b>"
+// is not a tag (which would bold the rest of the entry in a reader), its
+// line breaks stay.
+func TestParsePlainTextContent(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc         string
+		content, summary string
+	}{
+		{"atom text", `<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:t</id><title>t</title>
+<entry><id>urn:t:1</id><title>e</title><updated>2026-11-26T09:30:00Z</updated><content type="text">a &lt;b&gt; not bold</content></entry></feed>`,
+			"a &lt;b&gt; not bold", ""},
+		{"atom html", `<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:t</id><title>t</title>
+<entry><id>urn:t:1</id><title>e</title><updated>2026-11-26T09:30:00Z</updated><content type="html">a &lt;b&gt;bold&lt;/b&gt;</content></entry></feed>`,
+			"a <b>bold</b>", ""},
+		{"json text", `{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","content_text":"用 <b> 标签 and x < y > z\n第二行","summary":"<i>摘要</i>"}]}`,
+			"用 &lt;b&gt; 标签 and x &lt; y &gt; z<br>第二行", "&lt;i&gt;摘要&lt;/i&gt;"},
+		{"json html", `{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","content_html":"<p>段落</p>","content_text":"段落"}]}`,
+			"<p>段落</p>", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			it := mustParse(t, []byte(tc.doc), "", "", "https://example.org/feed", time.UTC).Items[0]
+			if it.Content != tc.content || it.Summary != tc.summary {
+				t.Errorf("content %q, summary %q; want %q, %q", it.Content, it.Summary, tc.content, tc.summary)
+			}
+		})
+	}
+}
