@@ -719,7 +719,7 @@ func TestParseAuthors(t *testing.T) {
 // line breaks stay.
 func TestParsePlainTextContent(t *testing.T) {
 	for _, tc := range []struct {
-		name, doc         string
+		name, doc        string
 		content, summary string
 	}{
 		{"atom text", `<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:t</id><title>t</title>
