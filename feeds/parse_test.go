@@ -741,3 +741,17 @@ func TestParsePlainTextContent(t *testing.T) {
 		})
 	}
 }
+
+// A JSON Feed's titles written with HTML's character references, as
+// WordPress writes them, read as the characters they stand for.
+func TestParseJSONFeedTitleReferences(t *testing.T) {
+	f := mustParse(t, []byte(`{"version":"https://jsonfeed.org/version/1.1","title":"Blog &#8211; InfluxData",
+"items":[{"id":"1","title":"FCC Says Releasing &#8216;Jokes&#8217; AT&T","content_text":"x"},{"id":"2","title":"&lt;b&gt; explained","content_text":"y"}]}`),
+		"", "", "https://example.org/feed.json", time.UTC)
+	if f.Title != "Blog – InfluxData" {
+		t.Errorf("feed title %q", f.Title)
+	}
+	if got := []string{f.Items[0].Title, f.Items[1].Title}; !slices.Equal(got, []string{"FCC Says Releasing ‘Jokes’ AT&T", "<b> explained"}) {
+		t.Errorf("titles %q", got)
+	}
+}

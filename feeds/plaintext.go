@@ -45,7 +45,7 @@ func (t *atomTranslator) Translate(feed any) (*gofeed.Feed, error) {
 
 // jsonTranslator is gofeed's JSON Feed translator, with content_text
 // (when there is no content_html) and summary escaped: JSON Feed allows
-// HTML only in content_html.
+// HTML only in content_html. Its titles' character references are read.
 type jsonTranslator struct{ gofeed.DefaultJSONTranslator }
 
 func (t *jsonTranslator) Translate(feed any) (*gofeed.Feed, error) {
@@ -57,10 +57,15 @@ func (t *jsonTranslator) Translate(feed any) (*gofeed.Feed, error) {
 	if !ok || len(jf.Items) != len(f.Items) {
 		return f, nil
 	}
+	// WordPress and others write a JSON Feed's titles as they write HTML
+	// ones, with character references ("&#8216;Jokes&#8217;"), which a
+	// reader would show as such: they are read once.
+	f.Title = html.UnescapeString(f.Title)
 	for i, it := range jf.Items {
 		if it == nil || f.Items[i] == nil {
 			continue
 		}
+		f.Items[i].Title = html.UnescapeString(f.Items[i].Title)
 		if it.ContentHTML == "" && it.ContentText != "" {
 			f.Items[i].Content = textHTML(f.Items[i].Content)
 		}
