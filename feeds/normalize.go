@@ -148,6 +148,7 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	if s := sanitize(summary, base); s != it.Content {
 		it.Summary = s
 	}
+	it.Content, it.Summary = inPageLinks(it.Content, base, it.Link), inPageLinks(it.Summary, base, it.Link)
 	if it.Title == "" {
 		it.Title = excerpt(htmltext.Plain(it.Content), 60) // content is HTML
 	}
@@ -383,6 +384,24 @@ func sanitize(fragment string, base *url.URL) string {
 		out = resolveSanitized(out, base)
 	}
 	return out
+}
+
+// inPageLinks points the links of sanitized HTML to a place in its own
+// page ("#fn1", a footnote) at the item's page, link: resolved against
+// the feed's address, as relative links are, they would open the feed
+// document.
+func inPageLinks(sanitized string, base *url.URL, link string) string {
+	if base == nil || link == "" || strings.IndexByte(sanitized, '#') < 0 || !isWebURL(link) {
+		return sanitized
+	}
+	doc := *base
+	doc.Fragment, doc.RawFragment = "", ""
+	feedPlace := `="` + html.EscapeString(doc.String()) + "#"
+	if !strings.Contains(sanitized, feedPlace) {
+		return sanitized
+	}
+	page, _, _ := strings.Cut(link, "#")
+	return strings.ReplaceAll(sanitized, feedPlace, `="`+html.EscapeString(page)+"#")
 }
 
 // resolveSanitized makes the URL attributes of bluemonday's output

@@ -135,6 +135,7 @@ func normalizeItemReference(gi *gofeed.Item, base *url.URL, loc *time.Location) 
 	if s := sanitizeReference(summary, base); s != it.Content {
 		it.Summary = s
 	}
+	it.Content, it.Summary = inPageLinks(it.Content, base, it.Link), inPageLinks(it.Summary, base, it.Link) // since
 	if it.Title == "" {
 		it.Title = excerpt(htmltext.Plain(it.Content), 60) // content is HTML
 	}

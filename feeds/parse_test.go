@@ -755,3 +755,15 @@ func TestParseJSONFeedTitleReferences(t *testing.T) {
 		t.Errorf("titles %q", got)
 	}
 }
+
+// A footnote link ("#fn1") opens the footnote in the article's page, not
+// the feed document the item's relative links are resolved against.
+func TestParseInPageLinksPointAtTheArticle(t *testing.T) {
+	f := mustParse(t, []byte(`{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"1","url":"https://daringfireball.net/2017/06/x#top",
+"content_html":"<p>Text<sup><a href=\"#fn1-2017\">1</a></sup>, <a href=\"other.html\">other</a>, <a href=\"#\">top</a>.</p>"}]}`),
+		"", "", "https://example.org/feeds/df.json", time.UTC)
+	want := `<p>Text<sup><a href="https://daringfireball.net/2017/06/x#fn1-2017" rel="nofollow">1</a></sup>, <a href="https://example.org/feeds/other.html" rel="nofollow">other</a>, top.</p>`
+	if got := f.Items[0].Content; got != want {
+		t.Errorf("content\n%s\nwant\n%s", got, want)
+	}
+}
