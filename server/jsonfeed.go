@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gorilla/feeds"
+
+	"github.com/feedrelay/feedrelay/htmltext"
 )
 
 // JSON Feed 1.1 through gorilla/feeds' structs, with "items" always present
@@ -57,6 +59,10 @@ func renderJSON(p *feedPage) ([]byte, error) {
 			Authors:     []*feeds.JSONAuthor{{Name: v.Author}},
 			Tags:        v.Categories,
 		}}
+		if v.Summary != "" && v.Content != "" {
+			// As Atom's <summary>; JSON Feed's summary is plain text.
+			it.Summary = htmltext.Plain(v.Summary)
+		}
 		if !v.Published.IsZero() {
 			t := v.Published.UTC()
 			it.PublishedDate = &t

@@ -450,3 +450,22 @@ func TestPages_EntryWithoutLinkIsNotALink(t *testing.T) {
 		}
 	}
 }
+
+// An item's summary beside its content is in every format that has a
+// place for one: Atom's <summary>, JSON Feed's summary (plain text).
+func TestOutput_SummaryInAtomAndJSON(t *testing.T) {
+	srv, save := outputServer(t, nil,
+		publish.Category{Slug: "c", Title: "分类", Sources: []string{"s"}},
+		storage.SourceInfo{Slug: "s", Name: "源", URL: "https://s.example/feed.xml"})
+	save("s", &feeds.Feed{Title: "源", Items: []feeds.Item{{GUID: "tag:s.example,2026:1", Title: "两市收涨", Link: "https://s.example/1",
+		Content: "<p>正文</p>", Summary: "<p>摘要：<b>两市</b>收涨</p>", Published: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}}})
+	for path, want := range map[string]string{"/feeds/c.atom": "<p>摘要：<b>两市</b>收涨</p>", "/feeds/c.json": "摘要：两市收涨"} {
+		rec := get(t, srv, path)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", path, rec.Code)
+		}
+		if got := parseFeed(t, path, rec.Body.Bytes()).Items[0].Description; got != want {
+			t.Errorf("%s: summary %q, want %q", path, got, want)
+		}
+	}
+}
