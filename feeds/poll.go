@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,7 +201,11 @@ func (p *Poller) log(src Source, r *Result) {
 	if w := r.DateWarning(); w != "" {
 		// Its own line, whatever else the poll did: the items were
 		// stored, dated when first seen.
-		p.Logger.Warn("poll: dates not read", slog.String("source", src.Slug), slog.String("url", src.URL), slog.String("dates", w))
+		msg := "poll: dates not read"
+		if !slices.ContainsFunc(r.UnreadDates, func(u UnreadDates) bool { return !u.Future }) {
+			msg = "poll: dates in the future"
+		}
+		p.Logger.Warn(msg, slog.String("source", src.Slug), slog.String("url", src.URL), slog.String("dates", w))
 	}
 	if r.Articles.Failed > 0 {
 		p.Logger.Warn("poll: full text not fetched", append(attrs, slog.String("article_error", r.Articles.Err))...)
@@ -245,9 +250,10 @@ func (r *Result) Summary() string {
 	return s
 }
 
-// DateWarning is the warning of the dates of a scraped page that could not
-// be read, one clause per field ("" for none): Summary and the log say it,
-// and the source's health shows it.
+// DateWarning is the warning of the dates of a feed or scraped page that
+// could not be read or lie too far ahead (FutureMargin), one clause per
+// field ("" for none): Summary and the log say it, and the source's health
+// shows it.
 func (r *Result) DateWarning() string {
 	if r.Err != nil || len(r.UnreadDates) == 0 {
 		return ""
@@ -256,7 +262,7 @@ func (r *Result) DateWarning() string {
 	hint := ""
 	for i, u := range r.UnreadDates {
 		parts[i] = u.String()
-		if !u.InFeed {
+		if !u.InFeed && !u.Future {
 			hint = " (time_format can give the page's layout)"
 		}
 	}

@@ -27,6 +27,9 @@ type UnreadDates struct {
 	// InFeed: the dates are a feed's (RSS pubDate, Atom published…),
 	// not a scraped page's fields.
 	InFeed bool
+	// Future: the dates were read, but lie more than FutureMargin after
+	// the poll (clampFuture); Examples are them in RFC 3339.
+	Future bool
 }
 
 // unreadTally counts a feed's or page's dates that could not be read.
@@ -78,8 +81,12 @@ func (u UnreadDates) String() string {
 	if u.InFeed {
 		field = u.Field
 	}
-	return fmt.Sprintf("%s: %d %s not read (%s%s), dated when first seen",
-		field, u.Count, noun, strings.Join(quoted, ", "), more)
+	what := "not read"
+	if u.Future {
+		what = fmt.Sprintf("more than %v ahead of the poll", FutureMargin)
+	}
+	return fmt.Sprintf("%s: %d %s %s (%s%s), dated when first seen",
+		field, u.Count, noun, what, strings.Join(quoted, ", "), more)
 }
 
 // parse reads a fetched body as src's kind says: a feed through gofeed
@@ -89,7 +96,20 @@ func (u UnreadDates) String() string {
 // neither guid nor link, and its dates that could not be read. A page
 // whose items selector matches nothing is an error (scrape.ErrNoItems):
 // the stored items stay as they are.
-func (src *Source) parse(resp *Response, now time.Time) (feed *Feed, notes pageNotes, err error) {
+//
+// Dates more than FutureMargin after now are dated when first seen
+// (clampFuture), and noted with the unread ones.
+func (src *Source) parse(resp *Response, now time.Time) (*Feed, pageNotes, error) {
+	feed, notes, err := src.read(resp, now)
+	if err != nil {
+		return feed, notes, err
+	}
+	notes.UnreadDates = append(notes.UnreadDates, clampFuture(feed, now, src.Scraper == nil)...)
+	return feed, notes, nil
+}
+
+// read is parse but for the dates ahead of now.
+func (src *Source) read(resp *Response, now time.Time) (feed *Feed, notes pageNotes, err error) {
 	if src.Scraper == nil {
 		feed, err = Parse(resp.Body, resp.ContentType, src.Charset, resp.URL, src.Location)
 		if err != nil {

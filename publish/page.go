@@ -92,6 +92,11 @@ type Page struct {
 	// Updated is the latest updated time of the page's entries; zero when
 	// the page is empty.
 	Updated time.Time
+	// Changed is the latest time we stored or changed any entry the page
+	// shows, a copy it names, or what their sources say of themselves
+	// (storage.Entry.Changed): what the page shows moved then, whatever
+	// the sources' own dates say. Zero when the page is empty.
+	Changed time.Time
 	// Next leads to older entries and Previous to newer ones; nil when
 	// there are none. The first page is Cursor{}.
 	Next, Previous *Cursor
@@ -172,12 +177,25 @@ func (p *Publisher) load(ctx context.Context, pg *Page, c Cursor) ([]shownEntry,
 			pg.Previous = &Cursor{After: position(&shown[0].Entry)}
 		}
 	}
-	for _, e := range shown {
-		if e.Updated.After(pg.Updated) {
-			pg.Updated = e.Updated
+	changed := func(e *storage.Entry) {
+		pg.Changed = latest(pg.Changed, latest(e.Changed, e.Source.Changed))
+	}
+	for i := range shown {
+		e := &shown[i]
+		pg.Updated = latest(pg.Updated, e.Updated)
+		changed(&e.Entry)
+		for j := range e.Also {
+			changed(&e.Also[j])
 		}
 	}
 	return shown, nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func position(e *storage.Entry) *storage.Cursor {

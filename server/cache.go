@@ -211,7 +211,9 @@ func (r *rendered) finish(level int, maxAge time.Duration) {
 		rep.lengthH = []string{strconv.Itoa(len(rep.body))}
 	}
 	r.contentTypeH = []string{r.contentType}
-	r.lastModifiedH = []string{r.modified.UTC().Format(http.TimeFormat)}
+	if !r.modified.IsZero() { // ServeContent sends none for a zero time either
+		r.lastModifiedH = []string{r.modified.UTC().Format(http.TimeFormat)}
+	}
 	if r.link != "" {
 		r.linkH = []string{r.link}
 	}

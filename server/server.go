@@ -89,6 +89,10 @@ type Server struct {
 	mux     *http.ServeMux
 	cache   renderCache
 	ready   atomic.Bool
+	// reloaded is when SetOptions last swapped the options in (unix
+	// seconds; 0: never since New), the earliest Last-Modified of a feed
+	// since (see lastModified).
+	reloaded atomic.Int64
 }
 
 // New returns a Server reading from store. history may be nil.
@@ -113,7 +117,34 @@ func New(store Store, history PollHistory, logger *slog.Logger, opts *Options) *
 }
 
 // SetOptions replaces what is published, e.g. after a config reload.
-func (s *Server) SetOptions(opts *Options) { s.opts.Store(opts) }
+func (s *Server) SetOptions(opts *Options) {
+	s.reloaded.Store(time.Now().Unix())
+	s.opts.Store(opts)
+}
+
+// lastModified is the Last-Modified of p: when what it shows last changed
+// in the store (publish.Page.Changed: an entry stored or edited, a copy,
+// a source's feed), never a date a source gave (one dated in the past but
+// new to us must not be answered 304, one dated 2099 must not freeze the
+// feed) and never later than now (RFC 9110 §8.8.2.1). It is the store's,
+// so every instance of one database says the same, but after a config
+// reload: a category's title, filters or attribution change its bytes and
+// nothing stored, so a page is dated at least when this server took the
+// new options in. Zero for an empty page: no Last-Modified (its ETag
+// remains).
+func (s *Server) lastModified(p *publish.Page) time.Time {
+	t := p.Changed
+	if t.IsZero() {
+		return t
+	}
+	if r := time.Unix(s.reloaded.Load(), 0); s.reloaded.Load() != 0 && r.After(t) {
+		t = r
+	}
+	if now := time.Now(); t.After(now) {
+		t = now // stamped by an instance whose clock is ahead
+	}
+	return t
+}
 
 // The routes of feeds, which serveCached answers before routing.
 const (
@@ -261,7 +292,7 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request, opts *Options
 		if err != nil {
 			return nil, fmt.Errorf("render %s%s: %w", feed.Path, f.ext, err)
 		}
-		return &rendered{plain: representation{body: body}, modified: p.Updated, contentType: f.mediaType + "; charset=utf-8",
+		return &rendered{plain: representation{body: body}, modified: s.lastModified(p.Page), contentType: f.mediaType + "; charset=utf-8",
 			link: linkHeader(opts.Hubs, p.URL(f.ext, query))}, nil
 	})
 	if err != nil {
@@ -317,9 +348,16 @@ var (
 )
 
 // serveRendered answers with rd, compressed if the client accepts gzip.
-// ServeContent answers If-None-Match and If-Modified-Since with 304, and
-// HEAD without a body. The header values are rd's own, set without
-// canonicalizing or formatting anything (the keys are canonical already).
+// ServeContent answers If-None-Match and If-Modified-Since with 304 (an
+// If-None-Match decides alone, RFC 9110 §13.2.2), and HEAD without a body.
+// The header values are rd's own, set without canonicalizing or formatting
+// anything (the keys are canonical already).
+//
+// An If-Modified-Since later than now is ignored, as RFC 2616 §14.25 has it
+// ("a date which is later than the server's current time is invalid"):
+// no Last-Modified we send is, but feedrelay before 2026-12 sent a source's
+// dates, a 2099 among them, and a client holding one would get 304 until
+// then.
 func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered) {
 	h := w.Header()
 	h["Content-Type"] = rd.contentTypeH
@@ -342,13 +380,21 @@ func serveRendered(w http.ResponseWriter, r *http.Request, rd *rendered) {
 		// (it omits Content-Length under Content-Encoding) and copy it
 		// through a fresh 32 KiB buffer: half nginx's rate (BENCHMARKS.md).
 		h["Accept-Ranges"] = acceptRangesH
-		h["Last-Modified"] = rd.lastModifiedH
+		if rd.lastModifiedH != nil {
+			h["Last-Modified"] = rd.lastModifiedH
+		}
 		h["Content-Length"] = rep.lengthH
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			w.Write(rep.body)
 		}
 		return
+	}
+	if ims := r.Header["If-Modified-Since"]; len(ims) > 0 {
+		if t, err := http.ParseTime(ims[0]); err == nil && t.After(time.Now()) {
+			r = r.Clone(r.Context())
+			r.Header.Del("If-Modified-Since")
+		}
 	}
 	http.ServeContent(w, r, "", rd.modified, bytes.NewReader(rep.body))
 }

@@ -128,8 +128,8 @@ func (db *DB) saveRetried(ctx context.Context, tx *sql.Tx, srcID int64, retried 
 			continue // pruned meanwhile, or failed again
 		}
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE items SET content = ?, summary = ?, origin = ?,
-			updated = CASE WHEN updated + 1 > ? THEN updated + 1 ELSE ? END WHERE id = ? AND source_id = ?`),
-			u.Content, u.Summary, u.Origin, now, now, u.ItemID, srcID); err != nil {
+			updated = CASE WHEN updated + 1 > ? THEN updated + 1 ELSE ? END, changed = ? WHERE id = ? AND source_id = ?`),
+			u.Content, u.Summary, u.Origin, now, now, now, u.ItemID, srcID); err != nil {
 			return nil, fmt.Errorf("store the full text of item %d: %w", u.ItemID, err)
 		}
 		changed = append(changed, u.ItemID)

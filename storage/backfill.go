@@ -83,8 +83,11 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		// One statement compiled for the batch, one delete from the queue:
 		// an upgrade's back-fill of every item (migration 0011) runs before
 		// anything serves.
+		// The item changed: its origin is shown, and copies of it fold
+		// by its keys from now on.
+		now := db.Now().Unix()
 		update, err := tx.PrepareContext(ctx, db.q(`UPDATE items SET url_key = ?, title_key = ?, origin = ?,
-			url_hash = ?, title_hash = ? WHERE id = ?`))
+			url_hash = ?, title_hash = ?, changed = ? WHERE id = ?`))
 		if err != nil {
 			return 0, fmt.Errorf("prepare the update: %w", err)
 		}
@@ -92,7 +95,7 @@ func (db *DB) backfillBatch(ctx context.Context, keys StoryKeys) (int, error) {
 		ids := make([]any, len(batch))
 		for i, k := range batch {
 			urlHash, titleHash := storyHashes(k.urlKey, k.titleKey)
-			if _, err := update.ExecContext(ctx, k.urlKey, k.titleKey, k.origin, urlHash, titleHash, k.id); err != nil {
+			if _, err := update.ExecContext(ctx, k.urlKey, k.titleKey, k.origin, urlHash, titleHash, now, k.id); err != nil {
 				return 0, fmt.Errorf("key item %d: %w", k.id, err)
 			}
 			ids[i] = k.id

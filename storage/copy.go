@@ -15,18 +15,18 @@ type Copied struct {
 	Articles               int // full-text states of items
 }
 
-// copyBatch is how many rows one INSERT of CopyTo carries: 19 columns of
+// copyBatch is how many rows one INSERT of CopyTo carries: 20 columns of
 // 500 items stay far below PostgreSQL's 65,535 parameters.
 const copyBatch = 500
 
 // sourceColumns are the columns of sources both schemas have, id aside.
 const sourceColumns = `slug, name, url, feed_id, feed_title, site_url, language, feed_updated,
-	etag, last_modified, last_attempt, last_success, last_status, last_error, failures`
+	etag, last_modified, last_attempt, last_success, last_status, last_error, failures, changed`
 
 // itemColumns are the columns of items both schemas have, id and source
 // aside: what CopyTo reads of each item.
 const itemColumns = `identity, entry_id, link, title, author, content, summary, categories,
-	published, updated, first_seen, content_hash, url_key, title_key, origin`
+	published, updated, first_seen, changed, content_hash, url_key, title_key, origin`
 
 // copiedItemColumns are the columns CopyTo writes: itemColumns and the
 // hashes of the story keys, computed from the keys as Save does (those of
@@ -126,16 +126,16 @@ func copySources(ctx context.Context, src, tx *sql.Tx) (map[int64]int64, error) 
 		var (
 			s                                                             source
 			slug, name, url, feedID, title, site, lang, etag, lm, lastErr string
-			updated, attempt, success                                     int64
+			updated, attempt, success, changed                            int64
 			status, failures                                              int
 		)
 		if err := rows.Scan(&s.id, &slug, &name, &url, &feedID, &title, &site, &lang, &updated,
-			&etag, &lm, &attempt, &success, &status, &lastErr, &failures); err != nil {
+			&etag, &lm, &attempt, &success, &status, &lastErr, &failures, &changed); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		s.vals = []any{slug, name, url, feedID, title, site, lang, updated, etag, lm, attempt, success,
-			status, textOf(lastErr), failures}
+			status, textOf(lastErr), failures, changed}
 		all = append(all, s)
 	}
 	rows.Close()
@@ -179,13 +179,13 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 		)
 		for rows.Next() {
 			var (
-				id, srcID, pub, upd, seen                                      int64
+				id, srcID, pub, upd, seen, changed                             int64
 				identity, entryID, link, title, author, content, summary, cats string
 				hash, urlKey, titleKey, origin                                 string
 				queued                                                         bool
 			)
 			if scanErr = rows.Scan(&id, &srcID, &identity, &entryID, &link, &title, &author, &content,
-				&summary, &cats, &pub, &upd, &seen, &hash, &urlKey, &titleKey, &origin, &queued); scanErr != nil {
+				&summary, &cats, &pub, &upd, &seen, &changed, &hash, &urlKey, &titleKey, &origin, &queued); scanErr != nil {
 				break
 			}
 			pgSource, ok := sources[srcID]
@@ -196,8 +196,8 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 			n := len(args)
 			urlHash, titleHash := storyHashes(urlKey, titleKey)
 			args = append(args, id, pgSource, identity, entryID, link, title, author, content, summary,
-				cats, pub, upd, seen, hash, urlKey, titleKey, origin, urlHash, titleHash)
-			values = append(values, "("+placeholders(n+1, 19)+")")
+				cats, pub, upd, seen, changed, hash, urlKey, titleKey, origin, urlHash, titleHash)
+			values = append(values, "("+placeholders(n+1, 20)+")")
 			ids = append(ids, id)
 			if queued && urlKey == "" && titleKey == "" {
 				// Still to be keyed (migration 0004); a queued item with

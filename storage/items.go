@@ -27,14 +27,18 @@ func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
 	defer tx.Rollback()
 	for _, s := range sources {
 		// A changed URL is another feed: its validators mean nothing there.
+		// The name and URL are in every entry of the source (its author
+		// line, <source>): a change of either is a change of its feeds.
 		if _, err := tx.ExecContext(ctx, db.q(`
 			INSERT INTO sources (slug, name, url) VALUES (?, ?, ?)
 			ON CONFLICT (slug) DO UPDATE SET
 				name = excluded.name,
 				url = excluded.url,
 				etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE '' END,
-				last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE '' END`),
-			s.Slug, s.Name, s.URL); err != nil {
+				last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE '' END,
+				changed = CASE WHEN sources.url = excluded.url AND sources.name = excluded.name
+					THEN sources.changed ELSE ? END`),
+			s.Slug, s.Name, s.URL, db.Now().Unix()); err != nil {
 			return fmt.Errorf("sync source %s: %w", s.Slug, err)
 		}
 	}
@@ -129,13 +133,14 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 // The statements of saveTx and saveItems, which SQLite's writer keeps
 // prepared (writerQuery).
 var (
-	qSaveSource  = writerQuery(`SELECT id, failures, feed_updated FROM sources WHERE slug = ?`)
+	qSaveSource = writerQuery(`SELECT id, failures, feed_id, feed_title, site_url, language,
+		feed_updated, changed FROM sources WHERE slug = ?`)
 	qSaveFailure = writerQuery(`UPDATE sources SET last_attempt = ?, last_status = ?,
 		last_error = ?, failures = failures + 1 WHERE id = ?`)
 	qSaveRecovery = writerQuery(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
 		last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`)
 	qSaveFeed = writerQuery(`UPDATE sources SET feed_id = ?, feed_title = ?, site_url = ?,
-		language = ?, feed_updated = ?, etag = ?, last_modified = ?, last_attempt = ?,
+		language = ?, feed_updated = ?, changed = ?, etag = ?, last_modified = ?, last_attempt = ?,
 		last_success = ?, last_status = ?, last_error = '', failures = 0 WHERE id = ?`)
 	// This lookup uses the UNIQUE (source_id, identity) index.
 	qItemLookup = writerQuery(`SELECT id, content_hash, published, updated, title, link
@@ -145,11 +150,11 @@ var (
 	// trigger), which SQLite journals page by page in a statement journal.
 	// PostgreSQL appends RETURNING id (insertItem).
 	qItemInsert = writerQuery(`INSERT INTO items (source_id, identity, entry_id, link, title,
-		author, content, summary, categories, published, updated, first_seen, content_hash,
+		author, content, summary, categories, published, updated, first_seen, changed, content_hash,
 		url_key, title_key, origin, url_hash, title_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qItemUpdate = writerQuery(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
-		summary = ?, categories = ?, published = ?, updated = ?, content_hash = ?,
+		summary = ?, categories = ?, published = ?, updated = ?, changed = ?, content_hash = ?,
 		url_key = ?, title_key = ?, origin = ?, url_hash = ?, title_hash = ? WHERE id = ?`)
 	qAnyPruned = writerQuery(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`)
 	qAnyStored = writerQuery(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`)
@@ -159,11 +164,13 @@ var (
 // counting the published change when published.
 func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
 	var (
-		srcID       int64
-		failures    int
-		feedUpdated int64
+		srcID                        int64
+		failures                     int
+		feedID, title, siteURL, lang string
+		feedUpdated, changed         int64
 	)
-	err = db.txQueryRow(ctx, tx, qSaveSource, r.Source).Scan(&srcID, &failures, &feedUpdated)
+	err = db.txQueryRow(ctx, tx, qSaveSource, r.Source).Scan(&srcID, &failures, &feedID, &title, &siteURL, &lang,
+		&feedUpdated, &changed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return saved, false, fmt.Errorf("unknown source %q", r.Source)
 	}
@@ -193,9 +200,16 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 			// The feed does not date itself: its content changed now.
 			feedUpdated = db.Now().Unix()
 		}
-		_, err = db.txExec(ctx, tx, qSaveFeed, f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, r.ETag, r.LastModified,
-			attempted, attempted, r.StatusCode, srcID)
-		published = saved.New+saved.Updated > 0 || feedUpdated != oldUpdated
+		// What every entry of the source says of its feed (<source>):
+		// when it changes, so do the bytes of every page showing one.
+		feedChanged := feedUpdated != oldUpdated || f.ID != feedID || f.Title != title ||
+			f.SiteURL != siteURL || f.Language != lang
+		if feedChanged {
+			changed = db.Now().Unix()
+		}
+		_, err = db.txExec(ctx, tx, qSaveFeed, f.ID, f.Title, f.SiteURL, f.Language, feedUpdated, changed,
+			r.ETag, r.LastModified, attempted, attempted, r.StatusCode, srcID)
+		published = saved.New+saved.Updated > 0 || feedChanged
 	}
 	if err != nil {
 		return feeds.Saved{}, false, fmt.Errorf("update source: %w", err)
@@ -291,7 +305,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			urlHash, titleHash := storyHashes(it.URLKey, it.TitleKey)
 			id, err := insertItem(ctx, db.pg, ins, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
-				pub, unixOr(it.Updated, pub), now, it.Hash, it.URLKey, it.TitleKey, it.Origin,
+				pub, unixOr(it.Updated, pub), now, now, it.Hash, it.URLKey, it.TitleKey, it.Origin,
 				urlHash, titleHash)
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
@@ -326,7 +340,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		}
 		urlHash, titleHash := storyHashes(it.URLKey, it.TitleKey)
 		_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
-			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, it.Hash,
+			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, now, it.Hash,
 			it.URLKey, it.TitleKey, it.Origin, urlHash, titleHash, row.id)
 		if err != nil {
 			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)

@@ -22,6 +22,10 @@ type SourceFeed struct {
 	SiteURL  string
 	Language string
 	Updated  time.Time // the feed's own updated, else when its content last changed
+	// Changed is when what its entries say of it (name, URL, title,
+	// site, updated) last changed here, or retention pruned its items;
+	// zero for never.
+	Changed time.Time
 }
 
 // Entry is a stored item with its source, ready to publish.
@@ -37,7 +41,12 @@ type Entry struct {
 	Published  time.Time
 	Updated    time.Time
 	FirstSeen  time.Time
-	Source     SourceFeed
+	// Changed is when we stored the item or last changed what it shows
+	// (an edit, its full text, its story keys), by our clock, whatever
+	// dates its source gave: with its Source's Changed, what says that a
+	// page showing it changed (the feeds' Last-Modified).
+	Changed time.Time
+	Source  SourceFeed
 	// Keys copies of one story share, and the original publisher.
 	URLKey, TitleKey, Origin string
 }
@@ -111,29 +120,30 @@ func limitClause(n int) string { return "LIMIT " + strconv.Itoa(n) }
 // entryColumns are the columns scanEntries reads, from items i joined with
 // sources s.
 const entryColumns = `i.id, i.entry_id, i.link, i.title, i.author, i.content, i.summary, i.categories,
-	i.published, i.updated, i.first_seen, i.url_key, i.title_key, i.origin,
-	s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated`
+	i.published, i.updated, i.first_seen, i.changed, i.url_key, i.title_key, i.origin,
+	s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated, s.changed`
 
 // scanEntries reads rows of entryColumns.
 func scanEntries(rows *sql.Rows) ([]Entry, error) {
 	var out []Entry
 	for rows.Next() {
 		var (
-			e                          Entry
-			cats                       string
-			pub, upd, seen, srcUpdated int64
+			e                       Entry
+			cats                    string
+			pub, upd, seen, changed int64
+			srcUpdated, srcChanged  int64
 		)
 		if err := rows.Scan(&e.ID, &e.EntryID, &e.Link, &e.Title, &e.Author, &e.Content, &e.Summary,
-			&cats, &pub, &upd, &seen, &e.URLKey, &e.TitleKey, &e.Origin,
+			&cats, &pub, &upd, &seen, &changed, &e.URLKey, &e.TitleKey, &e.Origin,
 			&e.Source.Slug, &e.Source.Name, &e.Source.URL, &e.Source.FeedID,
-			&e.Source.Title, &e.Source.SiteURL, &e.Source.Language, &srcUpdated); err != nil {
+			&e.Source.Title, &e.Source.SiteURL, &e.Source.Language, &srcUpdated, &srcChanged); err != nil {
 			return nil, fmt.Errorf("scan entry: %w", err)
 		}
 		if err := json.Unmarshal([]byte(cats), &e.Categories); err != nil {
 			return nil, fmt.Errorf("entry %d categories: %w", e.ID, err)
 		}
-		e.Published, e.Updated, e.FirstSeen = unixTime(pub), unixTime(upd), unixTime(seen)
-		e.Source.Updated = unixTime(srcUpdated)
+		e.Published, e.Updated, e.FirstSeen, e.Changed = unixTime(pub), unixTime(upd), unixTime(seen), unixTime(changed)
+		e.Source.Updated, e.Source.Changed = unixTime(srcUpdated), unixTime(srcChanged)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

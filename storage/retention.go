@@ -86,6 +86,10 @@ func (db *DB) pruneBatch(ctx context.Context, source string, olderThan int64, ke
 		srcID, now-int64(forgetPrunedAfter/time.Second)); err != nil {
 		return 0, fmt.Errorf("forget old pruned identities: %w", err)
 	}
+	// The source's feeds lost entries: their Last-Modified moves.
+	if _, err := tx.ExecContext(ctx, db.q(`UPDATE sources SET changed = ? WHERE id = ?`), now, srcID); err != nil {
+		return 0, fmt.Errorf("record the change: %w", err)
+	}
 	if err := db.bumpPublished(ctx, tx); err != nil {
 		return 0, err
 	}
