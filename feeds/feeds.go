@@ -91,6 +91,9 @@ type Item struct {
 	Published  time.Time
 	Updated    time.Time
 	Categories []string
+	// Enclosures are the files the item carries (a podcast's audio), in
+	// the source's order; nil for none.
+	Enclosures []Enclosure
 	// Hash changes whenever anything a reader would see changes.
 	Hash string
 
