@@ -76,6 +76,36 @@ func hasEnclosure(es []Enclosure, link string) bool {
 	return false
 }
 
+// reachableEnclosures are es without those on an address this source's
+// fetches could not reach: a public feed naming http://127.0.0.1:9090/ or
+// http://169.254.169.254/ as an episode would have every podcast app of
+// its subscribers download it from their own network. The source's dial
+// policy decides (private.go): the literal address or localhost its
+// configured URL names, and allow_private_networks, are the operator's
+// word, so a feed served from such an address keeps its relative
+// enclosures. Host names are not resolved: only literal addresses and
+// localhost are known to be private here.
+func (src *Source) reachableEnclosures(es []Enclosure) []Enclosure {
+	if len(es) == 0 {
+		return es
+	}
+	configured, err := url.Parse(src.URL)
+	if err != nil {
+		configured = &url.URL{}
+	}
+	policy := policyFor(configured, src.AllowPrivateNetworks)
+	out := es[:0:0] // a new slice: es may be shared
+	for _, e := range es {
+		if u, err := url.Parse(e.URL); err == nil && policy.allowsHost(u.Hostname()) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // enclosureLength reads a length in bytes: a non-negative decimal integer,
 // else 0 (unknown). Feeds write "", "0", "-1", "12.5 MB" when they do not
 // know it.

@@ -138,3 +138,46 @@ func TestEnclosuresInContentHash(t *testing.T) {
 		t.Errorf("the hash of an item without enclosures changed: %s", none)
 	}
 }
+
+// A podcast app downloads enclosures by itself, from its user's network: a
+// public source's enclosure on a private or loopback address (the router,
+// the cloud metadata service) is not kept. What the operator named is:
+// the source's own literal address (its relative enclosures resolve to
+// it), localhost when its URL says localhost, anything with
+// allow_private_networks.
+func TestEnclosuresOnPrivateAddresses(t *testing.T) {
+	doc := []byte(`<rss version="2.0"><channel><title>t</title><item><guid>g</guid><title>x</title>
+<enclosure url="https://cdn.example.org/ep.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="/ep.m4a" length="1" type="audio/mp4"/>
+<enclosure url="http://192.168.1.1/reboot" length="1" type="audio/mpeg"/>
+<enclosure url="http://169.254.169.254/latest/meta-data/" length="1" type="audio/mpeg"/>
+<enclosure url="http://[::1]:9090/x.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://LOCALHOST./x.mp3" length="1" type="audio/mpeg"/>
+</item></channel></rss>`)
+	urls := func(src Source) []string {
+		t.Helper()
+		f := mustParse(t, doc, "", "", src.URL, time.UTC)
+		src.Identify(f, time.Now())
+		var out []string
+		for _, e := range f.Items[0].Enclosures {
+			out = append(out, e.URL)
+		}
+		return out
+	}
+	cases := []struct {
+		src  Source
+		want []string
+	}{
+		{Source{URL: "https://pod.example/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a"}},
+		{Source{URL: "http://192.168.1.1/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "http://192.168.1.1/ep.m4a", "http://192.168.1.1/reboot"}},
+		{Source{URL: "http://localhost:8000/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "http://localhost:8000/ep.m4a",
+			"http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"}},
+		{Source{URL: "https://pod.example/feed.xml", AllowPrivateNetworks: true}, []string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a",
+			"http://192.168.1.1/reboot", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"}},
+	}
+	for _, c := range cases {
+		if got := urls(c.src); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("source %s (allow_private_networks %v): enclosures\n got %q\nwant %q", c.src.URL, c.src.AllowPrivateNetworks, got, c.want)
+		}
+	}
+}

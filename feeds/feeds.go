@@ -144,7 +144,8 @@ type Counts struct {
 // story), and each item's original publisher.
 //
 // An origin the page names for the item (a scraped fields.origin) wins over
-// the one its content names. With full_text, each item's ArticleURL is its
+// the one its content names. Enclosures on a private address the source
+// may not reach are dropped (reachableEnclosures). With full_text, each item's ArticleURL is its
 // own full_text URL or its link, when that is a URL the fetcher may read
 // (see articleURL).
 func (src *Source) Identify(f *Feed, seen time.Time) {
@@ -152,6 +153,7 @@ func (src *Source) Identify(f *Feed, seen time.Time) {
 	for i := range f.Items {
 		it := &f.Items[i]
 		it.EntryID = src.EntryID(it, seen)
+		it.Enclosures = src.reachableEnclosures(it.Enclosures)
 		var origin string
 		it.URLKey, it.TitleKey, origin = keys(it.Link, it.Title, it.Content)
 		if it.Origin == "" {
