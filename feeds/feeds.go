@@ -91,6 +91,9 @@ type Item struct {
 	Published  time.Time
 	Updated    time.Time
 	Categories []string
+	// Enclosures are the files the item carries (a podcast's audio), in
+	// the source's order; nil for none.
+	Enclosures []Enclosure
 	// Hash changes whenever anything a reader would see changes.
 	Hash string
 
@@ -141,7 +144,8 @@ type Counts struct {
 // story), and each item's original publisher.
 //
 // An origin the page names for the item (a scraped fields.origin) wins over
-// the one its content names. With full_text, each item's ArticleURL is its
+// the one its content names. Enclosures on a private address the source
+// may not reach are dropped (reachableEnclosures). With full_text, each item's ArticleURL is its
 // own full_text URL or its link, when that is a URL the fetcher may read
 // (see articleURL).
 func (src *Source) Identify(f *Feed, seen time.Time) {
@@ -149,6 +153,7 @@ func (src *Source) Identify(f *Feed, seen time.Time) {
 	for i := range f.Items {
 		it := &f.Items[i]
 		it.EntryID = src.EntryID(it, seen)
+		it.Enclosures = src.reachableEnclosures(it.Enclosures)
 		var origin string
 		it.URLKey, it.TitleKey, origin = keys(it.Link, it.Title, it.Content)
 		if it.Origin == "" {

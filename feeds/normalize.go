@@ -157,6 +157,7 @@ func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 			it.Categories = append(it.Categories, c)
 		}
 	}
+	it.Enclosures = normalizeEnclosures(gi.Enclosures, base)
 	// What a scraped page says of the item beyond gofeed's fields.
 	it.Origin = plainText(gi.Custom[scrape.CustomOrigin])
 	if u := strings.TrimSpace(gi.Custom[scrape.CustomFullTextURL]); u != "" {
@@ -269,6 +270,7 @@ func contentHash(it Item) string {
 	if it.Origin != "" {
 		buf = append(append(buf, "origin\x00"...), it.Origin...)
 	}
+	buf = appendEnclosuresKey(buf, it.Enclosures)
 	sum := sha256.Sum256(buf)
 	return hex.EncodeToString(sum[:16])
 }

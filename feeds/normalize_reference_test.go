@@ -144,6 +144,7 @@ func normalizeItemReference(gi *gofeed.Item, base *url.URL, loc *time.Location) 
 			it.Categories = append(it.Categories, c)
 		}
 	}
+	it.Enclosures = normalizeEnclosures(gi.Enclosures, base)
 	// What a scraped page says of the item beyond gofeed's fields.
 	it.Origin = plainText(gi.Custom[scrape.CustomOrigin])
 	if u := strings.TrimSpace(gi.Custom[scrape.CustomFullTextURL]); u != "" {
@@ -168,6 +169,12 @@ func contentHashReference(it Item) string {
 	}
 	if it.Origin != "" {
 		h.Write([]byte("origin\x00" + it.Origin))
+	}
+	if len(it.Enclosures) > 0 {
+		h.Write([]byte("\x00enclosures"))
+		for _, e := range it.Enclosures {
+			fmt.Fprintf(h, "\x00%s\x00%d\x00%s", e.URL, e.Length, e.Type)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

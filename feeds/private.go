@@ -64,6 +64,20 @@ func policyFor(u *url.URL, allowPrivate bool) dialPolicy {
 	return dialPolicy{}
 }
 
+// allowsHost reports whether p lets a fetch connect to host as far as its
+// name tells: a literal address p allows, localhost when p allows
+// loopback, or any other name (resolved only when dialed).
+func (p dialPolicy) allowsHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return p.allowPrivate || p.localhost
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return p.allows(a)
+	}
+	return true
+}
+
 // allows reports whether p lets a fetch connect to a.
 func (p dialPolicy) allows(a netip.Addr) bool {
 	a = a.Unmap()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/feedrelay/feedrelay/feeds"
 	"github.com/feedrelay/feedrelay/publish/attribution"
 	"github.com/feedrelay/feedrelay/storage"
 	"github.com/feedrelay/feedrelay/xmlchar"
@@ -121,8 +122,9 @@ func sourceOf(s *storage.SourceFeed) SourceFeed {
 	return v
 }
 
-// publishable makes e safe to publish in place: links that are not http(s)
-// dropped, text without the characters XML 1.0 forbids.
+// publishable makes e safe to publish in place: links (enclosures' too)
+// that are not http(s) dropped, text without the characters XML 1.0
+// forbids.
 func publishable(e *storage.Entry) {
 	e.Link = WebLink(e.Link)
 	for _, s := range []*string{&e.EntryID, &e.Title, &e.Author, &e.Content, &e.Summary, &e.Origin,
@@ -144,6 +146,33 @@ func publishable(e *storage.Entry) {
 	if cats != nil {
 		e.Categories = cats
 	}
+	e.Enclosures = publishableEnclosures(e.Enclosures)
+}
+
+// publishableEnclosures are es with those whose URL is not a WebLink left
+// out and their types without the characters XML 1.0 forbids: es itself
+// when all are fine (the stored slice is not ours to change).
+func publishableEnclosures(es []feeds.Enclosure) []feeds.Enclosure {
+	fine := true
+	for _, e := range es {
+		if WebLink(e.URL) != e.URL || xmlchar.Clean(e.Type) != e.Type || e.Length < 0 {
+			fine = false
+			break
+		}
+	}
+	if fine {
+		return es
+	}
+	var out []feeds.Enclosure
+	for _, e := range es {
+		if WebLink(e.URL) == "" {
+			continue
+		}
+		e.Type = xmlchar.Clean(e.Type)
+		e.Length = max(e.Length, 0)
+		out = append(out, e)
+	}
+	return out
 }
 
 // WebLink is link if it is an absolute http or https URL that holds no

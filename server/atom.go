@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/xml"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/feeds"
@@ -125,6 +126,17 @@ func atomEntryOf(v *publish.Entry) *atomEntry {
 		if c.Link != "" {
 			ae.Links = append(ae.Links, feeds.AtomLink{Href: c.Link, Rel: "related", Type: "text/html"})
 		}
+	}
+	// §4.2.7.2: rel="enclosure" is a related resource that may be large
+	// (a podcast's audio); length is advisory, left out when unknown. The
+	// type is optional too, but readers take a link without one for a
+	// page (feedparser says text/html): an unknown one is said as such.
+	for _, enc := range e.Enclosures {
+		l := feeds.AtomLink{Href: enc.URL, Rel: "enclosure", Type: mediaTypeOr(enc.Type)}
+		if enc.Length > 0 {
+			l.Length = strconv.FormatInt(enc.Length, 10)
+		}
+		ae.Links = append(ae.Links, l)
 	}
 	if e.Summary != "" && e.Content != "" {
 		ae.Summary = &feeds.AtomSummary{Type: "html", Content: e.Summary}

@@ -21,7 +21,18 @@ type jsonFeed struct {
 
 type jsonItem struct {
 	*feeds.JSONItem
-	Source *jsonSource `json:"_source,omitempty"`
+	// Attachments hides gorilla's, whose size is an int32 named "size":
+	// JSON Feed 1.1 names it size_in_bytes, and a video passes 2 GiB.
+	Attachments []jsonAttachment `json:"attachments,omitempty"`
+	Source      *jsonSource      `json:"_source,omitempty"`
+}
+
+// jsonAttachment is JSON Feed 1.1's attachment: url and mime_type are
+// required, size_in_bytes optional.
+type jsonAttachment struct {
+	URL      string `json:"url"`
+	MIMEType string `json:"mime_type"`
+	Size     int64  `json:"size_in_bytes,omitempty"`
 }
 
 type jsonSource struct {
@@ -77,6 +88,9 @@ func renderJSON(p *feedPage) ([]byte, error) {
 			src.Updated = &t
 		}
 		it.Source = src
+		for _, enc := range v.Enclosures {
+			it.Attachments = append(it.Attachments, jsonAttachment{URL: enc.URL, MIMEType: mediaTypeOr(enc.Type), Size: enc.Length})
+		}
 		f.Items = append(f.Items, it)
 	}
 	var buf bytes.Buffer

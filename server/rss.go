@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"html"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/feeds"
@@ -52,6 +53,16 @@ type rssSource struct {
 
 const rssType = "application/rss+xml"
 
+// mediaTypeOr is an enclosure's media type, or the type of any bytes
+// (RFC 2046 §4.5.1) when its source gave none: RSS and JSON Feed require
+// one, and an Atom link without one reads as a page.
+func mediaTypeOr(t string) string {
+	if t == "" {
+		return "application/octet-stream"
+	}
+	return t
+}
+
 // renderRSS writes p as RSS 2.0.
 func renderRSS(p *feedPage) ([]byte, error) {
 	ch := &rssChannel{RssFeed: &feeds.RssFeed{
@@ -82,6 +93,14 @@ func renderRSS(p *feedPage) ([]byte, error) {
 		}
 		if v.Source.FeedURL != "" {
 			it.Source = &rssSource{URL: v.Source.FeedURL, Title: v.Source.Title}
+		}
+		if len(v.Enclosures) > 0 {
+			// RSS 2.0 allows one <enclosure> an item: the first (the
+			// Atom and JSON alternates carry them all). Its url, length
+			// and type are all required: 0 and application/octet-stream
+			// say unknown, as is common practice.
+			enc := v.Enclosures[0]
+			it.Enclosure = &feeds.RssEnclosure{Url: enc.URL, Length: strconv.FormatInt(enc.Length, 10), Type: mediaTypeOr(enc.Type)}
 		}
 		ch.Items = append(ch.Items, it)
 	}

@@ -15,7 +15,7 @@ type Copied struct {
 	Articles               int // full-text states of items
 }
 
-// copyBatch is how many rows one INSERT of CopyTo carries: 20 columns of
+// copyBatch is how many rows one INSERT of CopyTo carries: 21 columns of
 // 500 items stay far below PostgreSQL's 65,535 parameters.
 const copyBatch = 500
 
@@ -26,7 +26,7 @@ const sourceColumns = `slug, name, url, feed_id, feed_title, site_url, language,
 // itemColumns are the columns of items both schemas have, id and source
 // aside: what CopyTo reads of each item.
 const itemColumns = `identity, entry_id, link, title, author, content, summary, categories,
-	published, updated, first_seen, changed, content_hash, url_key, title_key, origin`
+	published, updated, first_seen, changed, content_hash, url_key, title_key, origin, enclosures`
 
 // copiedItemColumns are the columns CopyTo writes: itemColumns and the
 // hashes of the story keys, computed from the keys as Save does (those of
@@ -181,11 +181,11 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 			var (
 				id, srcID, pub, upd, seen, changed                             int64
 				identity, entryID, link, title, author, content, summary, cats string
-				hash, urlKey, titleKey, origin                                 string
+				hash, urlKey, titleKey, origin, encs                           string
 				queued                                                         bool
 			)
 			if scanErr = rows.Scan(&id, &srcID, &identity, &entryID, &link, &title, &author, &content,
-				&summary, &cats, &pub, &upd, &seen, &changed, &hash, &urlKey, &titleKey, &origin, &queued); scanErr != nil {
+				&summary, &cats, &pub, &upd, &seen, &changed, &hash, &urlKey, &titleKey, &origin, &encs, &queued); scanErr != nil {
 				break
 			}
 			pgSource, ok := sources[srcID]
@@ -196,8 +196,8 @@ func copyItems(ctx context.Context, src, tx *sql.Tx, sources map[int64]int64) (i
 			n := len(args)
 			urlHash, titleHash := storyHashes(urlKey, titleKey)
 			args = append(args, id, pgSource, identity, entryID, link, title, author, content, summary,
-				cats, pub, upd, seen, changed, hash, urlKey, titleKey, origin, urlHash, titleHash)
-			values = append(values, "("+placeholders(n+1, 20)+")")
+				cats, pub, upd, seen, changed, hash, urlKey, titleKey, origin, encs, urlHash, titleHash)
+			values = append(values, "("+placeholders(n+1, 21)+")")
 			ids = append(ids, id)
 			if queued && urlKey == "" && titleKey == "" {
 				// Still to be keyed (migration 0004); a queued item with

@@ -30,6 +30,9 @@ func TestCopyTo(t *testing.T) {
 			it.GUID, it.Identity = "", "" // minted tag: id
 			it.Identity = it.Link
 		}
+		if i == 1 {
+			it.Enclosures = []feeds.Enclosure{episode, episodeOgg} // a podcast still plays after the move
+		}
 		items = append(items, it)
 	}
 	src := &feeds.Source{Slug: "stcn", TagAuthority: "relay.example.org"}

@@ -151,11 +151,11 @@ var (
 	// PostgreSQL appends RETURNING id (insertItem).
 	qItemInsert = writerQuery(`INSERT INTO items (source_id, identity, entry_id, link, title,
 		author, content, summary, categories, published, updated, first_seen, changed, content_hash,
-		url_key, title_key, origin, url_hash, title_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		url_key, title_key, origin, url_hash, title_hash, enclosures)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qItemUpdate = writerQuery(`UPDATE items SET link = ?, title = ?, author = ?, content = ?,
 		summary = ?, categories = ?, published = ?, updated = ?, changed = ?, content_hash = ?,
-		url_key = ?, title_key = ?, origin = ?, url_hash = ?, title_hash = ? WHERE id = ?`)
+		url_key = ?, title_key = ?, origin = ?, url_hash = ?, title_hash = ?, enclosures = ? WHERE id = ?`)
 	qAnyPruned = writerQuery(`SELECT EXISTS (SELECT 1 FROM pruned WHERE source_id = ?)`)
 	qAnyStored = writerQuery(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`)
 )
@@ -306,7 +306,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 			id, err := insertItem(ctx, db.pg, ins, srcID, it.Identity, it.EntryID, it.Link,
 				it.Title, it.Author, it.Content, it.Summary, categoriesJSON(it.Categories),
 				pub, unixOr(it.Updated, pub), now, now, it.Hash, it.URLKey, it.TitleKey, it.Origin,
-				urlHash, titleHash)
+				urlHash, titleHash, enclosuresJSON(it.Enclosures))
 			if err != nil {
 				return counts, fmt.Errorf("insert item %q: %w", it.Identity, err)
 			}
@@ -341,7 +341,7 @@ func (db *DB) saveItems(ctx context.Context, tx *sql.Tx, srcID int64, items []fe
 		urlHash, titleHash := storyHashes(it.URLKey, it.TitleKey)
 		_, err = upd.ExecContext(ctx, it.Link, it.Title, it.Author, it.Content, it.Summary,
 			categoriesJSON(it.Categories), unixOr(it.Published, row.published), newUpdated, now, it.Hash,
-			it.URLKey, it.TitleKey, it.Origin, urlHash, titleHash, row.id)
+			it.URLKey, it.TitleKey, it.Origin, urlHash, titleHash, enclosuresJSON(it.Enclosures), row.id)
 		if err != nil {
 			return counts, fmt.Errorf("update item %q: %w", it.Identity, err)
 		}
@@ -395,6 +395,44 @@ func categoriesJSON(c []string) string {
 	}
 	b, _ := json.Marshal(c)
 	return string(b)
+}
+
+// storedEnclosure is how an enclosure is stored: feeds.Enclosure with
+// short keys, its unknown length and type left out.
+type storedEnclosure struct {
+	URL    string `json:"url"`
+	Length int64  `json:"length,omitempty"`
+	Type   string `json:"type,omitempty"`
+}
+
+// enclosuresJSON is the enclosures column of es: a JSON array, or "" for
+// none (most items: no bytes spent on them).
+func enclosuresJSON(es []feeds.Enclosure) string {
+	if len(es) == 0 {
+		return ""
+	}
+	stored := make([]storedEnclosure, len(es))
+	for i, e := range es {
+		stored[i] = storedEnclosure(e)
+	}
+	b, _ := json.Marshal(stored)
+	return textOf(string(b))
+}
+
+// enclosuresOf reads an enclosures column; nil for none.
+func enclosuresOf(col string) ([]feeds.Enclosure, error) {
+	if col == "" {
+		return nil, nil
+	}
+	var stored []storedEnclosure
+	if err := json.Unmarshal([]byte(col), &stored); err != nil {
+		return nil, err
+	}
+	es := make([]feeds.Enclosure, len(stored))
+	for i, e := range stored {
+		es[i] = feeds.Enclosure(e)
+	}
+	return es, nil
 }
 
 // storedItem is what saveItems needs of a stored item.

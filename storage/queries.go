@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
 )
 
 // SourceFeed is what we know of a source feed, for <source> in the entries
@@ -38,6 +40,7 @@ type Entry struct {
 	Content    string
 	Summary    string
 	Categories []string
+	Enclosures []feeds.Enclosure // nil for none
 	Published  time.Time
 	Updated    time.Time
 	FirstSeen  time.Time
@@ -120,7 +123,7 @@ func limitClause(n int) string { return "LIMIT " + strconv.Itoa(n) }
 // entryColumns are the columns scanEntries reads, from items i joined with
 // sources s.
 const entryColumns = `i.id, i.entry_id, i.link, i.title, i.author, i.content, i.summary, i.categories,
-	i.published, i.updated, i.first_seen, i.changed, i.url_key, i.title_key, i.origin,
+	i.published, i.updated, i.first_seen, i.changed, i.url_key, i.title_key, i.origin, i.enclosures,
 	s.slug, s.name, s.url, s.feed_id, s.feed_title, s.site_url, s.language, s.feed_updated, s.changed`
 
 // scanEntries reads rows of entryColumns.
@@ -129,18 +132,22 @@ func scanEntries(rows *sql.Rows) ([]Entry, error) {
 	for rows.Next() {
 		var (
 			e                       Entry
-			cats                    string
+			cats, encs              string
 			pub, upd, seen, changed int64
 			srcUpdated, srcChanged  int64
 		)
 		if err := rows.Scan(&e.ID, &e.EntryID, &e.Link, &e.Title, &e.Author, &e.Content, &e.Summary,
-			&cats, &pub, &upd, &seen, &changed, &e.URLKey, &e.TitleKey, &e.Origin,
+			&cats, &pub, &upd, &seen, &changed, &e.URLKey, &e.TitleKey, &e.Origin, &encs,
 			&e.Source.Slug, &e.Source.Name, &e.Source.URL, &e.Source.FeedID,
 			&e.Source.Title, &e.Source.SiteURL, &e.Source.Language, &srcUpdated, &srcChanged); err != nil {
 			return nil, fmt.Errorf("scan entry: %w", err)
 		}
 		if err := json.Unmarshal([]byte(cats), &e.Categories); err != nil {
 			return nil, fmt.Errorf("entry %d categories: %w", e.ID, err)
+		}
+		var err error
+		if e.Enclosures, err = enclosuresOf(encs); err != nil {
+			return nil, fmt.Errorf("entry %d enclosures: %w", e.ID, err)
 		}
 		e.Published, e.Updated, e.FirstSeen, e.Changed = unixTime(pub), unixTime(upd), unixTime(seen), unixTime(changed)
 		e.Source.Updated, e.Source.Changed = unixTime(srcUpdated), unixTime(srcChanged)
