@@ -123,7 +123,7 @@ func TestPoll_JSONFeedWrongTypesMended(t *testing.T) {
 	}
 	var found bool
 	for _, e := range es {
-		if e.Title == "Workflow: Add Task &amp; Sub Tasks To OmniFocus" {
+		if e.Title == "Workflow: Add Task & Sub Tasks To OmniFocus" {
 			found = true
 			if strings.Join(e.Categories, "|") != "workflow|omnifocus" {
 				t.Errorf("%q: categories %q, want [workflow omnifocus]", e.Title, e.Categories)
