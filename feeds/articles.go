@@ -348,7 +348,7 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
 	defer resp.Release() // what is returned is sanitize's, a copy
-	text, err := decodePage(resp.Body, resp.ContentType, src.Charset)
+	text, _, err := decodePage(resp.Body, resp.ContentType, src.Charset)
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
@@ -366,22 +366,24 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 
 // decodePage converts a fetched page (an HTML page, or a JSON answer) to
 // UTF-8 by the charset rules (an HTML page's <meta> included) and removes
-// the characters XML 1.0 forbids, which could never be published.
-func decodePage(body []byte, contentType, override string) ([]byte, error) {
+// the characters XML 1.0 forbids, which could never be published. The
+// charset.Result says how it was read (its Warning, for a poll's notes).
+func decodePage(body []byte, contentType, override string) ([]byte, charset.Result, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, errors.New("empty body")
+		return nil, charset.Result{}, errors.New("empty body")
 	}
 	var (
 		text []byte
+		cs   charset.Result
 		err  error
 	)
 	if t := bytes.TrimLeft(body, " \t\r\n\ufeff"); len(t) > 0 && (t[0] == '{' || t[0] == '[') {
-		text, _, err = charset.ToUTF8(body, contentType, override)
+		text, cs, err = charset.ToUTF8(body, contentType, override)
 	} else {
-		text, _, err = charset.PageToUTF8(body, contentType, override)
+		text, cs, err = charset.PageToUTF8(body, contentType, override)
 	}
 	if err != nil {
-		return nil, err
+		return nil, cs, err
 	}
-	return stripForbidden(text, false), nil
+	return stripForbidden(text, false), cs, nil
 }

@@ -50,21 +50,15 @@ func corpusServer(t *testing.T, rows []corpusRow) *httptest.Server {
 // knownBugs are corpus files the code gets wrong today, with why. Each is
 // a genuine production defect to fix; the subtest still runs (and must not
 // panic or hang) but its content assertions are relaxed.
-var knownBugs = map[string]string{
-	// gofeed's JSON Feed decoder fails the whole feed when one item has
-	// "tags" as a string instead of an array (NetNewsWire copes).
-	"json/netnewswire__rose.json": "one item's string \"tags\" loses the whole JSON Feed",
-}
+var knownBugs = map[string]string{}
 
-// corpusNotJSONFeed are JSON files whose "version" is not a jsonfeed.org URL
-// (gofeed fixtures say "1.0"/"1.1", ScriptingNews is RSS-in-JSON). The
-// JSON Feed spec requires the URL and Parse rejects them on purpose, so they
-// must give ErrNotAFeed naming the reason, not an empty success.
+// corpusNotJSONFeed are JSON files that are no JSON Feed: ScriptingNews is
+// RSS-in-JSON, without a top-level "version". They must give ErrNotAFeed
+// naming the reason, not an empty success. (gofeed's fixtures that say
+// "version": "1.0"/"1.1" beside their items are read, as gofeed and
+// Miniflux read them: see isJSONFeedVersion.)
 var corpusNotJSONFeed = map[string]bool{
-	"json/gofeed__parser__universal__json10_feed.json":                  true,
-	"json/gofeed__parser__universal__json11_feed.json":                  true,
-	"json/gofeed__parser__json__version_json_11_deprecated_author.json": true,
-	"json/netnewswire__ScriptingNews.json":                              true,
+	"json/netnewswire__ScriptingNews.json": true,
 }
 
 // corpusExpected are exact decoded texts for some charset cases. Keys are
@@ -90,6 +84,11 @@ var corpusExpected = map[string]func(f *Feed) (got, want string){
 	// windows-1252 from the HTTP charset, no XML declaration.
 	"encoding/feedparser__encoding__http_text_xml_charset_2.xml": func(f *Feed) (string, string) {
 		return firstItem(f).Content, "This is a \u00a3\u201ctest.\u201d"
+	},
+	// No charset anywhere, GB 2312 bytes: detected (the origin expects
+	// encoding == 'GB2312'; we read GB 2312 as GB18030, its superset).
+	"illformed/feedparser__illformed__chardet__gb2312.xml": func(f *Feed) (string, string) {
+		return firstItem(f).Title, "不归移民漫画系列：专业工作"
 	},
 	// HTTP windows-1252 beats the declared iso-8859-1 (RFC 7303 §3).
 	"encoding/feedparser__encoding__http_text_xml_charset_overrides_encoding_2.xml": func(f *Feed) (string, string) {

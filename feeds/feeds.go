@@ -61,6 +61,10 @@ type Feed struct {
 	// UnreadDates are the dates its entries gave that no rule could read
 	// (those entries are dated when first seen).
 	UnreadDates []UnreadDates
+	// Warnings are what reading the body warns of, one sentence each: a
+	// charset that was guessed, many bytes replaced with U+FFFD, JSON
+	// Feed fields of the wrong type mended or dropped.
+	Warnings []string
 }
 
 // Item is one normalized entry of a source feed. Everything storage keeps

@@ -392,7 +392,7 @@ func TestNormalizeSameAsBefore(t *testing.T) {
 	seen := time.Date(2026, 11, 27, 23, 30, 0, 0, shanghai)
 	read, items := 0, 0
 	for name, body := range normalizeInputs(t) {
-		gf, atomID, _, err := readFeed(body, "", "", "https://example.org/feed.xml")
+		gf, atomID, _, _, err := readFeed(body, "", "", "https://example.org/feed.xml")
 		if err != nil {
 			continue // not a feed: nothing is normalized
 		}

@@ -34,32 +34,37 @@ func Parse(body []byte, contentType, charsetOverride, feedURL string, loc *time.
 	if loc == nil {
 		loc = time.UTC // time.ParseInLocation and time.Date panic on a nil Location
 	}
-	gf, atomID, ttl, err := readFeed(body, contentType, charsetOverride, feedURL)
+	gf, atomID, ttl, warnings, err := readFeed(body, contentType, charsetOverride, feedURL)
 	if err != nil {
 		return nil, err
 	}
 	f := normalizeFeed(gf, atomID, feedURL, loc)
 	f.TTL = feedTTL(ttl, gf.Extensions)
+	f.Warnings = warnings
 	return f, nil
 }
 
 // readFeed is Parse up to normalizing: the body decoded, cleaned and
 // checked, read by gofeed, with the feed-level Atom id and RSS <ttl> of
-// the original feed, which gofeed's universal Feed does not carry.
-func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *gofeed.Feed, atomID, ttl string, err error) {
+// the original feed, which gofeed's universal Feed does not carry, and
+// what the reading warns of (Feed.Warnings).
+func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *gofeed.Feed, atomID, ttl string, warnings []string, err error) {
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, "", "", fmt.Errorf("parse: empty body")
+		return nil, "", "", nil, fmt.Errorf("parse: empty body")
 	}
-	text, _, err := charset.ToUTF8(body, contentType, charsetOverride)
+	text, cs, err := charset.ToUTF8(body, contentType, charsetOverride)
 	if err != nil {
-		return nil, "", "", fmt.Errorf("parse: %w", err)
+		return nil, "", "", nil, fmt.Errorf("parse: %w", err)
+	}
+	if w := cs.Warning(); w != "" {
+		warnings = append(warnings, w)
 	}
 	trimmed := bytes.TrimSpace(text)
 	isJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	text = stripForbidden(text, !isJSON)
 	text, err = sniff(text, contentType, feedURL)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", "", nil, err
 	}
 	p := gofeed.NewParser()
 	// The image scan is half of RSS parse time and we do not use it.
@@ -68,8 +73,20 @@ func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *go
 	// The universal Feed has no feed-level Atom id; the original has.
 	p.KeepOriginalFeed = true
 	gf, err = p.Parse(bytes.NewReader(text))
+	var typeErr *json.UnmarshalTypeError
+	if isJSON && errors.As(err, &typeErr) {
+		// One optional field of the wrong type must cost that field,
+		// not the feed: mend the document and read it again. What
+		// cannot be mended keeps gofeed's first error.
+		if mended, notes, ok := mendJSONFeed(text); ok {
+			if again, err2 := p.Parse(bytes.NewReader(mended)); err2 == nil {
+				gf, err = again, nil
+				warnings = append(warnings, "JSON Feed fields not of the spec's type: "+strings.Join(notes, "; "))
+			}
+		}
+	}
 	if err != nil {
-		return nil, "", "", explain(err, text, contentType)
+		return nil, "", "", nil, explain(err, text, contentType)
 	}
 	switch of := gf.OriginalFeed().(type) {
 	case *atom.Feed:
@@ -77,7 +94,7 @@ func readFeed(body []byte, contentType, charsetOverride, feedURL string) (gf *go
 	case *rss.Feed:
 		ttl = of.TTL
 	}
-	return gf, atomID, ttl, nil
+	return gf, atomID, ttl, warnings, nil
 }
 
 // htmlStart matches the start of an HTML or XHTML page (XHTML may begin
@@ -113,7 +130,8 @@ func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 	trimmed := bytes.TrimSpace(text)
 	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
 		var probe struct {
-			Version string `json:"version"`
+			Version string          `json:"version"`
+			Items   json.RawMessage `json:"items"`
 		}
 		if err := json.Unmarshal(trimmed, &probe); err != nil {
 			// Valid JSON of another shape (an array, a numeric
@@ -124,8 +142,7 @@ func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 				return nil, fmt.Errorf("parse: invalid JSON: %w", err)
 			}
 		}
-		if !strings.HasPrefix(probe.Version, "https://jsonfeed.org/version/") &&
-			!strings.HasPrefix(probe.Version, "http://jsonfeed.org/version/") {
+		if !isJSONFeedVersion(probe.Version, probe.Items) {
 			return nil, fmt.Errorf("%w (JSON without a jsonfeed.org version)", ErrNotAFeed)
 		}
 		return text, nil
@@ -150,6 +167,23 @@ func sniff(text []byte, contentType, feedURL string) ([]byte, error) {
 		return nil, fmt.Errorf("%w (text/html); the page advertises a feed at %s", ErrNotAFeed, alt)
 	}
 	return nil, fmt.Errorf("%w (text/html)", ErrNotAFeed)
+}
+
+// isJSONFeedVersion reports whether a JSON object's "version" and "items"
+// make it a JSON Feed. The spec wants a jsonfeed.org URL; gofeed and
+// Miniflux take any JSON object, which would read an API's answer or
+// {"error": …} as an empty feed. Between the two: a jsonfeed.org URL, or a
+// bare 1.x version ("1", "1.0", "1.1", as gofeed's own fixtures write it)
+// beside an items array — no API answer we read (kind: json) looks like
+// that by accident.
+func isJSONFeedVersion(version string, items json.RawMessage) bool {
+	if strings.HasPrefix(version, "https://jsonfeed.org/version/") ||
+		strings.HasPrefix(version, "http://jsonfeed.org/version/") {
+		return true
+	}
+	v := strings.TrimSpace(version)
+	bare := v == "1" || (strings.HasPrefix(v, "1.") && len(v) > 2 && strings.Trim(v[2:], "0123456789") == "")
+	return bare && bytes.HasPrefix(bytes.TrimSpace(items), []byte("["))
 }
 
 // Atom's namespaces: 1.0 (RFC 4287) and 0.3.

@@ -14,9 +14,11 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 			"not a feed (application/xml whose root element is <note>, not <rss>, <feed> or <rdf:RDF>)"},
 		{"only a comment", "", "<!-- nothing -->",
 			"not a feed (a document without a content type holding no XML element)"},
-		{"JSON Feed with a field of the wrong type", "application/feed+json",
-			`{"version":"https://jsonfeed.org/version/1.1","title":"t","items":[{"id":"1","tags":"a,b"}]}`,
-			"parse: JSON Feed: items[].tags is a JSON string, the JSON Feed spec wants an array: "},
+		// An optional field of the wrong type is mended
+		// (TestJSONFeedWrongTypes); items that are no array are no feed.
+		{"JSON Feed whose items are not an array", "application/feed+json",
+			`{"version":"https://jsonfeed.org/version/1.1","title":"t","items":"a,b"}`,
+			"parse: JSON Feed: items is a JSON string, the JSON Feed spec wants an array: "},
 		{"truncated", "application/rss+xml", "<rss version=\"2.0\"><channel><title>t</title>\n<item><title>a",
 			"parse: XML syntax error on line 2: unexpected EOF (the document is cut short)"},
 	} {

@@ -123,10 +123,17 @@ func TestParseGBKFeed(t *testing.T) {
 			}
 		})
 	}
-	// Without any charset information the GBK bytes cannot be read as text.
-	f, err := Parse(readFixture(t, "stcn_nodecl.xml"), "", "", stcnURL, shanghai(t))
-	if err == nil && strings.Contains(f.Title, "证券时报网") {
-		t.Error("GBK read as Chinese without any charset information")
+	// Without any charset information the GBK bytes are detected as
+	// GB18030 (its superset: the rare character too), and the feed says
+	// that its charset was guessed.
+	f := mustParse(t, readFixture(t, "stcn_nodecl.xml"), "", "", stcnURL, shanghai(t))
+	noMojibake(t, f)
+	if f.Title != "证券时报网-要闻" || len(f.Items) != len(stcnTitles) || f.Items[0].Title != stcnTitles[0] ||
+		!strings.Contains(f.Items[1].Content, "生僻字测试：䶮") {
+		t.Errorf("undeclared GBK: title %q, %d items", f.Title, len(f.Items))
+	}
+	if want := "charset not declared; read as gb18030 (detected, confidence 100%)"; len(f.Warnings) != 1 || f.Warnings[0] != want {
+		t.Errorf("undeclared GBK: warnings %q, want [%q]", f.Warnings, want)
 	}
 }
 

@@ -36,6 +36,9 @@ type Result struct {
 	// UnreadDates are the dates of a scraped page that could not be read,
 	// one per field (see DateWarning).
 	UnreadDates []UnreadDates
+	// ReadWarnings are what reading the body warned of (Feed.Warnings):
+	// a guessed charset, bytes replaced, JSON Feed fields mended.
+	ReadWarnings []string
 	// Retried are the full texts of stored items fetched again in this
 	// poll (an earlier fetch failed); Articles counts every article
 	// fetch of the poll, those of its items included.
@@ -154,7 +157,7 @@ func (p *Poller) poll(ctx context.Context, src Source, r *Result) error {
 	if err != nil {
 		return err
 	}
-	r.Skipped, r.UnreadDates = notes.Skipped, notes.UnreadDates
+	r.Skipped, r.UnreadDates, r.ReadWarnings = notes.Skipped, notes.UnreadDates, notes.Warnings
 	src.Identify(feed, r.Attempted)
 	r.Feed = feed
 	r.FreshFor = max(r.FreshFor, feed.TTL)
@@ -207,6 +210,11 @@ func (p *Poller) log(src Source, r *Result) {
 		}
 		p.Logger.Warn(msg, slog.String("source", src.Slug), slog.String("url", src.URL), slog.String("dates", w))
 	}
+	if len(r.ReadWarnings) > 0 {
+		// Likewise: the items were stored, read as the warning says.
+		p.Logger.Warn("poll: body read with a warning", slog.String("source", src.Slug), slog.String("url", src.URL),
+			slog.String("warning", strings.Join(r.ReadWarnings, "; ")))
+	}
 	if r.Articles.Failed > 0 {
 		p.Logger.Warn("poll: full text not fetched", append(attrs, slog.String("article_error", r.Articles.Err))...)
 		return
@@ -235,7 +243,7 @@ func (r *Result) Summary() string {
 	if r.Err == nil && r.Skipped > 0 {
 		s += fmt.Sprintf("; skipped %d without guid or link", r.Skipped)
 	}
-	if w := r.DateWarning(); w != "" {
+	if w := r.Warning(); w != "" {
 		s += "; " + w
 	}
 	if a := r.Articles; r.Err == nil && a.OK+a.Failed > 0 {
@@ -267,6 +275,20 @@ func (r *Result) DateWarning() string {
 		}
 	}
 	return strings.Join(parts, "; ") + hint
+}
+
+// Warning is every warning of a successful poll, "" for none: how the
+// body was read (ReadWarnings), then its dates not read (DateWarning).
+// Summary says it, and the source's health shows it.
+func (r *Result) Warning() string {
+	if r.Err != nil {
+		return ""
+	}
+	parts := append([]string(nil), r.ReadWarnings...)
+	if w := r.DateWarning(); w != "" {
+		parts = append(parts, w)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Health remembers the last poll of each source. Storage records failures

@@ -19,6 +19,8 @@ type Preview struct {
 	// UnreadDates are the dates of a scraped page that could not be read
 	// (the items whose published shows none), one per field.
 	UnreadDates []UnreadDates
+	// Warnings are what reading the body warned of (Feed.Warnings).
+	Warnings []string
 	// Articles are the full texts of the first items (full_text).
 	Articles []PreviewArticle
 }
@@ -54,7 +56,7 @@ func (p *Poller) Preview(ctx context.Context, src Source, articles int) (*Previe
 	if err != nil {
 		return pv, err
 	}
-	pv.Skipped, pv.UnreadDates = notes.Skipped, notes.UnreadDates
+	pv.Skipped, pv.UnreadDates, pv.Warnings = notes.Skipped, notes.UnreadDates, notes.Warnings
 	src.Identify(pv.Feed, seen)
 	for i, it := range pv.Feed.Items {
 		if len(pv.Articles) >= articles {

@@ -15,6 +15,8 @@ type pageNotes struct {
 	Skipped int
 	// UnreadDates are the dates the page gave that could not be read.
 	UnreadDates []UnreadDates
+	// Warnings are what reading the body warns of (Feed.Warnings).
+	Warnings []string
 }
 
 // UnreadDates is the dates of one field that a source gave but that no
@@ -115,7 +117,7 @@ func (src *Source) read(resp *Response, now time.Time) (feed *Feed, notes pageNo
 		if err != nil {
 			return nil, notes, err
 		}
-		notes.UnreadDates = feed.UnreadDates
+		notes.UnreadDates, notes.Warnings = feed.UnreadDates, feed.Warnings
 		for i := range notes.UnreadDates {
 			notes.UnreadDates[i].InFeed = true
 		}
@@ -125,9 +127,12 @@ func (src *Source) read(resp *Response, now time.Time) (feed *Feed, notes pageNo
 	if loc == nil {
 		loc = time.UTC
 	}
-	text, err := decodePage(resp.Body, resp.ContentType, src.Charset)
+	text, cs, err := decodePage(resp.Body, resp.ContentType, src.Charset)
 	if err != nil {
 		return nil, notes, fmt.Errorf("parse: %w", err)
+	}
+	if w := cs.Warning(); w != "" {
+		notes.Warnings = []string{w}
 	}
 	res, err := src.Scraper.Parse(text, resp.URL, loc, now)
 	if err != nil {

@@ -191,7 +191,7 @@ func (s *Server) health(opts *Options, src *publish.Source, st *storage.SourceSt
 	if s.history != nil {
 		if last, ok := s.history.Last(src.Slug); ok {
 			h.NextPoll, h.MovedTo = last.NextPoll, last.MovedTo
-			if w := last.DateWarning(); w != "" {
+			if w := last.Warning(); w != "" {
 				if h.Warning != "" {
 					h.Warning += "; "
 				}

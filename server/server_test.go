@@ -312,7 +312,8 @@ func TestIndex_ShowsFeedsAndHealth(t *testing.T) {
 	}
 	srv.history = fakeHistory{"stcn": {Source: "stcn", Attempted: time.Date(2026, 11, 26, 3, 4, 5, 0, time.UTC),
 		NextPoll: time.Date(2026, 11, 26, 3, 9, 5, 0, time.UTC), MovedTo: "https://rsshub.example/stcn/new",
-		UnreadDates: []feeds.UnreadDates{{Field: "published", Count: 2, Examples: []string{"上周三"}}}}}
+		ReadWarnings: []string{"charset not declared; read as gb18030 (detected, confidence 100%)"},
+		UnreadDates:  []feeds.UnreadDates{{Field: "published", Count: 2, Examples: []string{"上周三"}}}}}
 	rec := get(t, srv, "/")
 	body := rec.Body.String()
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
@@ -325,7 +326,7 @@ func TestIndex_ShowsFeedsAndHealth(t *testing.T) {
 		`class="source failing"`,
 		`fetch: HTTP 429 Too Many Requests`,
 		`Moved permanently to <span class="url">https://rsshub.example/stcn/new</span>`,
-		`fields.published: 2 dates not read (&#34;上周三&#34;, …), dated when first seen (time_format can give the page&#39;s layout)`,
+		`charset not declared; read as gb18030 (detected, confidence 100%); fields.published: 2 dates not read (&#34;上周三&#34;, …), dated when first seen (time_format can give the page&#39;s layout)`,
 		time.Date(2026, 11, 26, 3, 9, 5, 0, time.UTC).Local().Format("2006-01-02 15:04:05"),
 	} {
 		if !strings.Contains(body, want) {

@@ -55,7 +55,11 @@ func runDryRun(ctx context.Context, c app.Config, only string, stdout, stderr io
 		fmt.Fprintf(stdout, " (%d more skipped: neither guid nor link)", pv.Skipped)
 	}
 	fmt.Fprintln(stdout)
-	// What a poll would warn of: its items show "published: —".
+	// What a poll would warn of: how the body was read, and the dates
+	// its items show as "published: —".
+	for _, w := range pv.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
 	for _, u := range pv.UnreadDates {
 		fmt.Fprintf(stdout, "warning: %s\n", u.String())
 	}

@@ -4,7 +4,9 @@
 //
 // For a feed (ToUTF8) the order follows RFC 7303 §3: a byte order mark wins,
 // then the charset parameter of the HTTP Content-Type, then the XML
-// declaration, then UTF-8. For an HTML page (PageToUTF8) the HTML
+// declaration, then UTF-8 — or, when the bytes are not UTF-8, the encoding
+// a charset detector recognises with confidence (a GB 2312 feed that
+// declares nothing is common on Chinese sites). For an HTML page (PageToUTF8) the HTML
 // standard's <meta> prescan takes the declaration's place: <meta charset>
 // or <meta http-equiv="Content-Type" content="…; charset=…"> within the
 // first 1024 bytes. An operator's per-source override beats all of them,
@@ -201,17 +203,30 @@ var looseNames = sync.OnceValue(func() map[string]encoding.Encoding {
 	return names
 })
 
-// Result says which encoding was used and why.
+// Result says which encoding was used and why, and how well the body read
+// in it.
 type Result struct {
-	Label  string // the charset the body was decoded from, e.g. "gb18030"
-	Reason string // "override", "bom", "http", "xml declaration", "meta", "default"
+	Label string // the charset the body was decoded from, e.g. "gb18030"
+	// Reason is where Label came from: "override", "bom", "http", "xml
+	// declaration", "meta", "default" (nothing said; UTF-8), or
+	// "detected" (nothing said, the bytes are not UTF-8, and the detector
+	// recognised Label: see detect).
+	Reason string
+	// Confidence is the detector's confidence (1–100) when Reason is
+	// "detected".
+	Confidence int
+	// Replaced is how many bytes (byte sequences, for encodings other
+	// than UTF-8) were not valid in Label and became U+FFFD.
+	Replaced int
+	// Size is the length of the body in bytes.
+	Size int
 }
 
 // namedBy says, for an error, where a Result.Reason's label was read.
 var namedBy = map[string]string{
 	"override": "source's charset setting", "bom": "byte order mark",
 	"http": "HTTP Content-Type", "xml declaration": "XML declaration", "meta": "HTML <meta> charset",
-	"default": "default",
+	"default": "default", "detected": "charset detector",
 }
 
 var (
@@ -222,7 +237,9 @@ var (
 // ToUTF8 converts body to UTF-8. contentType is the HTTP Content-Type (may be
 // empty); override is the operator's charset for this source (may be empty).
 // Bytes that are invalid in the chosen encoding become U+FFFD rather than
-// failing the whole feed. The XML declaration, if any, is rewritten to say
+// failing the whole feed (Result.Replaced counts them). When nothing names
+// the charset and the body is not UTF-8, the encoding is detected (see
+// detect). Result.Warning says what an operator should know of either. The XML declaration, if any, is rewritten to say
 // utf-8 so that the parser does not try to convert a second time.
 func ToUTF8(body []byte, contentType, override string) ([]byte, Result, error) {
 	return toUTF8(body, contentType, override, declaredEncoding(body), "xml declaration")
@@ -291,22 +308,35 @@ func toUTF8(body []byte, contentType, override, declared, declaredBy string) ([]
 	if err != nil {
 		return nil, Result{Label: label, Reason: reason}, fmt.Errorf("%w, named by the %s", err, namedBy[reason])
 	}
-	res := Result{Label: strings.ToLower(label), Reason: reason}
+	res := Result{Label: strings.ToLower(label), Reason: reason, Size: len(body)}
 	var out []byte
-	if enc == unicode.UTF8 {
-		out = body
-		if !utf8.Valid(out) {
-			out = bytes.ToValidUTF8(out, []byte("\uFFFD"))
-		}
-	} else {
+	switch {
+	case enc != unicode.UTF8:
 		// x/text decoders replace invalid sequences with U+FFFD.
 		out, err = enc.NewDecoder().Bytes(body)
 		if err != nil {
 			return nil, res, fmt.Errorf("decode %s: %w", label, err)
 		}
+		res.Replaced = bytes.Count(out, replacement)
+	case utf8.Valid(body):
+		// The common case, and the only check valid UTF-8 pays for:
+		// the detector runs only on bodies that are not UTF-8.
+		out = body
+	default:
+		invalid, nonASCII := invalidUTF8(body)
+		if reason == "default" {
+			if guess, ok := detect(body, invalid, nonASCII); ok {
+				out, res = guess.text, guess.res
+				break
+			}
+		}
+		out, res.Replaced = bytes.ToValidUTF8(body, replacement), invalid
 	}
 	return rewriteDeclaration(bytes.TrimPrefix(out, []byte("\uFEFF"))), res, nil
 }
+
+// replacement is U+FFFD in UTF-8, what undecodable bytes become.
+var replacement = []byte("\uFFFD")
 
 // isUTF8 reports whether label names UTF-8 (utf-8, utf8, unicode-1-1-utf-8…).
 func isUTF8(label string) bool {
