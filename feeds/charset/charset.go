@@ -220,13 +220,18 @@ type Result struct {
 	Replaced int
 	// Size is the length of the body in bytes.
 	Size int
+	// Declared is the charset the body was said to be in when its bytes
+	// proved otherwise (Reason "utf-8 bytes", or "detected" behind an
+	// HTTP charset of UTF-8), and who said it: "gb2312 (HTTP
+	// Content-Type)". Empty otherwise.
+	Declared string
 }
 
 // namedBy says, for an error, where a Result.Reason's label was read.
 var namedBy = map[string]string{
 	"override": "source's charset setting", "bom": "byte order mark",
 	"http": "HTTP Content-Type", "xml declaration": "XML declaration", "meta": "HTML <meta> charset",
-	"default": "default", "detected": "charset detector",
+	"default": "default", "detected": "charset detector", "utf-8 bytes": "bytes themselves",
 }
 
 var (
@@ -309,6 +314,15 @@ func toUTF8(body []byte, contentType, override, declared, declaredBy string) ([]
 		return nil, Result{Label: label, Reason: reason}, fmt.Errorf("%w, named by the %s", err, namedBy[reason])
 	}
 	res := Result{Label: strings.ToLower(label), Reason: reason, Size: len(body)}
+	if enc != unicode.UTF8 && (reason == "http" || reason == declaredBy) && isUTF8Text(body) {
+		// A site moved to UTF-8 behind an old server setting or
+		// template: text in another multi-byte charset is next to never
+		// valid UTF-8, and UTF-8 Chinese read as GBK is mojibake with no
+		// error (Miniflux trusts such bytes too). The operator's
+		// charset setting is not second-guessed.
+		res.Declared = res.Label + " (" + namedBy[reason] + ")"
+		res.Label, res.Reason, enc = "utf-8", "utf-8 bytes", unicode.UTF8
+	}
 	var out []byte
 	switch {
 	case enc != unicode.UTF8:
@@ -324,15 +338,36 @@ func toUTF8(body []byte, contentType, override, declared, declaredBy string) ([]
 		out = body
 	default:
 		invalid, nonASCII := invalidUTF8(body)
-		if reason == "default" {
+		// Nothing named the charset, or only the HTTP header did: UTF-8
+		// is many servers' default, whatever the files are.
+		if reason == "default" || reason == "http" {
 			if guess, ok := detect(body, invalid, nonASCII); ok {
 				out, res = guess.text, guess.res
+				if reason == "http" {
+					res.Declared = label + " (" + namedBy[reason] + ")"
+				}
 				break
 			}
 		}
 		out, res.Replaced = bytes.ToValidUTF8(body, replacement), invalid
 	}
 	return rewriteDeclaration(bytes.TrimPrefix(out, []byte("\uFEFF"))), res, nil
+}
+
+// isUTF8Text reports whether body is UTF-8 text beyond ASCII: valid
+// UTF-8 with a multi-byte character, and no NUL (UTF-16 and UTF-32 text,
+// which may be valid UTF-8 byte for byte, has them).
+func isUTF8Text(body []byte) bool {
+	return bytes.IndexByte(body, 0) < 0 && !isASCII(body) && utf8.Valid(body)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // replacement is U+FFFD in UTF-8, what undecodable bytes become.

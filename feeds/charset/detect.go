@@ -96,13 +96,18 @@ func invalidUTF8(body []byte) (invalid, nonASCII int) {
 const replacedWarnShare = 100
 
 // Warning is what an operator should know of how the body was read, or ""
-// when it read cleanly as declared: that its charset was guessed, or that
-// many of its bytes (1 % or more) were not valid in the charset used and
-// were replaced with U+FFFD.
+// when it read cleanly as declared: that its charset was guessed, or its
+// declaration overruled by its bytes, or that many of its bytes (1 % or
+// more) were not valid in the charset used and were replaced with U+FFFD.
 func (r Result) Warning() string {
 	var parts []string
-	if r.Reason == "detected" {
+	switch {
+	case r.Reason == "detected" && r.Declared != "":
+		parts = append(parts, fmt.Sprintf("declared %s, but the bytes are not UTF-8; read as %s (detected, confidence %d%%)", r.Declared, r.Label, r.Confidence))
+	case r.Reason == "detected":
 		parts = append(parts, fmt.Sprintf("charset not declared; read as %s (detected, confidence %d%%)", r.Label, r.Confidence))
+	case r.Reason == "utf-8 bytes":
+		parts = append(parts, fmt.Sprintf("declared %s, but the bytes are UTF-8; read as UTF-8", r.Declared))
 	}
 	if r.Replaced > 0 && r.Replaced*replacedWarnShare >= r.Size {
 		noun := "bytes"

@@ -154,3 +154,53 @@ func BenchmarkToUTF8(b *testing.B) {
 		})
 	}
 }
+
+// A declaration that the bytes prove wrong: a site moved to UTF-8 behind
+// an old server setting or template (gb2312, or Tomcat's iso-8859-1), or a
+// UTF-8 server default in front of GBK files. The bytes win, and the
+// Result says the declaration was overruled; the operator's own charset
+// setting is not.
+func TestDeclarationOverruledByTheBytes(t *testing.T) {
+	utf := newsFeed()
+	withDecl := func(enc string, doc []byte) []byte {
+		return append([]byte(`<?xml version="1.0" encoding="`+enc+`"?>`), doc...)
+	}
+	for _, tc := range []struct {
+		name            string
+		body            []byte
+		contentType     string
+		override        string
+		want            []byte
+		reason, warning string
+	}{
+		{"http gb2312, utf-8 bytes", utf, "text/xml; charset=gb2312", "", utf,
+			"utf-8 bytes", "declared gb2312 (HTTP Content-Type), but the bytes are UTF-8; read as UTF-8"},
+		{"http iso-8859-1, utf-8 bytes and declaration", withDecl("utf-8", utf), "text/xml; charset=ISO-8859-1", "", withDecl("utf-8", utf),
+			"utf-8 bytes", "declared iso-8859-1 (HTTP Content-Type), but the bytes are UTF-8; read as UTF-8"},
+		{"xml declaration gbk, utf-8 bytes", withDecl("gbk", utf), "application/rss+xml", "", withDecl("utf-8", utf),
+			"utf-8 bytes", "declared gbk (XML declaration), but the bytes are UTF-8; read as UTF-8"},
+		{"http utf-8, gbk bytes", gbkOf(t, utf), "text/xml; charset=utf-8", "", utf,
+			"detected", "declared utf-8 (HTTP Content-Type), but the bytes are not UTF-8; read as gb18030 (detected, confidence 100%)"},
+		{"gbk declared and gbk", gbkOf(t, withDecl("gbk", utf)), "text/xml; charset=gbk", "", withDecl("utf-8", utf), "http", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, res := convert(t, tc.body, tc.contentType, tc.override)
+			if got != string(tc.want) {
+				t.Errorf("read as %.120s…", got)
+			}
+			if res.Reason != tc.reason || res.Warning() != tc.warning {
+				t.Errorf("Result %+v, warning %q; want reason %q, warning %q", res, res.Warning(), tc.reason, tc.warning)
+			}
+		})
+	}
+	// The source's charset setting is obeyed, bytes or not.
+	if _, res := convert(t, utf, "text/xml; charset=utf-8", "gbk"); res.Reason != "override" || res.Label != "gbk" {
+		t.Errorf("override: Result %+v", res)
+	}
+	// A meta charset too: a list page's template says gb2312, its text is UTF-8.
+	page := []byte(`<!DOCTYPE html><html><head><meta charset="gb2312"><title>要闻</title></head><body>` + string(utf) + `</body></html>`)
+	got, res, err := charset.PageToUTF8(page, "text/html", "")
+	if err != nil || string(got) != string(page) || res.Warning() != "declared gb2312 (HTML <meta> charset), but the bytes are UTF-8; read as UTF-8" {
+		t.Errorf("page: err %v, Result %+v, warning %q", err, res, res.Warning())
+	}
+}
