@@ -230,6 +230,15 @@ type postFront struct {
 	OriginalURL string `yaml:"original_url,omitempty"`
 	// FeedrelayID is the entry's Atom <id>, for whoever reads the posts.
 	FeedrelayID string `yaml:"feedrelay_id"`
+	// Enclosures are the entry's files (a podcast's audio), for a layout
+	// that plays them; the body links them too.
+	Enclosures []postEnclosure `yaml:"enclosures,omitempty"`
+}
+
+type postEnclosure struct {
+	URL    string `yaml:"url"`
+	Type   string `yaml:"type,omitempty"`
+	Length int64  `yaml:"length,omitempty"`
 }
 
 // categoryPage is a category page's front matter.
@@ -257,6 +266,9 @@ func (j *Jekyll) render(p *post, date time.Time) ([]byte, error) {
 		OriginalURL: e.Link,
 		FeedrelayID: e.EntryID,
 	}
+	for _, enc := range e.Enclosures {
+		fm.Enclosures = append(fm.Enclosures, postEnclosure{URL: enc.URL, Type: enc.Type, Length: enc.Length})
+	}
 	head, err := frontMatter(fm)
 	if err != nil {
 		return nil, fmt.Errorf("front matter of entry %d: %w", e.ID, err)
@@ -271,6 +283,9 @@ func (j *Jekyll) render(p *post, date time.Time) ([]byte, error) {
 	b.WriteString("\n</div>\n")
 	if e.Link != "" {
 		b.WriteString("\n<" + autolink(e.Link) + ">\n")
+	}
+	for _, enc := range e.Enclosures {
+		b.WriteString("\n附件：<" + autolink(enc.URL) + ">\n")
 	}
 	base := basePath(j.BaseURL)
 	b.WriteString("\n")

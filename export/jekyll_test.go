@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -102,7 +103,8 @@ func (s *site) fill() {
 		feeds.Item{Title: hostile, Link: "https://stcn.example/1.html", Content: "<p>正文一</p>", Published: day},
 		feeds.Item{Title: "", Link: "https://stcn.example/2.html", Content: "<p>没有标题的快讯：两市成交额连续第三日突破万亿元，北向资金净买入超50亿元</p>", Published: day.Add(time.Hour)},
 		feeds.Item{Title: "模板 {{ site.title }} 与 {% raw %}", Link: "https://stcn.example/3.html?a={x}", Content: "<p>{{ page.title }} {% include x %} *不是强调* _也不是_</p>", Published: day.Add(2 * time.Hour)},
-		feeds.Item{Title: "沪指涨0.35%：券商板块领涨", Link: "https://stcn.example/4.html", Content: "<p>正文四</p>", Published: day.Add(3 * time.Hour)},
+		feeds.Item{Title: "沪指涨0.35%：券商板块领涨", Link: "https://stcn.example/4.html", Content: "<p>正文四</p>", Published: day.Add(3 * time.Hour),
+			Enclosures: []feeds.Enclosure{{URL: "https://cdn.stcn.example/4.mp3", Length: 1234, Type: "audio/mpeg"}}},
 		feeds.Item{Title: "北向资金午后加速流入", Link: "https://stcn.example/5.html", Content: "<p>正文五</p>", Published: day.Add(4 * time.Hour)},
 	)
 	s.save("cnstock", day.Add(time.Minute),
@@ -203,6 +205,18 @@ func TestJekyll_FrontMatter(t *testing.T) {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("body lacks %q:\n%s", want, p.body)
 		}
+	}
+	// A post with a file names it for a layout that plays it, and links it.
+	pod := titles["沪指涨0.35%：券商板块领涨"]
+	if encs, _ := pod.front["enclosures"].([]any); len(encs) != 1 ||
+		!reflect.DeepEqual(encs[0], map[string]any{"url": "https://cdn.stcn.example/4.mp3", "type": "audio/mpeg", "length": 1234}) {
+		t.Errorf("enclosures in the front matter: %#v", pod.front["enclosures"])
+	}
+	if !strings.Contains(pod.body, "\n附件：<https://cdn.stcn.example/4.mp3>\n") {
+		t.Errorf("body does not link the enclosure:\n%s", pod.body)
+	}
+	if _, ok := p.front["enclosures"]; ok {
+		t.Errorf("a post without files has enclosures: %v", p.front["enclosures"])
 	}
 	untitled, ok := titles["没有标题的快讯：两市成交额连续第三日突破万亿元，北向资金净买…"]
 	if !ok {

@@ -187,6 +187,20 @@ func TestEnclosures_PollServeReaders(t *testing.T) {
 		}
 	}
 
+	// The pages for people link each file, as a podcast's site does.
+	for _, path := range []string{"/c/media", "/s/pod"} {
+		body := get(t, srv, path).Body.String()
+		for _, link := range []string{`<a href="https://cdn.example.org/ep1.mp3" type="audio/mpeg">audio/mpeg</a>`,
+			`<a href="https://cdn.example.org/ep1.ogg" type="audio/ogg">audio/ogg</a>`, `<a href="` + feedSrv.URL + `/media/ep2.mp3">file</a>`} {
+			if !strings.Contains(body, link) {
+				t.Errorf("%s does not link %s:\n%s", path, link, body)
+			}
+		}
+		if strings.Contains(body, "javascript:") || strings.Contains(body, "169.254.169.254") {
+			t.Errorf("%s links an enclosure that is not published", path)
+		}
+	}
+
 	// The podcast corrects the length of episode 1: the item is updated,
 	// its feeds' bytes and ETags change.
 	before := map[string]string{}

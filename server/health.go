@@ -423,7 +423,7 @@ var _ = template.Must(pages.New("charts").Parse(`
 <h2>最新条目 Newest entries</h2>
 <ul class="entries">
 {{- range .Entries}}
-<li>{{template "title" .}}<br><span class="meta"><time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time>{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}}</span></li>
+<li>{{template "title" .}}<br>{{template "enclosures" .}}<span class="meta"><time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time>{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}}</span></li>
 {{- else}}
 <li>No entries yet.</li>
 {{- end}}

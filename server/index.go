@@ -90,6 +90,8 @@ th,td.when{white-space:nowrap}
 link was dropped (not http(s)) has none: href="" would link to this page. */}}
 {{define "title"}}{{if .Link}}<a class="title" href="{{.Link}}">{{.Title}}</a>{{else}}<span class="title">{{.Title}}</span>{{end}}{{end}}
 
+{{define "enclosures"}}{{with .Enclosures}}<span class="enclosures">附件{{range .}} <a href="{{.URL}}"{{with .Type}} type="{{.}}"{{end}}>{{or .Type "file"}}</a>{{end}}</span><br>{{end}}{{end}}
+
 {{define "subscribe"}}<span class="feeds">{{$f := .}}{{range formats}}<a href="{{$f.Base}}{{$f.Path}}{{.Ext}}" {{.Type}}>{{slice .Ext 1}}</a>{{end}}</span>{{end}}
 
 {{define "index"}}{{template "head" .}}
@@ -136,7 +138,7 @@ link was dropped (not http(s)) has none: href="" would link to this page. */}}
 {{- range .Entries}}
 <li>{{template "title" .}}
 <p class="excerpt">{{excerpt .Content .Summary}}</p>
-<span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span>
+{{template "enclosures" .}}<span class="meta">{{.Source.Name}}{{if and .Author (ne .Author .Source.Name)}} · {{.Author}}{{end}} · <time datetime="{{iso .Updated}}">{{short $.Loc .Updated}}</time></span>
 {{- if .Also}}<br><span class="also">另见 {{range .Also}}<a href="{{.Link}}">{{.Source}}</a>{{end}}</span>{{end}}</li>
 {{- else}}
 <li>No entries yet.</li>
