@@ -121,13 +121,13 @@ func guidIdentity(key string, it Item, reused bool) (string, []Key) {
 func normalizeItem(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	it := Item{
 		GUID:      strings.TrimSpace(gi.GUID),
-		Link:      resolve(base, strings.TrimSpace(gi.Link)),
+		Link:      itemLink(base, gi.Link),
 		Title:     plainText(gi.Title),
 		Published: parseDate(gi.Published, gi.PublishedParsed, loc),
 		Updated:   parseDate(gi.Updated, gi.UpdatedParsed, loc),
 	}
 	if it.Link == "" && len(gi.Links) > 0 {
-		it.Link = resolve(base, strings.TrimSpace(gi.Links[0]))
+		it.Link = itemLink(base, gi.Links[0])
 	}
 	if it.Link == "" && isWebURL(it.GUID) {
 		it.Link = it.GUID // an RSS guid is a permalink by default
@@ -301,6 +301,18 @@ func linkIdentity(raw string) (id, old string) {
 	id = u.String()
 	u.Fragment, u.RawFragment = "", ""
 	return id, u.String()
+}
+
+// itemLink is an item's link resolved against base, or "" when it is no
+// web address (javascript:void(0), data:, mailto:): such a link is never
+// published, and as the item's identity it would make every item so linked
+// one item, each overwriting the last.
+func itemLink(base *url.URL, raw string) string {
+	link := resolve(base, strings.TrimSpace(raw))
+	if hasScheme(link) && !isWebURL(strings.ToLower(link[:min(len(link), len("https://"))])) {
+		return ""
+	}
+	return link
 }
 
 func isWebURL(s string) bool {

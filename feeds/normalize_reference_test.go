@@ -109,13 +109,13 @@ func guidIdentityReference(key string, it Item, reused bool) (string, []Key) {
 func normalizeItemReference(gi *gofeed.Item, base *url.URL, loc *time.Location) Item {
 	it := Item{
 		GUID:      strings.TrimSpace(gi.GUID),
-		Link:      resolve(base, strings.TrimSpace(gi.Link)),
+		Link:      itemLink(base, gi.Link), // no web address, no link: since
 		Title:     plainText(gi.Title),
 		Published: parseDateReference(gi.Published, gi.PublishedParsed, loc),
 		Updated:   parseDateReference(gi.Updated, gi.UpdatedParsed, loc),
 	}
 	if it.Link == "" && len(gi.Links) > 0 {
-		it.Link = resolve(base, strings.TrimSpace(gi.Links[0]))
+		it.Link = itemLink(base, gi.Links[0])
 	}
 	if it.Link == "" && isWebURL(it.GUID) {
 		it.Link = it.GUID // an RSS guid is a permalink by default

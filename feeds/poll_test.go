@@ -416,3 +416,38 @@ func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
 		t.Errorf("stored %q, want %q", titles, want)
 	}
 }
+
+// Items whose link is no web address (javascript:void(0)), without guid:
+// the link is dropped, never published, and each item is known by its
+// title and date, so a later story in the same slot is a new item and the
+// first one stays.
+func TestPoll_ScriptLinksAreNoIdentity(t *testing.T) {
+	item := func(title, day string) string {
+		return `<item><title>` + title + `</title><link>javascript:void(0)</link><pubDate>` + day + ` Nov 2026 09:00:00 +0800</pubDate></item>`
+	}
+	src := &source{}
+	src.set([]byte(`<rss version="2.0"><channel><title>要闻</title>`+item("北向资金净买入50亿元", "26")+`</channel></rss>`), `"v1"`)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	p, db := newPoller(t, "yw")
+	s := feeds.Source{Slug: "yw", Name: "要闻", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
+	ctx := context.Background()
+	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
+		t.Fatalf("first poll: %s, want 1 new", r.Summary())
+	}
+	src.set([]byte(`<rss version="2.0"><channel><title>要闻</title>`+item("另一篇完全不同的新闻", "27")+`</channel></rss>`), `"v2"`)
+	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
+		t.Fatalf("second poll: %s, want 1 new", r.Summary())
+	}
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"yw"}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Title+" <"+e.Link+">")
+	}
+	if want := []string{"另一篇完全不同的新闻 <>", "北向资金净买入50亿元 <>"}; !slices.Equal(got, want) {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+}
