@@ -84,6 +84,11 @@ func normalizeFeed(gf *gofeed.Feed, atomID, feedURL string, loc *time.Location) 
 			// One link for different posts, and no guid: a notice board
 			// whose every item links to its index.
 			it.Identity, it.Lookup = guidIdentity(it.Identity, it, true)
+		case it.Link != "" && it.Lookup == nil:
+			// Known by its link alone, it may be stored under its own
+			// form while its link was shared (a pinned copy of it was
+			// listed too): found there, it is not new again.
+			it.Identity, it.Lookup = guidIdentity(it.Identity, it, false)
 		}
 		if it.Author == "" {
 			it.Author = feedAuthor

@@ -75,6 +75,8 @@ func normalizeFeedReference(gf *gofeed.Feed, atomID, feedURL string, loc *time.L
 			it.Identity, it.Lookup = guidIdentityReference(it.GUID, it, len(posts[it.Identity]) > 1)
 		case len(posts[it.Identity]) > 1: // a link shared by posts, told apart since
 			it.Identity, it.Lookup = guidIdentityReference(it.Identity, it, true)
+		case it.Link != "" && it.Lookup == nil: // and found again alone since
+			it.Identity, it.Lookup = guidIdentityReference(it.Identity, it, false)
 		}
 		if it.Author == "" { // the feed's authors, read since
 			it.Author = authorsOf(gf.Authors, gf.Author)

@@ -451,3 +451,43 @@ func TestPoll_ScriptLinksAreNoIdentity(t *testing.T) {
 		t.Errorf("stored %q, want %q", got, want)
 	}
 }
+
+// A list page that pins a copy of a story above it (the same link, its
+// title marked 置顶): both are kept while both are listed, and when the
+// pinned copy leaves, or comes back, nothing is new.
+func TestPoll_PinnedCopyLeavesAndReturns(t *testing.T) {
+	const normal = `<item><title>央行：保持流动性合理充裕</title><link>http://example.com/a/1001.html</link></item>`
+	const pinned = `<item><title>置顶 央行：保持流动性合理充裕</title><link>http://example.com/a/1001.html</link></item>`
+	const other = `<item><title>两市成交额突破万亿</title><link>http://example.com/a/1002.html</link></item>`
+	page := func(items ...string) []byte {
+		return []byte(`<rss version="2.0"><channel><title>要闻</title>` + strings.Join(items, "") + `</channel></rss>`)
+	}
+	src := &source{}
+	src.set(page(pinned, normal, other), `"v1"`)
+	ts := httptest.NewServer(src)
+	defer ts.Close()
+	p, db := newPoller(t, "yw")
+	s := feeds.Source{Slug: "yw", Name: "要闻", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
+	ctx := context.Background()
+	for i, step := range []struct {
+		body []byte
+		want feeds.Counts
+	}{
+		{page(pinned, normal, other), feeds.Counts{New: 3}},
+		{page(normal, other), feeds.Counts{Unchanged: 2}},
+		{page(pinned, normal, other), feeds.Counts{Unchanged: 3}},
+		{page(normal, other), feeds.Counts{Unchanged: 2}},
+	} {
+		src.set(step.body, fmt.Sprintf(`"v%d"`, i))
+		if r := p.Poll(ctx, s); r.Err != nil || r.Counts != step.want {
+			t.Fatalf("poll %d: %s, want %+v", i+1, r.Summary(), step.want)
+		}
+	}
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"yw"}, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 {
+		t.Errorf("%d entries stored, want 3 (the story, its pinned copy, the other)", len(es))
+	}
+}
