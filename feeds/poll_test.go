@@ -491,3 +491,48 @@ func TestPoll_PinnedCopyLeavesAndReturns(t *testing.T) {
 		t.Errorf("%d entries stored, want 3 (the story, its pinned copy, the other)", len(es))
 	}
 }
+
+// A running schedule given a source's new URL polls the new address at
+// once, and a shorter interval from now, rather than when the old
+// settings had it due (an hour away here).
+func TestScheduler_ChangedURLOrIntervalIsDueNow(t *testing.T) {
+	old, moved, other := &source{}, &source{}, &source{}
+	old.set(gbkFeed(t, "旧"), `"o"`)
+	moved.set(gbkFeed(t, "新"), `"m"`)
+	other.set(gbkFeed(t, "别"), `"x"`)
+	oldTS, movedTS, otherTS := httptest.NewServer(old), httptest.NewServer(moved), httptest.NewServer(other)
+	defer oldTS.Close()
+	defer movedTS.Close()
+	defer otherTS.Close()
+	p, _ := newPoller(t, "a", "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	polled := make(chan string, 16)
+	sched := &feeds.Scheduler{Poller: p, Concurrency: 2, OnResult: func(r *feeds.Result) { polled <- r.Source }}
+	a := feeds.Source{Slug: "a", URL: oldTS.URL, Interval: time.Hour, Timeout: time.Second}
+	b := feeds.Source{Slug: "b", URL: otherTS.URL, Interval: time.Hour, Timeout: time.Second}
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		sched.Run(ctx, []feeds.Source{a, b})
+	}()
+	for range 2 {
+		<-polled // the first poll of each
+	}
+	a.URL, b.Interval = movedTS.URL, 200*time.Millisecond
+	sched.SetSources([]feeds.Source{a, b})
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case slug := <-polled:
+			got[slug] = true
+		case <-ctx.Done():
+			t.Fatalf("polled again after the change: %v; want both, long before their hour", got)
+		}
+	}
+	if moved.requests.Load() == 0 {
+		t.Error("the new URL was not fetched")
+	}
+	cancel()
+	<-ran
+}

@@ -158,6 +158,20 @@ type entry struct {
 	failures int
 }
 
+// rescheduled is when a queued source, due at at, is due once the config
+// changes it from old to src: at once when its URL changed (an operator
+// who fixes a broken URL should not wait out the old one's backoff), no
+// later than one new interval from now when its interval shrank, else at.
+func rescheduled(old, src Source, at, now time.Time) time.Time {
+	switch {
+	case src.URL != old.URL:
+		return now
+	case src.Interval > 0 && src.Interval < old.Interval && at.After(now.Add(src.Interval)):
+		return now.Add(src.Interval)
+	}
+	return at
+}
+
 // done is a finished poll.
 type done struct {
 	e      *entry
@@ -184,7 +198,17 @@ func (s *Scheduler) Run(ctx context.Context, sources []Source) {
 		for _, src := range sources {
 			keep[src.Slug] = true
 			if e, ok := entries[src.Slug]; ok {
+				old := e.src
 				e.src, e.removed = src, false
+				if e.index >= 0 {
+					if at := rescheduled(old, src, e.at, now); !at.Equal(e.at) {
+						e.at = at
+						heap.Fix(&q, e.index)
+					}
+				}
+				if src.URL != old.URL {
+					e.failures = 0 // the old address's backoff is not the new one's
+				}
 				continue
 			}
 			e := &entry{src: src, at: now}
