@@ -381,6 +381,15 @@ var invalidTests = []struct {
 	{"invalid-base-url.yaml", []string{
 		`:2: base_url: "/feeds/" is not an absolute http(s) URL`,
 	}},
+	{"invalid-base-url-query.yaml", []string{
+		`:2: base_url: "http://127.0.0.1:8080/?q=1" has a query or fragment: the published paths are appended to it; write the address of the folder, e.g. https://news.example.org/feeds/`,
+	}},
+	{"invalid-base-url-fragment.yaml", []string{
+		`:2: base_url: "https://news.example.org/news#frag" has a query or fragment: the published paths are appended to it; write the address of the folder, e.g. https://news.example.org/feeds/`,
+	}},
+	{"invalid-base-url-userinfo.yaml", []string{
+		`:2: base_url: "http://user:pw@news.example.org/" holds a user name or password: every published link would carry it`,
+	}},
 	{"invalid-log.yaml", []string{
 		`:2: log.format: must be text or json, not "xml"`,
 		`:3: log.level: must be debug, info, warn or error, not "verbose"`,

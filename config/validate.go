@@ -97,6 +97,12 @@ func (v *validator) validate(c *Config) {
 	if c.BaseURL != "" {
 		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			v.errorf("base_url", "%q is not an absolute http(s) URL", c.BaseURL)
+		} else if u.User != nil {
+			// Every link published would carry them.
+			v.errorf("base_url", "%q holds a user name or password: every published link would carry it", c.BaseURL)
+		} else if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.BaseURL, "#") {
+			// Paths are appended to it: "…/?q=1/feeds/x.atom".
+			v.errorf("base_url", "%q has a query or fragment: the published paths are appended to it; write the address of the folder, e.g. https://news.example.org/feeds/", c.BaseURL)
 		} else if !strings.HasSuffix(c.BaseURL, "/") {
 			c.BaseURL += "/"
 		}
