@@ -207,7 +207,7 @@ func TestJSONTextEntities(t *testing.T) {
 				it.Title, it.Custom[scrape.CustomOrigin], it.Description, want.title, want.origin, want.summary)
 		}
 		if len(it.Authors) != 1 || it.Authors[0].Name != want.origin || len(it.Categories) != 1 || it.Categories[0] != want.origin {
-			t.Errorf("item %d: author %v, categories %q; want %q", i, it.Authors, it.Categories, want.origin)
+			t.Errorf("item %d: authors %d, categories %q; want %q for both", i, len(it.Authors), it.Categories, want.origin)
 		}
 	}
 }
