@@ -37,7 +37,9 @@ type Result struct {
 	// one per field (see DateWarning).
 	UnreadDates []UnreadDates
 	// ReadWarnings are what reading the body warned of (Feed.Warnings):
-	// a guessed charset, bytes replaced, JSON Feed fields mended.
+	// a guessed charset, bytes replaced, JSON Feed fields mended; and of a
+	// scraped page, a field that matched nothing in any item, or links
+	// that are no web address (scrape.Result.Warnings).
 	ReadWarnings []string
 	// Retried are the full texts of stored items fetched again in this
 	// poll (an earlier fetch failed); Articles counts every article

@@ -15,7 +15,8 @@ type pageNotes struct {
 	Skipped int
 	// UnreadDates are the dates the page gave that could not be read.
 	UnreadDates []UnreadDates
-	// Warnings are what reading the body warns of (Feed.Warnings).
+	// Warnings are what reading the body warns of (Feed.Warnings), and
+	// for a scraped page what its items lacked (scrape.Result.Warnings).
 	Warnings []string
 }
 
@@ -138,7 +139,10 @@ func (src *Source) read(resp *Response, now time.Time) (feed *Feed, notes pageNo
 	if err != nil {
 		return nil, notes, fmt.Errorf("scrape: %w", err)
 	}
-	notes.Skipped = res.Skipped
+	// The page's own warnings (a field that matched nothing, links that
+	// are no web address) go where the body's do: the poll's line, its
+	// log, the source's health and the dry run.
+	notes.Skipped, notes.Warnings = res.Skipped, append(notes.Warnings, res.Warnings...)
 	readScrapedDates(res.Feed.Items, loc)
 	feed = normalizeFeed(res.Feed, "", resp.URL, loc)
 	notes.UnreadDates = feed.UnreadDates

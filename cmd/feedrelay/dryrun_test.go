@@ -100,3 +100,62 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A dry run says what a poll would warn of in a scrape config: links that
+// are no web address (and where the URL probably is), and fields that
+// matched nothing in any item; the items it shows carry no javascript:
+// link or identity.
+func TestPollDryRunScrapeWarnings(t *testing.T) {
+	roll, err := os.ReadFile(filepath.Join("..", "..", "feeds", "scrape", "testdata", "roll_jslinks.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(roll) }))
+	t.Cleanup(site.Close)
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	write := func(fields string) {
+		t.Helper()
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`timezone: Asia/Shanghai
+sources:
+  - name: 滚动
+    slug: roll
+    url: %s/roll/index.html
+    kind: html
+    items: "ul.roll-list > li"
+    fields: %s
+`, site.URL, fields)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dryRun := func() string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), []string{"poll", "-config", cfg, "-source", "roll", "-dry-run"}, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+
+	write(`{title: ".title a", link: ".tt a @href", published: ".date"}`)
+	got := dryRun()
+	for _, want := range []string{
+		"items: 6 (3 more skipped: neither guid nor link)",
+		"warning: fields.title, fields.published matched nothing in any of 9 items\n",
+		`warning: fields.link gave "javascript:void(0)" for 3 items: not a web address; the URL may be in another attribute, e.g. @data-url` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "javascript:void(0)   ←") {
+		t.Errorf("an item shows javascript:void(0) as its link or identity:\n%s", got)
+	}
+
+	// Following the hints: every item, no warning.
+	write(`{title: ".tt a", link: ".tt a @data-url", published: ".time"}`)
+	got = dryRun()
+	if !strings.Contains(got, "items: 9\n") || strings.Contains(got, "warning:") ||
+		!strings.Contains(got, "link:      "+site.URL+"/article/1008.html") {
+		t.Errorf("with @data-url:\n%s", got)
+	}
+}

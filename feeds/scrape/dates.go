@@ -32,19 +32,27 @@ var zonedLayouts = []string{
 // date returns what goes into gofeed.Item.Published (the raw string) and
 // PublishedParsed for one raw date, and whether that date is relative
 // ("3小时前": read anew against each poll's clock, so approximate).
+//
+// The date is read without what list pages write around it (dateText): a
+// label, brackets, a weekday. With time_format, the text as written is
+// tried first, in case the layout spells those out.
 func (s *Scraper) date(raw string, loc *time.Location, now time.Time) (string, *time.Time, bool) {
 	raw = strings.Join(strings.Fields(raw), " ")
 	if raw == "" {
 		return "", nil, false
 	}
+	text := dateText(raw)
 	if s.timeFunc != nil {
-		if t, ok := s.timeFunc(raw, loc, now); ok {
-			// No raw string: the feed rules must not re-read it
-			// (a day-first layout would be misread as month-first).
-			return "", &t, false
+		for _, x := range []string{raw, text} {
+			if t, ok := s.timeFunc(x, loc, now); ok {
+				// No raw string: the feed rules must not re-read it
+				// (a day-first layout would be misread as month-first).
+				return "", &t, false
+			}
 		}
-		return raw, nil, false
+		return text, nil, false
 	}
+	raw = text // what package feeds reads, or quotes as not read
 	for _, layout := range zonedLayouts {
 		if t, err := time.Parse(layout, raw); err == nil {
 			return raw, &t, false
@@ -56,6 +64,37 @@ func (s *Scraper) date(raw string, loc *time.Location, now time.Time) (string, *
 	}
 	return raw, nil, false
 }
+
+// dateText is a list page's date without what surrounds it there: a
+// leading label ("发布时间：", "时间:", "日期：", "更新时间：", "发布于：",
+// as dropLabel drops "作者："), brackets around it ("(12月01日 14:30)",
+// "[2026-11-30]", "【…】", "（…）") and a weekday after the day
+// ("2026年12月1日 星期二", "2026-12-01(周二) 09:15"). A weekday must follow
+// a digit or 日/号: "上周三" is a relative date nobody reads, left whole
+// for the warning that quotes it, and "周一 09:00" is not "09:00" today.
+func dateText(raw string) string {
+	s := raw
+	for range 2 { // a label inside brackets, or brackets after a label
+		s = dropLabel(unbracket(s))
+	}
+	s = weekdayPattern.ReplaceAllString(unbracket(s), "$1")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// unbracket removes one pair of brackets around all of s.
+func unbracket(s string) string {
+	s = strings.TrimSpace(s)
+	for _, p := range [...][2]string{{"(", ")"}, {"（", "）"}, {"[", "]"}, {"【", "】"}, {"(", "）"}, {"（", ")"}} {
+		if strings.HasPrefix(s, p[0]) && strings.HasSuffix(s, p[1]) && len(s) > len(p[0])+len(p[1]) {
+			return strings.TrimSpace(s[len(p[0]) : len(s)-len(p[1])])
+		}
+	}
+	return s
+}
+
+// weekdayPattern is a weekday after a day's digits or 日/号, bracketed or
+// not; $1 is what it follows.
+var weekdayPattern = regexp.MustCompile(`([0-9日号號]) ?[(（]?(?:星期|礼拜|禮拜|周|週)[一二三四五六日天][)）]?`)
 
 // listDate reads the dates Chinese list pages and APIs write that need
 // the poll's clock (now) or are no date string at all, in loc:

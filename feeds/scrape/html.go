@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func compileHTMLField(name, value string) (htmlField, error) {
 	return f, nil
 }
 
-func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now time.Time) (*Result, error) {
+func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now time.Time, t *tally) (*Result, error) {
 	base, err := pageBase(pageURL)
 	if err != nil {
 		return nil, err
@@ -107,16 +108,61 @@ func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now
 	}
 	items.Each(func(_ int, el *goquery.Selection) {
 		v := make(map[string][]string, len(s.html.fields))
-		for _, f := range s.html.fields {
+		var link *htmlField
+		for i, f := range s.html.fields {
 			v[f.name] = f.values(el)
+			if f.name == "link" {
+				link = &s.html.fields[i]
+			}
 		}
-		if it := s.item(v, base, loc, now); it != nil {
+		t.see(v)
+		it, bad := s.item(v, base, loc, now)
+		if bad != "" {
+			t.badLink(bad)
+			if t.altAttr == "" && link != nil {
+				t.altAttr = link.webAttr(el, base)
+			}
+		}
+		if it != nil {
 			r.Feed.Items = append(r.Feed.Items, it)
 		} else {
 			r.Skipped++
 		}
 	})
 	return r, nil
+}
+
+// webAttr is the name of another attribute of the link field's element in
+// item whose value is a web address ("data-url" of <a href="javascript:
+// void(0)" data-url="/article/1003.html">), "" for none: where the URL a
+// javascript: link hides probably is.
+func (f htmlField) webAttr(item *goquery.Selection, base *url.URL) string {
+	el := item
+	if f.sel != nil {
+		el = item.FindMatcher(f.sel).First()
+	}
+	if el.Length() == 0 {
+		return ""
+	}
+	for _, a := range el.Nodes[0].Attr {
+		v := strings.TrimSpace(a.Val)
+		if a.Key == f.attr || v == "" || strings.ContainsAny(v, " \t\n") || !looksLikeURL(v) {
+			continue
+		}
+		if link, ok := webLink(base, v); ok && link != "" {
+			return a.Key
+		}
+	}
+	return ""
+}
+
+// looksLikeURL tells an attribute value that may be a URL from a word
+// ("title", "_blank"): an absolute or rooted one, or a path to a page.
+func looksLikeURL(v string) bool {
+	lower := strings.ToLower(v)
+	return strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") ||
+		strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "../") ||
+		strings.Contains(lower, ".htm") || strings.Contains(lower, ".shtml") || strings.Contains(lower, ".php")
 }
 
 // values returns the field's values within one item element: each match's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func compileJSON(spec Spec, errs []error) (*jsonSpec, []error) {
 	return j, errs
 }
 
-func (s *Scraper) parseJSON(body []byte, pageURL string, loc *time.Location, now time.Time) (*Result, error) {
+func (s *Scraper) parseJSON(body []byte, pageURL string, loc *time.Location, now time.Time, t *tally) (*Result, error) {
 	base, err := pageBase(pageURL)
 	if err != nil {
 		return nil, err
@@ -96,11 +97,21 @@ func (s *Scraper) parseJSON(body []byte, pageURL string, loc *time.Location, now
 				if x := f.tmpl.expand(el); x != "" {
 					v[f.name] = []string{x}
 				}
-				continue
+			} else {
+				v[f.name] = jsonValues(el.Get(f.path))
 			}
-			v[f.name] = jsonValues(el.Get(f.path))
+			if textFields[f.name] {
+				for i, x := range v[f.name] {
+					v[f.name][i] = html.UnescapeString(x)
+				}
+			}
 		}
-		if it := s.item(v, base, loc, now); it != nil {
+		t.see(v)
+		it, bad := s.item(v, base, loc, now)
+		if bad != "" {
+			t.badLink(bad)
+		}
+		if it != nil {
 			r.Feed.Items = append(r.Feed.Items, it)
 		} else {
 			r.Skipped++
@@ -108,6 +119,14 @@ func (s *Scraper) parseJSON(body []byte, pageURL string, loc *time.Location, now
 	}
 	return r, nil
 }
+
+// textFields are the fields of an API answer that are plain text, whose
+// character references are read once: Chinese APIs (东方财富, 新浪) write
+// their titles as they write HTML, "沪指&nbsp;震荡上行", "&quot;十五五&quot;",
+// which a reader would otherwise show as such (feeds reads a JSON Feed's
+// titles the same way). summary and content are HTML already: their
+// references are the sanitizer's to read.
+var textFields = map[string]bool{"title": true, "author": true, "origin": true, "categories": true}
 
 // jsonValues turns a path's result into field values: each member of an
 // array (tags.#.name), else the value itself; numbers keep their digits

@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mmcdole/gofeed"
 )
@@ -108,7 +110,13 @@ type Result struct {
 	Matched int
 	// Skipped is how many of them had neither guid nor link and were
 	// left out: such an item could never be recognized on the next poll.
+	// A link that is no web address (javascript:void(0)) counts as none.
 	Skipped int
+	// Warnings are what reading the page warns of, one sentence each in
+	// words the editor of the spec can act on: a field that matched
+	// nothing in any item (after a redesign, the likely failure), links
+	// that are no web address. The items were read all the same.
+	Warnings []string
 }
 
 // Scraper is a compiled Spec. It is safe for concurrent use.
@@ -177,10 +185,11 @@ func (s *Scraper) Parse(body []byte, pageURL string, loc *time.Location, now tim
 		r   *Result
 		err error
 	)
+	t := &tally{kind: s.spec.Kind}
 	if s.html != nil {
-		r, err = s.parseHTML(body, pageURL, loc, now)
+		r, err = s.parseHTML(body, pageURL, loc, now, t)
 	} else {
-		r, err = s.parseJSON(body, pageURL, loc, now)
+		r, err = s.parseJSON(body, pageURL, loc, now, t)
 	}
 	if err != nil {
 		return nil, err
@@ -188,15 +197,120 @@ func (s *Scraper) Parse(body []byte, pageURL string, loc *time.Location, now tim
 	if r.Matched > 0 && r.Skipped == r.Matched {
 		// Every item lost its link: the link (or guid) selector no
 		// longer matches, which is a layout change too.
-		return nil, fmt.Errorf("all %d items have neither guid nor link: check fields.guid %q and fields.link %q",
+		err := fmt.Errorf("all %d items have neither guid nor link: check fields.guid %q and fields.link %q",
 			r.Matched, s.spec.Fields["guid"], s.spec.Fields["link"])
+		if w := t.linkWarning(); w != "" {
+			err = fmt.Errorf("%w: %s", err, w)
+		}
+		return nil, err
 	}
+	r.Warnings = t.warnings(s.spec, r.Matched)
 	return r, nil
 }
 
+// tally is what the items of one page had, for Result.Warnings.
+type tally struct {
+	kind Kind
+	// found counts, per field, the items in which it gave a value.
+	found map[string]int
+	// badLinks counts the items whose link was no web address, with the
+	// first few distinct values as the page gave them.
+	badLinks    int
+	badExamples []string
+	// altAttr (html) is an attribute of such a link's element whose value
+	// is a web address: where the URL probably is (@data-url).
+	altAttr string
+}
+
+// maxLinkExamples is how many bad links a warning quotes.
+const maxLinkExamples = 3
+
+// see counts the fields that gave a value in one item's raw values.
+func (t *tally) see(v map[string][]string) {
+	if t.found == nil {
+		t.found = map[string]int{}
+	}
+	for name, vals := range v {
+		if slices.ContainsFunc(vals, func(x string) bool { return strings.TrimSpace(x) != "" }) {
+			t.found[name]++
+		}
+	}
+}
+
+// badLink counts one item's link that is no web address.
+func (t *tally) badLink(raw string) {
+	t.badLinks++
+	if len(t.badExamples) < maxLinkExamples && !slices.Contains(t.badExamples, raw) {
+		t.badExamples = append(t.badExamples, raw)
+	}
+}
+
+// warnings are the page's warnings: the configured fields (and
+// full_text.url) that gave nothing in any of its matched items, then the
+// links that are no web address.
+func (t *tally) warnings(spec Spec, matched int) []string {
+	var out []string
+	if matched > 0 {
+		var empty []string
+		for _, name := range Fields {
+			if _, ok := spec.Fields[name]; ok && t.found[name] == 0 {
+				empty = append(empty, "fields."+name)
+			}
+		}
+		if spec.FullTextURL != "" && t.found[fullTextField] == 0 {
+			empty = append(empty, "full_text.url")
+		}
+		if len(empty) > 0 {
+			what := fmt.Sprintf("in any of %d items", matched)
+			if matched == 1 {
+				what = "in the page's only item"
+			}
+			out = append(out, fmt.Sprintf("%s matched nothing %s", strings.Join(empty, ", "), what))
+		}
+	}
+	if w := t.linkWarning(); w != "" {
+		out = append(out, w)
+	}
+	return out
+}
+
+// linkWarning says which links were no web address, and where the URL
+// may be instead; "" when every link was one.
+func (t *tally) linkWarning() string {
+	if t.badLinks == 0 {
+		return ""
+	}
+	quoted := make([]string, len(t.badExamples))
+	for i, e := range t.badExamples {
+		quoted[i] = fmt.Sprintf("%q", e)
+	}
+	if t.badLinks > len(t.badExamples) && len(t.badExamples) > 1 {
+		quoted = append(quoted, "…")
+	}
+	noun := "items"
+	if t.badLinks == 1 {
+		noun = "item"
+	}
+	var hint string
+	switch {
+	case t.altAttr != "":
+		hint = fmt.Sprintf("the URL may be in another attribute, e.g. @%s", t.altAttr)
+	case t.kind == HTML:
+		hint = "the URL may be in another attribute, e.g. @data-url, or only in a script"
+	default:
+		hint = `the URL may be in another field, or built from the item's id with a template ("https://…/{id}.html")`
+	}
+	return fmt.Sprintf("fields.link gave %s for %d %s: not a web address; %s",
+		strings.Join(quoted, ", "), t.badLinks, noun, hint)
+}
+
 // item builds one gofeed item from raw field values; it returns nil when
-// the item has neither guid nor link.
-func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location, now time.Time) *gofeed.Item {
+// the item has neither guid nor link. A link that is no web address once
+// resolved (javascript:void(0), mailto:…) is no link: it is returned as
+// badLink, and the item keeps only its guid, if it has one. Kept, it would
+// be the item's identity, and every story later in the same slot of the
+// page, behind the same javascript:void(0), would overwrite it.
+func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location, now time.Time) (it *gofeed.Item, badLink string) {
 	first := func(name string) string {
 		for _, x := range v[name] {
 			if x = strings.TrimSpace(x); x != "" {
@@ -205,15 +319,19 @@ func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location,
 		}
 		return ""
 	}
-	it := &gofeed.Item{
+	link, ok := webLink(base, first("link"))
+	if !ok {
+		badLink = first("link")
+	}
+	it = &gofeed.Item{
 		Title:       first("title"),
 		GUID:        first("guid"),
-		Link:        resolve(base, first("link")),
+		Link:        link,
 		Description: first("summary"),
 		Content:     first("content"),
 	}
 	if it.GUID == "" && it.Link == "" {
-		return nil
+		return nil, badLink
 	}
 	if a := dropLabel(first("author")); a != "" {
 		it.Authors = []*gofeed.Person{{Name: a}}
@@ -242,18 +360,48 @@ func (s *Scraper) item(v map[string][]string, base *url.URL, loc *time.Location,
 	if len(custom) > 0 {
 		it.Custom = custom
 	}
-	return it
+	return it, badLink
 }
 
-// dropLabel removes the label Chinese pages put before a name: "作者：张三",
-// "来源：证券时报网" (a colon, full-width or not, within the first five
-// characters).
+// webLink is ref resolved against base, and whether it may be an item's
+// link: an http(s) URL with a host, or, on a page without a web address
+// (a file read from disk), a relative reference left as it is. Any other
+// scheme (javascript:, data:, vbscript:, about:, mailto:, file:…) is no
+// web address (DESIGN: only http(s) links are published).
+func webLink(base *url.URL, ref string) (string, bool) {
+	link := resolve(base, ref)
+	if link == "" {
+		return "", true // none, or one that does not parse: dropped as before
+	}
+	u, err := url.Parse(link)
+	switch {
+	case err != nil:
+		return "", false
+	case u.Scheme == "" && base == nil:
+		return link, true
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host != "":
+		return link, true
+	}
+	return "", false
+}
+
+// maxLabel is the longest label dropLabel removes, in characters
+// ("Published", 更新时间).
+const maxLabel = 10
+
+// dropLabel removes the label Chinese pages put before a name or a date:
+// "作者：张三", "来源：证券时报网", "发布时间：2026-12-01 09:15" (a colon,
+// full-width or not, after at most maxLabel letters). A label holds no
+// digit: the colon of "15:05" or "今天 08:30" is a time's.
 func dropLabel(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
-	for i := 0; i < len(r) && i < 5; i++ {
-		if r[i] == '：' || r[i] == ':' {
+	for i := 0; i < len(r) && i <= maxLabel; i++ {
+		switch c := r[i]; {
+		case c == '：' || c == ':':
 			return strings.TrimSpace(string(r[i+1:]))
+		case !unicode.IsLetter(c) && !strings.ContainsRune(" /·、", c):
+			return s
 		}
 	}
 	return s

@@ -206,3 +206,43 @@ for n in range(50):
     bench += yw_item(f"/article/detail/{1765000 - n}.html", f"{title}（{n + 1}）", text or "摘要", time)
 bench += "</ul>\n" + FOOT
 write("stcn_yw_50.html", bench)
+
+# A roll list (滚动) in the shape CMS rolls have (新浪's among them): every
+# link's address is in data-url, which the page's script opens; some <a>
+# carry only href="javascript:void(0)". Its dates have the labels, brackets
+# and weekdays such pages write around them.
+ROLL = [
+    (1009, True, "沪指震荡上行 两市成交额超1.2万亿元", "发布时间：2026-11-26 09:15"),
+    (1008, False, "央行开展3000亿元MLF操作", "时间：2026-11-26 08:40"),
+    (1007, True, "多家银行下调大额存单利率", "(11月25日 14:30)"),
+    (1006, True, "新能源汽车11月销量预计同比增长三成", "[2026-11-25]"),
+    (1005, False, "证监会就上市公司监管指引征求意见", "2026年11月24日 星期二"),
+    (1004, True, "国际油价连续三日下跌", "【日期：2026-11-24 10:00】"),
+    (1003, False, "人民币对美元中间价上调52个基点", "更新时间: 2026-11-23 16:00"),
+    (1002, True, "北向资金本周净买入超百亿元", "发布于：2026-11-23 09:00"),
+    (1001, True, "沪深交易所发布融资融券新规", "2026-11-22(周日) 20:00"),
+]
+roll = HEAD.format(charset="utf-8", title="滚动新闻_证券时报网", column="滚动")
+roll += '<ul class="list roll-list">\n'
+for n, real, title, time in ROLL:
+    href = f"/article/{n}.html" if real else "javascript:void(0)"
+    roll += f"""<li data-id="roll-{n}">
+  <div class="tt"><a href="{href}" data-url="/article/{n}.html" onclick="openArticle(this)">{title}</a></div>
+  <div class="info"><span class="time">{time}</span></div>
+</li>
+"""
+roll += "</ul>\n" + FOOT
+write("roll_jslinks.html", roll)
+
+# Eastmoney's list API as it writes its text fields: with HTML character
+# references (&nbsp;, &quot;, &amp;) in titles and publishers, and HTML in
+# the digest.
+entity_nodes = [
+    {"title": "东方财富：沪指&nbsp;震荡上行", "from": "证券时报网", "infocode": "202611263571234601",
+     "showtime": "2026-11-26 09:30:00", "digest": "<p>沪指&nbsp;震荡上行，成交&amp;换手放大。</p>"},
+    {"title": "&quot;十五五&quot;规划建议解读：A&amp;H股联动", "from": "中国证券报&middot;中证网", "infocode": "202611263571234602",
+     "showtime": "2026-11-26 08:05:00", "digest": ""},
+    {"title": "写作&amp;lt;b&amp;gt;的标题", "from": "东方财富网", "infocode": "202611253571234603",
+     "showtime": "2026-11-25 16:20:00"},
+]
+write("eastmoney_entities.json", json.dumps({"re": True, "nodeList": entity_nodes}, ensure_ascii=False))
