@@ -378,33 +378,24 @@ func TestScheduler_BackoffSurvivesRestart(t *testing.T) {
 	}
 }
 
-// A notice board whose items all link to its index page, with no guid:
-// each notice is a post of its own, stored once, and the notice stored
-// alone before the board listed others keeps its row.
-func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
-	notice := func(title, day string) string {
-		return `<item><title>` + title + `</title><link>http://example.com/notice</link><pubDate>` + day + ` Nov 2026 09:00:00 +0800</pubDate></item>`
-	}
+// pollSteps polls one RSS source, slug, whose channel lists each step's
+// items in turn, and checks each poll's counts; it returns the titles
+// stored, newest first.
+func pollSteps(t *testing.T, slug string, steps []pollStep) []string {
+	t.Helper()
 	src := &source{}
-	src.set([]byte(`<rss version="2.0"><channel><title>公告</title>`+notice("公告一：停牌", "26")+`</channel></rss>`), `"v1"`)
 	ts := httptest.NewServer(src)
 	defer ts.Close()
-	p, db := newPoller(t, "gg")
-	s := feeds.Source{Slug: "gg", Name: "公告", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
+	p, db := newPoller(t, slug)
+	s := feeds.Source{Slug: slug, Name: slug, URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
 	ctx := context.Background()
-	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
-		t.Fatalf("first poll: %s, want 1 new", r.Summary())
+	for i, step := range steps {
+		src.set([]byte(`<rss version="2.0"><channel><title>`+slug+`</title>`+strings.Join(step.items, "")+`</channel></rss>`), fmt.Sprintf(`"v%d"`, i))
+		if r := p.Poll(ctx, s); r.Err != nil || r.Counts != step.want {
+			t.Fatalf("poll %d: %s, want %+v", i+1, r.Summary(), step.want)
+		}
 	}
-	board := []byte(`<rss version="2.0"><channel><title>公告</title>` + notice("公告三：分红", "28") + notice("公告二：复牌", "27") + notice("公告一：停牌", "26") + `</channel></rss>`)
-	src.set(board, `"v2"`)
-	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 2, Unchanged: 1}) {
-		t.Fatalf("second poll: %s, want 2 new, 1 unchanged", r.Summary())
-	}
-	src.set(board, `"v3"`) // the same board, under a new ETag
-	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{Unchanged: 3}) {
-		t.Fatalf("third poll: %s, want 3 unchanged", r.Summary())
-	}
-	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"gg"}, Limit: 10})
+	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{slug}, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,6 +403,30 @@ func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
 	for _, e := range es {
 		titles = append(titles, e.Title)
 	}
+	return titles
+}
+
+type pollStep struct {
+	items []string // the channel's <item>s
+	want  feeds.Counts
+}
+
+// rssItem is an RSS item without guid, dated day November 2026.
+func rssItem(title, link, day string) string {
+	return `<item><title>` + title + `</title><link>` + link + `</link><pubDate>` + day + ` Nov 2026 09:00:00 +0800</pubDate></item>`
+}
+
+// A notice board whose items all link to its index page, with no guid:
+// each notice is a post of its own, stored once, and the notice stored
+// alone before the board listed others keeps its row.
+func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
+	const board = "http://example.com/notice"
+	one, two, three := rssItem("公告一：停牌", board, "26"), rssItem("公告二：复牌", board, "27"), rssItem("公告三：分红", board, "28")
+	titles := pollSteps(t, "gg", []pollStep{
+		{[]string{one}, feeds.Counts{New: 1}},
+		{[]string{three, two, one}, feeds.Counts{New: 2, Unchanged: 1}},
+		{[]string{three, two, one}, feeds.Counts{Unchanged: 3}}, // the same board, under a new ETag
+	})
 	if want := []string{"公告三：分红", "公告二：复牌", "公告一：停牌"}; !slices.Equal(titles, want) {
 		t.Errorf("stored %q, want %q", titles, want)
 	}
@@ -422,33 +437,12 @@ func TestPoll_PostsSharingALinkAreEachKept(t *testing.T) {
 // title and date, so a later story in the same slot is a new item and the
 // first one stays.
 func TestPoll_ScriptLinksAreNoIdentity(t *testing.T) {
-	item := func(title, day string) string {
-		return `<item><title>` + title + `</title><link>javascript:void(0)</link><pubDate>` + day + ` Nov 2026 09:00:00 +0800</pubDate></item>`
-	}
-	src := &source{}
-	src.set([]byte(`<rss version="2.0"><channel><title>要闻</title>`+item("北向资金净买入50亿元", "26")+`</channel></rss>`), `"v1"`)
-	ts := httptest.NewServer(src)
-	defer ts.Close()
-	p, db := newPoller(t, "yw")
-	s := feeds.Source{Slug: "yw", Name: "要闻", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
-	ctx := context.Background()
-	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
-		t.Fatalf("first poll: %s, want 1 new", r.Summary())
-	}
-	src.set([]byte(`<rss version="2.0"><channel><title>要闻</title>`+item("另一篇完全不同的新闻", "27")+`</channel></rss>`), `"v2"`)
-	if r := p.Poll(ctx, s); r.Err != nil || r.Counts != (feeds.Counts{New: 1}) {
-		t.Fatalf("second poll: %s, want 1 new", r.Summary())
-	}
-	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"yw"}, Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range es {
-		got = append(got, e.Title+" <"+e.Link+">")
-	}
-	if want := []string{"另一篇完全不同的新闻 <>", "北向资金净买入50亿元 <>"}; !slices.Equal(got, want) {
-		t.Errorf("stored %q, want %q", got, want)
+	titles := pollSteps(t, "yw", []pollStep{
+		{[]string{rssItem("北向资金净买入50亿元", "javascript:void(0)", "26")}, feeds.Counts{New: 1}},
+		{[]string{rssItem("另一篇完全不同的新闻", "javascript:void(0)", "27")}, feeds.Counts{New: 1}},
+	})
+	if want := []string{"另一篇完全不同的新闻", "北向资金净买入50亿元"}; !slices.Equal(titles, want) {
+		t.Errorf("stored %q, want %q", titles, want)
 	}
 }
 
@@ -456,39 +450,17 @@ func TestPoll_ScriptLinksAreNoIdentity(t *testing.T) {
 // title marked 置顶): both are kept while both are listed, and when the
 // pinned copy leaves, or comes back, nothing is new.
 func TestPoll_PinnedCopyLeavesAndReturns(t *testing.T) {
-	const normal = `<item><title>央行：保持流动性合理充裕</title><link>http://example.com/a/1001.html</link></item>`
-	const pinned = `<item><title>置顶 央行：保持流动性合理充裕</title><link>http://example.com/a/1001.html</link></item>`
-	const other = `<item><title>两市成交额突破万亿</title><link>http://example.com/a/1002.html</link></item>`
-	page := func(items ...string) []byte {
-		return []byte(`<rss version="2.0"><channel><title>要闻</title>` + strings.Join(items, "") + `</channel></rss>`)
-	}
-	src := &source{}
-	src.set(page(pinned, normal, other), `"v1"`)
-	ts := httptest.NewServer(src)
-	defer ts.Close()
-	p, db := newPoller(t, "yw")
-	s := feeds.Source{Slug: "yw", Name: "要闻", URL: ts.URL, Timeout: 5 * time.Second, MaxBodySize: 1 << 20}
-	ctx := context.Background()
-	for i, step := range []struct {
-		body []byte
-		want feeds.Counts
-	}{
-		{page(pinned, normal, other), feeds.Counts{New: 3}},
-		{page(normal, other), feeds.Counts{Unchanged: 2}},
-		{page(pinned, normal, other), feeds.Counts{Unchanged: 3}},
-		{page(normal, other), feeds.Counts{Unchanged: 2}},
-	} {
-		src.set(step.body, fmt.Sprintf(`"v%d"`, i))
-		if r := p.Poll(ctx, s); r.Err != nil || r.Counts != step.want {
-			t.Fatalf("poll %d: %s, want %+v", i+1, r.Summary(), step.want)
-		}
-	}
-	es, err := db.Entries(ctx, storage.EntryQuery{Sources: []string{"yw"}, Limit: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(es) != 3 {
-		t.Errorf("%d entries stored, want 3 (the story, its pinned copy, the other)", len(es))
+	normal := rssItem("央行：保持流动性合理充裕", "http://example.com/a/1001.html", "26")
+	pinned := rssItem("置顶 央行：保持流动性合理充裕", "http://example.com/a/1001.html", "26")
+	other := rssItem("两市成交额突破万亿", "http://example.com/a/1002.html", "26")
+	titles := pollSteps(t, "yw", []pollStep{
+		{[]string{pinned, normal, other}, feeds.Counts{New: 3}},
+		{[]string{normal, other}, feeds.Counts{Unchanged: 2}},
+		{[]string{pinned, normal, other}, feeds.Counts{Unchanged: 3}},
+		{[]string{normal, other}, feeds.Counts{Unchanged: 2}},
+	})
+	if len(titles) != 3 {
+		t.Errorf("stored %q, want 3 (the story, its pinned copy, the other)", titles)
 	}
 }
 
