@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -315,7 +316,7 @@ func (s *Server) handleSourcePage(w http.ResponseWriter, r *http.Request) {
 	opts := s.opts.Load()
 	src := sourceOf(opts, r.PathValue("slug"))
 	if src == nil {
-		http.NotFound(w, r)
+		s.renamedSource(w, r, opts, r.PathValue("slug"), func(current string) string { return "s/" + url.PathEscape(current) })
 		return
 	}
 	now := s.now()

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -38,6 +39,8 @@ type Store interface {
 	Polls(ctx context.Context, source string, limit int) ([]storage.Poll, error)
 	RecentPolls(ctx context.Context, limit int) (map[string][]storage.Poll, error)
 	NewItems(ctx context.Context, since time.Time) (map[string][]storage.HourCount, error)
+	// FormerSlug is the slug a renamed source has now (renamed.go).
+	FormerSlug(ctx context.Context, slug string) (current string, ok bool, err error)
 }
 
 // PollHistory tells the last poll of a source since the process started.
@@ -232,8 +235,12 @@ func (s *Server) handleSourceFeed(w http.ResponseWriter, r *http.Request) {
 	slug, f := splitFormat(r.PathValue("file"))
 	pub := s.publisher(opts)
 	feed := pub.Source(slug)
-	if f == nil || feed == nil {
+	if f == nil {
 		http.NotFound(w, r)
+		return
+	}
+	if feed == nil {
+		s.renamedSource(w, r, opts, slug, func(current string) string { return "sources/" + url.PathEscape(current) + f.ext })
 		return
 	}
 	s.serveFeed(w, r, opts, pub, feed, f)

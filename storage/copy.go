@@ -36,7 +36,8 @@ const copiedItemColumns = itemColumns + `, url_hash, title_hash`
 // CopyTo copies db, a SQLite database, into dst, a PostgreSQL one (`feedrelay
 // copy`): every source with its feed, validators and health, every item
 // with its id, entry id and story keys unchanged (so that no published
-// entry id, and no paging cursor, moves), the identities retention pruned,
+// entry id, and no paging cursor, moves), its former slugs (which
+// redirect), the identities retention pruned,
 // the items still to be keyed, each source's poll history and new items
 // per hour (the index page's health and activity), and where each item's
 // full text stands (an article still to be retried is retried from dst).
@@ -74,6 +75,13 @@ func (db *DB) CopyTo(ctx context.Context, dst *DB) (Copied, error) {
 		`ON CONFLICT (source_id, identity) DO UPDATE SET pruned_at = excluded.pruned_at`,
 		3, mapSource(ids, nil)); err != nil {
 		return c, fmt.Errorf("copy pruned identities: %w", err)
+	}
+	// A renamed source's old addresses keep redirecting after the move.
+	if _, err = copyRows(ctx, src, tx, `SELECT source_id, slug, renamed_at FROM former_slugs`,
+		`INSERT INTO former_slugs (source_id, slug, renamed_at)`,
+		`ON CONFLICT (slug) DO UPDATE SET source_id = excluded.source_id, renamed_at = excluded.renamed_at`,
+		3, mapSource(ids, nil)); err != nil {
+		return c, fmt.Errorf("copy the former slugs: %w", err)
 	}
 	if c.Polls, err = copyPolls(ctx, src, tx, ids); err != nil {
 		return c, fmt.Errorf("copy the poll history: %w", err)

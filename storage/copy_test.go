@@ -57,6 +57,12 @@ func TestCopyTo(t *testing.T) {
 		}
 	}
 
+	// stcn was once called stcn-old (a rename): its old address redirects.
+	if _, err := lite.w.ExecContext(ctx, `INSERT INTO former_slugs (slug, source_id, renamed_at)
+		SELECT 'stcn-old', id, 1 FROM sources WHERE slug = 'stcn'`); err != nil {
+		t.Fatal(err)
+	}
+
 	pg := mustOpen(t, pgtest.Database(t, "storage", migratedTemplate))
 	for run := range 2 {
 		copied, err := lite.CopyTo(ctx, pg)
@@ -85,6 +91,9 @@ func TestCopyTo(t *testing.T) {
 				t.Errorf("validators of %s: %q %q, want %q %q", slug, pe, plm, le, llm)
 			}
 		}
+	}
+	if cur, ok, err := pg.FormerSlug(ctx, "stcn-old"); err != nil || !ok || cur != "stcn" {
+		t.Errorf("former slug stcn-old after the copy: %q %v %v, want stcn", cur, ok, err)
 	}
 	indexed(t, pg)
 	if got := search(t, pg, "逆回购"); !slices.Equal(got, []string{"gc"}) {

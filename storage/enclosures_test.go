@@ -121,7 +121,7 @@ func TestOldDatabase_GainsEnclosures(t *testing.T) {
 	feed := string(body)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(feed)) }))
 	defer ts.Close()
-	if err := db.SyncSources(ctx, []SourceInfo{{Slug: "stcn", URL: ts.URL}}); err != nil {
+	if err := db.SyncSources(ctx, []SourceInfo{{Slug: "stcn", Name: "证券时报网", URL: ts.URL}}); err != nil {
 		t.Fatal(err)
 	}
 	p := &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: db}

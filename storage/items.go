@@ -12,42 +12,6 @@ import (
 	"github.com/feedrelay/feedrelay/feeds"
 )
 
-// SourceInfo is what the config says of a source.
-type SourceInfo struct {
-	Slug, Name, URL string
-}
-
-// SyncSources records the configured sources, adding new ones and updating
-// names and URLs of known ones. Sources no longer configured are kept.
-func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sync sources: %w", err)
-	}
-	defer tx.Rollback()
-	for _, s := range sources {
-		// A changed URL is another feed: its validators mean nothing there.
-		// The name and URL are in every entry of the source (its author
-		// line, <source>): a change of either is a change of its feeds.
-		if _, err := tx.ExecContext(ctx, db.q(`
-			INSERT INTO sources (slug, name, url) VALUES (?, ?, ?)
-			ON CONFLICT (slug) DO UPDATE SET
-				name = excluded.name,
-				url = excluded.url,
-				etag = CASE WHEN sources.url = excluded.url THEN sources.etag ELSE '' END,
-				last_modified = CASE WHEN sources.url = excluded.url THEN sources.last_modified ELSE '' END,
-				changed = CASE WHEN sources.url = excluded.url AND sources.name = excluded.name
-					THEN sources.changed ELSE ? END`),
-			s.Slug, s.Name, s.URL, db.Now().Unix()); err != nil {
-			return fmt.Errorf("sync source %s: %w", s.Slug, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sync sources: %w", err)
-	}
-	return nil
-}
-
 // The reads of each poll, before its fetch and after a 304.
 var (
 	qValidators = readerQuery(`SELECT etag, last_modified FROM sources WHERE slug = ?`)
@@ -135,6 +99,9 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 var (
 	qSaveSource = writerQuery(`SELECT id, failures, feed_id, feed_title, site_url, language,
 		feed_updated, changed FROM sources WHERE slug = ?`)
+	// Not prepared: only a poll that outlived its source's rename needs it.
+	qSaveFormerSource = `SELECT id, failures, feed_id, feed_title, site_url, language,
+		feed_updated, changed FROM sources WHERE id = (SELECT source_id FROM former_slugs WHERE slug = ?)`
 	qSaveFailure = writerQuery(`UPDATE sources SET last_attempt = ?, last_status = ?,
 		last_error = ?, failures = failures + 1 WHERE id = ?`)
 	qSaveRecovery = writerQuery(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
@@ -171,6 +138,12 @@ func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved fe
 	)
 	err = db.txQueryRow(ctx, tx, qSaveSource, r.Source).Scan(&srcID, &failures, &feedID, &title, &siteURL, &lang,
 		&feedUpdated, &changed)
+	if errors.Is(err, sql.ErrNoRows) {
+		// A poll that began before a reload renamed its source ends
+		// after it: its result is the renamed source's.
+		err = tx.QueryRowContext(ctx, db.q(qSaveFormerSource), r.Source).Scan(&srcID, &failures, &feedID, &title,
+			&siteURL, &lang, &feedUpdated, &changed)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return saved, false, fmt.Errorf("unknown source %q", r.Source)
 	}

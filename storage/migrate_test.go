@@ -70,7 +70,9 @@ func TestOldDatabase_FragmentsAreItems(t *testing.T) {
 
 	}))
 	defer ts.Close()
-	if err := db.SyncSources(ctx, []SourceInfo{{Slug: "blog", URL: ts.URL + "/blog"}, {Slug: "stcn", URL: ts.URL + "/stcn"}}); err != nil {
+	if err := db.SyncSources(ctx, []SourceInfo{
+		// The fixture's names: the same sources, moved to this test's server.
+		{Slug: "blog", Name: "老股民的博客", URL: ts.URL + "/blog"}, {Slug: "stcn", Name: "证券时报网", URL: ts.URL + "/stcn"}}); err != nil {
 		t.Fatal(err)
 	}
 	p := &feeds.Poller{Fetcher: feeds.NewFetcher(""), Store: db}

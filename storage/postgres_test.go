@@ -101,7 +101,7 @@ func TestPostgresMigrate_Concurrent(t *testing.T) {
 func TestPostgresSchema_SameAsSQLite(t *testing.T) {
 	lite := mustOpen(t, filepath.Join(t.TempDir(), "feedrelay.db"))
 	pg := pgDB(t)
-	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "articles", "migrations", "polls", "item_hours"} {
+	for _, table := range []string{"sources", "items", "pruned", "search_queue", "story_key_queue", "articles", "migrations", "polls", "item_hours", "former_slugs"} {
 		want := column[string](t, lite.r, "SELECT name FROM pragma_table_info(?)", table)
 		if len(want) == 0 {
 			t.Fatalf("SQLite has no table %s", table)

@@ -117,10 +117,12 @@ func Open(ctx context.Context, c Config, o Options) (*App, error) {
 	db.Now = o.Now
 	a.DB = db
 	sources, infos := a.sourcesOf(cfg)
-	if err := db.SyncSources(ctx, infos); err != nil {
+	changes, err := db.SyncSourcesReport(ctx, infos)
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("record the sources of %s in %s: %w", cfg.Path, Redacted(cfg.Database), err)
 	}
+	a.logSourceChanges(changes)
 	a.sources = sources
 	a.poller = a.newPoller(cfg)
 	a.sched = &feeds.Scheduler{Poller: a.poller, Concurrency: cfg.Concurrency, OnResult: a.polled}

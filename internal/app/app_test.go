@@ -133,6 +133,9 @@ type conf struct {
 	database string // default feedrelay.db
 	interval string // default 1h
 	sources  []string
+	// sourcesYAML is written as it is after the sources above, for what
+	// they cannot say (a source without slug:, another name).
+	sourcesYAML string
 }
 
 func (c conf) yaml(o *origin) string {
@@ -154,6 +157,7 @@ func (c conf) yaml(o *origin) string {
 	for _, s := range c.sources {
 		fmt.Fprintf(&b, "  - {name: %s, slug: %s, url: %q, categories: [all-news]}\n", s, s, o.URL+"/"+s+".xml")
 	}
+	b.WriteString(c.sourcesYAML)
 	return b.String()
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/feedrelay/feedrelay/config"
 	"github.com/feedrelay/feedrelay/feeds"
+	"github.com/feedrelay/feedrelay/storage"
 )
 
 // reloadable says, for every top-level key of the config file, how a reload
@@ -84,9 +85,11 @@ func (a *App) Reload(ctx context.Context) error {
 func (a *App) apply(ctx context.Context, next *config.Config) error {
 	prev := a.Config()
 	sources, infos := a.sourcesOf(next)
-	if err := a.DB.SyncSources(ctx, infos); err != nil {
+	changes, err := a.DB.SyncSourcesReport(ctx, infos)
+	if err != nil {
 		return fmt.Errorf("record the sources of %s: %w", next.Path, err)
 	}
+	a.logSourceChanges(changes)
 	a.keepRestartSettings(prev, next)
 	a.logging.Set(next.Log.Format, next.Log.Level)
 	a.mu.Lock()
@@ -129,3 +132,25 @@ func (a *App) keepRestartSettings(prev, next *config.Config) {
 // ReloadRules says, for every top-level config key, how a reload applies
 // it (for tests and docs).
 func ReloadRules() map[string]string { return reloadable }
+
+// logSourceChanges logs what recording the config's sources did to stored
+// sources besides their names and URLs: a rename at INFO (the source, its
+// items and entry ids are the same; its old addresses redirect), an
+// archive at WARN (the config gave a slug to another feed; the old feed's
+// items are no longer published, nor credited to the new one).
+func (a *App) logSourceChanges(changes []storage.SourceChange) {
+	for _, c := range changes {
+		switch c.Kind {
+		case storage.SourceRenamed:
+			a.Logger.Info(fmt.Sprintf("source renamed: %s → %s (same url)", c.From, c.To),
+				slog.String("from", c.From), slog.String("to", c.To), slog.String("name", c.Name), slog.String("url", c.URL))
+		case storage.SourceArchived:
+			a.Logger.Warn(fmt.Sprintf("source slug reused: %s is now %s (%s), a different feed than %s (%s); "+
+				"its items stay stored but unpublished as %s (configure %s again to bring them back)",
+				c.From, c.By.Name, c.By.URL, c.Name, c.URL, c.To, c.URL),
+				slog.String("slug", c.From), slog.String("archived_as", c.To),
+				slog.String("old_name", c.Name), slog.String("old_url", c.URL),
+				slog.String("name", c.By.Name), slog.String("url", c.By.URL))
+		}
+	}
+}

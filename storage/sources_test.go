@@ -1,0 +1,338 @@
+package storage
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/feedrelay/feedrelay/feeds"
+)
+
+// openBare opens the database dsn names with no source recorded.
+func openBare(tb testing.TB, dsn string) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func syncReport(t *testing.T, db *DB, sources ...SourceInfo) []SourceChange {
+	t.Helper()
+	changes, err := db.SyncSourcesReport(context.Background(), sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return changes
+}
+
+// entryIDs are the stored entry ids of source's entries, by guid.
+func entryIDs(t *testing.T, db *DB, source string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, e := range entries(t, db, source) {
+		out[strings.TrimPrefix(e.Link, "https://example.org/")] = e.EntryID
+	}
+	return out
+}
+
+func sourcesWithURL(t *testing.T, db *DB, url string) int {
+	t.Helper()
+	var n int
+	if err := db.r.QueryRow(db.q(`SELECT COUNT(*) FROM sources WHERE url = ?`), url).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A source whose slug changes — its name renamed with no slug: set (the
+// slug is the name's pinyin), or its slug: edited — is the same source
+// under the new slug: its items, entry ids, search hits and pruned
+// identities stay its own, the next poll stores nothing again, and the
+// old slug redirects to the new one.
+func TestSyncSources_RenameKeepsTheSource(t *testing.T) {
+	const url = "https://example.org/stcn/rss.xml"
+	for _, tc := range []struct {
+		name     string
+		from, to SourceInfo
+	}{
+		{"by name", SourceInfo{"zhengquanshibaowang", "证券时报网", url}, SourceInfo{"zhengquanshibao", "证券时报", url}},
+		{"by slug", SourceInfo{"srcb", "Source B", url}, SourceInfo{"srcb2", "Source B", url}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, dsn string) {
+				ctx := context.Background()
+				db := openBare(t, dsn)
+				clk := &clock{t: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}
+				db.Now = clk.now
+				if got := syncReport(t, db, tc.from); len(got) != 0 {
+					t.Fatalf("first sync reported %+v", got)
+				}
+				pub := clk.t.Add(-time.Hour)
+				old := item("old", "沪深两市成交额突破万亿", pub.Add(-72*time.Hour))
+				a, b := item("a", "A股高开", pub), item("b", "逆回购操作", pub)
+				clk.t = clk.t.Add(-72 * time.Hour)
+				if _, err := db.Save(ctx, result(tc.from.Slug, `"v1"`, old)); err != nil {
+					t.Fatal(err)
+				}
+				clk.t = clk.t.Add(72 * time.Hour)
+				if _, err := db.Save(ctx, result(tc.from.Slug, `"v2"`, a, b)); err != nil {
+					t.Fatal(err)
+				}
+				// Retention prunes the oldest; the source still lists it.
+				if n, err := db.Prune(ctx, tc.from.Slug, clk.t.Add(-48*time.Hour), 0); err != nil || n != 1 {
+					t.Fatalf("prune: %d, %v; want 1 pruned", n, err)
+				}
+				before := entryIDs(t, db, tc.from.Slug)
+				if len(before) != 2 || !strings.Contains(before["a"], tc.from.Slug+"/") {
+					t.Fatalf("before the rename: %v", before)
+				}
+
+				got := syncReport(t, db, tc.to)
+				want := []SourceChange{{Kind: SourceRenamed, From: tc.from.Slug, To: tc.to.Slug, Name: tc.to.Name, URL: url}}
+				if !slices.Equal(got, want) {
+					t.Fatalf("rename reported %+v, want %+v", got, want)
+				}
+				if again := syncReport(t, db, tc.to); len(again) != 0 {
+					t.Errorf("the same config again reported %+v", again)
+				}
+				if n := sourcesWithURL(t, db, url); n != 1 {
+					t.Errorf("%d sources with the url %s, want 1", n, url)
+				}
+				if after := entryIDs(t, db, tc.to.Slug); !maps(after, before) {
+					t.Errorf("entries under %s: %v, want %v", tc.to.Slug, after, before)
+				}
+				if es := entries(t, db, tc.from.Slug); len(es) != 0 {
+					t.Errorf("%d entries still under %s", len(es), tc.from.Slug)
+				}
+				if etag, _, _ := db.Validators(ctx, tc.to.Slug); etag != `"v2"` {
+					t.Errorf("validators after the rename: %q, want the source's own", etag)
+				}
+				if cur, ok, err := db.FormerSlug(ctx, tc.from.Slug); err != nil || !ok || cur != tc.to.Slug {
+					t.Errorf("FormerSlug(%s) = %q, %v, %v; want %s", tc.from.Slug, cur, ok, err, tc.to.Slug)
+				}
+
+				// The next poll mints ids with the new slug: known items keep
+				// their stored ones, the pruned one stays gone.
+				clk.t = clk.t.Add(time.Hour)
+				saved, err := db.Save(ctx, result(tc.to.Slug, `"v3"`, item("old", "沪深两市成交额突破万亿", pub.Add(-72*time.Hour)),
+					item("a", "A股高开", pub), item("b", "逆回购操作", pub)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if saved.Counts != (feeds.Counts{Unchanged: 3}) {
+					t.Errorf("the poll after the rename: %+v, want 3 unchanged", saved.Counts)
+				}
+				if after := entryIDs(t, db, tc.to.Slug); !maps(after, before) {
+					t.Errorf("entries after the next poll: %v, want %v", after, before)
+				}
+				indexed(t, db)
+				es, err := db.Search(ctx, SearchQuery{Text: "逆回购", Sources: []string{tc.to.Slug}, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := guids(es); !slices.Equal(g, []string{"b"}) {
+					t.Errorf("search under the new slug found %v, want [b]", g)
+				}
+			})
+		})
+	}
+}
+
+func maps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// A former slug that the config gives to another source is that
+// source's: it no longer redirects, and nothing is archived (the renamed
+// source left it).
+func TestSyncSources_FormerSlugTakenAgain(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openBare(t, dsn)
+		syncReport(t, db, SourceInfo{"a", "A", "https://example.org/a.xml"})
+		syncReport(t, db, SourceInfo{"b", "A", "https://example.org/a.xml"})
+		if _, ok, _ := db.FormerSlug(ctx, "a"); !ok {
+			t.Fatal("a does not redirect after its rename")
+		}
+		got := syncReport(t, db, SourceInfo{"b", "A", "https://example.org/a.xml"}, SourceInfo{"a", "New", "https://example.org/new.xml"})
+		if len(got) != 0 {
+			t.Errorf("reported %+v, want nothing", got)
+		}
+		if cur, ok, err := db.FormerSlug(ctx, "a"); ok || err != nil {
+			t.Errorf("a still redirects to %q (%v) once configured again", cur, err)
+		}
+	})
+}
+
+// Swapping the slugs of two sources is two renames: each slug's entries
+// are those of the feed now under it, never the other's.
+func TestSyncSources_SwapIsTwoRenames(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openBare(t, dsn)
+		ua, ub := "https://example.org/a.xml", "https://example.org/b.xml"
+		syncReport(t, db, SourceInfo{"a", "Alpha", ua}, SourceInfo{"b", "Beta", ub})
+		pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		if _, err := db.Save(ctx, result("a", "", item("a1", "Alpha one", pub))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Save(ctx, result("b", "", item("b1", "Beta one", pub))); err != nil {
+			t.Fatal(err)
+		}
+		wantA, wantB := entryIDs(t, db, "a"), entryIDs(t, db, "b")
+
+		got := syncReport(t, db, SourceInfo{"a", "Beta", ub}, SourceInfo{"b", "Alpha", ua})
+		want := []SourceChange{
+			{Kind: SourceRenamed, From: "b", To: "a", Name: "Beta", URL: ub},
+			{Kind: SourceRenamed, From: "a", To: "b", Name: "Alpha", URL: ua},
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("swap reported %+v, want %+v", got, want)
+		}
+		if g := entryIDs(t, db, "a"); !maps(g, wantB) {
+			t.Errorf("a shows %v, want Beta's %v", g, wantB)
+		}
+		if g := entryIDs(t, db, "b"); !maps(g, wantA) {
+			t.Errorf("b shows %v, want Alpha's %v", g, wantA)
+		}
+		for _, slug := range []string{"a", "b"} {
+			if cur, ok, _ := db.FormerSlug(ctx, slug); ok {
+				t.Errorf("%s redirects to %s, but it is configured", slug, cur)
+			}
+		}
+	})
+}
+
+// A slug reused for a different feed (another URL and name) does not credit
+// the new feed with the old one's items: the old source is archived with
+// them, and comes back with them when its URL is configured again.
+func TestSyncSources_ReusedSlugArchivesTheOldFeed(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openBare(t, dsn)
+		old := SourceInfo{"news", "Old News", "https://old.example/feed.xml"}
+		syncReport(t, db, old)
+		pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		if _, err := db.Save(ctx, result("news", "", item("o1", "Old story", pub))); err != nil {
+			t.Fatal(err)
+		}
+		oldIDs := entryIDs(t, db, "news")
+		syncReport(t, db) // removed from the config
+		fresh := SourceInfo{"news", "Fresh News", "https://fresh.example/feed.xml"}
+		got := syncReport(t, db, fresh)
+		if len(got) != 1 || got[0].Kind != SourceArchived || got[0].From != "news" || got[0].URL != old.URL ||
+			got[0].Name != old.Name || got[0].By != fresh || !strings.HasPrefix(got[0].To, "news~") {
+			t.Fatalf("reuse reported %+v, want news archived", got)
+		}
+		if es := entries(t, db, "news"); len(es) != 0 {
+			t.Errorf("the new feed is credited with %d of the old feed's entries", len(es))
+		}
+		if _, ok, _ := db.FormerSlug(ctx, "news"); ok {
+			t.Error("news redirects, but it is configured")
+		}
+		if again := syncReport(t, db, fresh); len(again) != 0 {
+			t.Errorf("the same config again reported %+v", again)
+		}
+
+		// The old feed back, under another slug: its items with it.
+		back := SourceInfo{"oldnews", old.Name, old.URL}
+		got = syncReport(t, db, fresh, back)
+		if len(got) != 1 || got[0].Kind != SourceRenamed || got[0].To != "oldnews" {
+			t.Fatalf("the old feed's return reported %+v, want a rename to oldnews", got)
+		}
+		if g := entryIDs(t, db, "oldnews"); !maps(g, oldIDs) {
+			t.Errorf("oldnews shows %v, want %v", g, oldIDs)
+		}
+	})
+}
+
+// A feed that moved (same slug and name, another URL) keeps its items.
+func TestSyncSources_MovedFeedKeepsItsItems(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openBare(t, dsn)
+		syncReport(t, db, SourceInfo{"stcn", "证券时报网", "http://old.example/rss"})
+		pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		if _, err := db.Save(ctx, result("stcn", `"v1"`, item("a", "A股高开", pub))); err != nil {
+			t.Fatal(err)
+		}
+		if got := syncReport(t, db, SourceInfo{"stcn", "证券时报网", "https://new.example/rss"}); len(got) != 0 {
+			t.Errorf("a moved feed reported %+v", got)
+		}
+		if es := entries(t, db, "stcn"); len(es) != 1 {
+			t.Errorf("%d entries after the move, want 1", len(es))
+		}
+		if etag, _, _ := db.Validators(ctx, "stcn"); etag != "" {
+			t.Errorf("validators %q kept across a URL change", etag)
+		}
+	})
+}
+
+// Instances that reload the same rename at once rename once, and every
+// one of them succeeds.
+func TestSyncSources_ConcurrentRenamesOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		first := openBare(t, dsn)
+		syncReport(t, first, SourceInfo{"zhengquanshibaowang", "证券时报网", "https://example.org/stcn.xml"})
+		const n = 4
+		dbs := []*DB{first}
+		for range n - 1 {
+			dbs = append(dbs, openBare(t, dsn))
+		}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			renames int
+		)
+		for _, db := range dbs {
+			wg.Go(func() {
+				changes, err := db.SyncSourcesReport(ctx, []SourceInfo{{"zhengquanshibao", "证券时报", "https://example.org/stcn.xml"}})
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				renames += len(changes)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if renames != 1 {
+			t.Errorf("%d renames reported by %d instances, want 1", renames, n)
+		}
+		if c := sourcesWithURL(t, first, "https://example.org/stcn.xml"); c != 1 {
+			t.Errorf("%d sources with the url, want 1", c)
+		}
+	})
+}
+
+// A poll that began before a reload renamed its source is saved to it.
+func TestSave_PollThatOutlivedARename(t *testing.T) {
+	eachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db := openBare(t, dsn)
+		syncReport(t, db, SourceInfo{"a", "A", "https://example.org/a.xml"})
+		syncReport(t, db, SourceInfo{"b", "A", "https://example.org/a.xml"})
+		pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+		if _, err := db.Save(ctx, result("a", "", item("x", "X", pub))); err != nil {
+			t.Fatal(err)
+		}
+		if es := entries(t, db, "b"); len(es) != 1 {
+			t.Errorf("%d entries under b, want the late poll's 1", len(es))
+		}
+	})
+}
