@@ -3,6 +3,7 @@ package feeds
 import (
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -214,4 +215,134 @@ func escapeTo(b *strings.Builder, s []byte) {
 		last = i + 1
 	}
 	b.Write(s[last:])
+}
+
+// lazyAttrs are the attributes lazy-loading scripts keep an image's real
+// address in, most preferred first: data-src (most Chinese news sites,
+// WordPress lazy-load plugins), data-original (jQuery lazyload, 新浪,
+// 网易), data-lazy-src (WP Rocket, a3 Lazy Load), data-actualsrc
+// (知乎). The page's src is then a placeholder (a 1×1 data: GIF,
+// /img/blank.gif) or absent, and the sanitizer, which keeps only src,
+// would publish the placeholder or drop the image.
+var lazyAttrs = [...]string{"data-src", "data-original", "data-lazy-src", "data-actualsrc"}
+
+// mayHaveLazyImage reports whether s may hold one of lazyAttrs: the cheap
+// check that spares content without lazy images the tokenizer pass
+// (lazy-load scripts write the attributes in lower case).
+func mayHaveLazyImage(s string) bool {
+	for {
+		i := strings.Index(s, "data-")
+		if i < 0 {
+			return false
+		}
+		s = s[i+len("data-"):]
+		for _, a := range lazyAttrs {
+			if strings.HasPrefix(s, a[len("data-"):]) {
+				return true
+			}
+		}
+	}
+}
+
+// lazyImages gives every <img> of an HTML fragment or page that has one
+// of lazyAttrs (the first present, non-empty and not a data: URI) that
+// address as its src, in place of the placeholder, and drops the lazy
+// attributes (the sanitizer would: without them fastSanitize can take
+// the image). Everything else is left byte for byte: s itself is
+// returned when no image changes. It reads s with the tokenizer the
+// sanitizer uses, so that what it takes for an <img> tag is what the
+// sanitizer does (not an "<img" in a comment, a script or an attribute).
+//
+// It is the one lazy-image step: sanitize applies it to all content
+// (feeds, scraped fields, articles), and FetchArticle to an article page
+// before readability, which drops an image whose only address is a
+// relative data-original.
+func lazyImages(s string) string {
+	if !mayHaveLazyImage(s) {
+		return s
+	}
+	var b strings.Builder
+	z := html.NewTokenizer(strings.NewReader(s))
+	pos, last := 0, 0 // where the token begins in s; what s[:last] is in b already
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		n := len(z.Raw()) // before TagName and TagAttr, which may reuse its bytes
+		if tt == html.StartTagToken || tt == html.SelfClosingTagToken {
+			if name, hasAttr := z.TagName(); hasAttr && string(name) == "img" {
+				if tag, ok := lazyImageTag(z, tt == html.SelfClosingTagToken); ok {
+					if last == 0 {
+						b.Grow(len(s))
+					}
+					b.WriteString(s[last:pos])
+					b.WriteString(tag)
+					last = pos + n
+				}
+			}
+		}
+		pos += n
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// lazyImageTag is the <img> tag z is at, rewritten with its lazy address
+// as src (written first, then its other attributes as they were, minus src
+// and lazyAttrs), or false when it has no lazy address to use.
+func lazyImageTag(z *html.Tokenizer, selfClosing bool) (string, bool) {
+	var (
+		attrs []html.Attribute
+		found [len(lazyAttrs)]string
+	)
+	for more := true; more; {
+		var key, val []byte
+		key, val, more = z.TagAttr()
+		attrs = append(attrs, html.Attribute{Key: string(key), Val: string(val)})
+	}
+	for _, a := range attrs {
+		for i, name := range lazyAttrs {
+			if a.Key == name && found[i] == "" {
+				found[i] = strings.TrimSpace(a.Val)
+			}
+		}
+	}
+	src := ""
+	for _, v := range found {
+		if v != "" && !hasPrefixFold(v, "data:") {
+			src = v
+			break
+		}
+	}
+	if src == "" {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(`<img src="`)
+	b.WriteString(html.EscapeString(src))
+	b.WriteByte('"')
+	for _, a := range attrs {
+		if a.Key == "src" || slices.Contains(lazyAttrs[:], a.Key) {
+			continue
+		}
+		b.WriteByte(' ')
+		b.WriteString(a.Key)
+		b.WriteString(`="`)
+		b.WriteString(html.EscapeString(a.Val))
+		b.WriteByte('"')
+	}
+	if selfClosing {
+		b.WriteString("/>")
+	} else {
+		b.WriteByte('>')
+	}
+	return b.String(), true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
