@@ -364,11 +364,6 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
-	if !src.Article.ReadsJSON() {
-		// Before extraction: readability drops an image whose only
-		// address is a lazy one it cannot parse (data-original="../a.jpg").
-		text = []byte(lazyImages(string(text)))
-	}
 	raw, base, err := src.Article.Extract(text, resp.URL)
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)

@@ -254,9 +254,9 @@ func mayHaveLazyImage(s string) bool {
 // sanitizer does (not an "<img" in a comment, a script or an attribute).
 //
 // It is the one lazy-image step: sanitize applies it to all content
-// (feeds, scraped fields, articles), and FetchArticle to an article page
-// before readability, which drops an image whose only address is a
-// relative data-original.
+// (feeds, scraped fields, articles by selector or readability). Readability
+// keeps the lazy attributes but gives src only an address it can parse
+// as absolute or rooted: a relative data-original is left without one.
 func lazyImages(s string) string {
 	if !mayHaveLazyImage(s) {
 		return s

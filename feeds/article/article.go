@@ -117,10 +117,6 @@ func (e *Extractor) Extract(page []byte, pageURL string) (content string, base *
 	return content, base, nil
 }
 
-// ReadsJSON reports whether the article is taken out of a JSON answer
-// (full_text.path) rather than an HTML page.
-func (e *Extractor) ReadsJSON() bool { return e.spec.Path != "" }
-
 // fromPage parses an HTML page, removes what Remove names from all of it,
 // and takes the article by selector or readability.
 func (e *Extractor) fromPage(page []byte, pageURL string) (string, *url.URL, error) {
