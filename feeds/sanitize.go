@@ -261,7 +261,7 @@ func lazyImages(s string) string {
 	if !mayHaveLazyImage(s) {
 		return s
 	}
-	var b strings.Builder
+	var b, rest strings.Builder
 	z := html.NewTokenizer(strings.NewReader(s))
 	pos, last := 0, 0 // where the token begins in s; what s[:last] is in b already
 	for {
@@ -272,12 +272,21 @@ func lazyImages(s string) string {
 		n := len(z.Raw()) // before TagName and TagAttr, which may reuse its bytes
 		if tt == html.StartTagToken || tt == html.SelfClosingTagToken {
 			if name, hasAttr := z.TagName(); hasAttr && string(name) == "img" {
-				if tag, ok := lazyImageTag(z, tt == html.SelfClosingTagToken); ok {
+				rest.Reset()
+				if src, ok := lazySrc(z, &rest); ok {
 					if last == 0 {
 						b.Grow(len(s))
 					}
 					b.WriteString(s[last:pos])
-					b.WriteString(tag)
+					b.WriteString(`<img src="`)
+					escapeTo(&b, []byte(src))
+					b.WriteByte('"')
+					b.WriteString(rest.String())
+					if tt == html.SelfClosingTagToken {
+						b.WriteString("/>")
+					} else {
+						b.WriteByte('>')
+					}
 					last = pos + n
 				}
 			}
@@ -291,56 +300,37 @@ func lazyImages(s string) string {
 	return b.String()
 }
 
-// lazyImageTag is the <img> tag z is at, rewritten with its lazy address
-// as src (written first, then its other attributes as they were, minus src
-// and lazyAttrs), or false when it has no lazy address to use.
-func lazyImageTag(z *html.Tokenizer, selfClosing bool) (string, bool) {
-	var (
-		attrs []html.Attribute
-		found [len(lazyAttrs)]string
-	)
+// lazySrc reads the attributes of the <img> tag z is at and returns its
+// lazy address, or false when it has none to use; rest gets its other
+// attributes as they were (minus src and lazyAttrs), escaped as the
+// sanitizer writes them.
+func lazySrc(z *html.Tokenizer, rest *strings.Builder) (string, bool) {
+	var found [len(lazyAttrs)]string
 	for more := true; more; {
 		var key, val []byte
 		key, val, more = z.TagAttr()
-		attrs = append(attrs, html.Attribute{Key: string(key), Val: string(val)})
-	}
-	for _, a := range attrs {
-		for i, name := range lazyAttrs {
-			if a.Key == name && found[i] == "" {
-				found[i] = strings.TrimSpace(a.Val)
+		lazy := slices.Index(lazyAttrs[:], string(key)) // no allocation: a comparison
+		switch {
+		case lazy >= 0:
+			if found[lazy] == "" {
+				found[lazy] = strings.TrimSpace(string(val))
 			}
+		case string(key) == "src":
+			// The placeholder: dropped.
+		default:
+			rest.WriteByte(' ')
+			rest.Write(key)
+			rest.WriteString(`="`)
+			escapeTo(rest, val)
+			rest.WriteByte('"')
 		}
 	}
-	src := ""
 	for _, v := range found {
 		if v != "" && !hasPrefixFold(v, "data:") {
-			src = v
-			break
+			return v, true
 		}
 	}
-	if src == "" {
-		return "", false
-	}
-	var b strings.Builder
-	b.WriteString(`<img src="`)
-	b.WriteString(html.EscapeString(src))
-	b.WriteByte('"')
-	for _, a := range attrs {
-		if a.Key == "src" || slices.Contains(lazyAttrs[:], a.Key) {
-			continue
-		}
-		b.WriteByte(' ')
-		b.WriteString(a.Key)
-		b.WriteString(`="`)
-		b.WriteString(html.EscapeString(a.Val))
-		b.WriteByte('"')
-	}
-	if selfClosing {
-		b.WriteString("/>")
-	} else {
-		b.WriteByte('>')
-	}
-	return b.String(), true
+	return "", false
 }
 
 func hasPrefixFold(s, prefix string) bool {
