@@ -184,6 +184,10 @@ func (e *Extractor) bySelector(doc *goquery.Document) (string, error) {
 	found := doc.FindMatcher(e.sel)
 	switch found.Length() {
 	case 0:
+		if len(e.remove) > 0 {
+			// remove may be what took the matches.
+			return "", fmt.Errorf("%w (selector %q, once remove was applied)", ErrNoArticle, e.spec.Selector)
+		}
 		return "", fmt.Errorf("%w (selector %q)", ErrNoArticle, e.spec.Selector)
 	case 1:
 		h, err := found.Html()
