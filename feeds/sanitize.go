@@ -3,7 +3,6 @@ package feeds
 import (
 	"io"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -309,7 +308,13 @@ func lazySrc(z *html.Tokenizer, rest *strings.Builder) (string, bool) {
 	for more := true; more; {
 		var key, val []byte
 		key, val, more = z.TagAttr()
-		lazy := slices.Index(lazyAttrs[:], string(key)) // no allocation: a comparison
+		lazy := -1
+		for i, a := range lazyAttrs {
+			if string(key) == a { // compared, not copied
+				lazy = i
+				break
+			}
+		}
 		switch {
 		case lazy >= 0:
 			if found[lazy] == "" {
