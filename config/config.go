@@ -189,7 +189,8 @@ const (
 type FullText struct {
 	// Selector picks the article on the item's page; empty: readability.
 	Selector string `yaml:"selector"`
-	// Remove are removed inside the article first (share bars, scripts).
+	// Remove are removed from the whole page first (share bars, scripts, an
+	// editor's line), elements Selector matches included.
 	Remove []string `yaml:"remove" expect:"a list of CSS selectors"`
 	// URL (kind: json) is a template of the article's URL, when it is not
 	// the item's link: "http://…/GetNewsText.do?id={infocode}".

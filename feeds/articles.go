@@ -21,7 +21,8 @@ import (
 // changes the item (its content hash: the list's, never the article's, so
 // an unchanged list costs no article fetch). A failed fetch keeps the item
 // with what the list says of it, and is retried on later polls, with
-// backoff, until MaxArticleAttempts; it never fails the poll. Fetches go
+// backoff, until MaxArticleAttempts (a 404 or 410 is not retried); it
+// never fails the poll. Fetches go
 // through the poll's Fetcher (its per-host limit, the source's body cap,
 // timeouts and user agent), ArticleConcurrency at a time per source.
 
@@ -32,7 +33,7 @@ type ArticleState string
 const (
 	ArticleOK      ArticleState = "ok"      // fetched: the item's content is the article
 	ArticlePending ArticleState = "pending" // to fetch, or to retry at NextAttempt
-	ArticleFailed  ArticleState = "failed"  // MaxArticleAttempts failed: not tried again until the item changes
+	ArticleFailed  ArticleState = "failed"  // MaxArticleAttempts failed, or a 404/410: not tried again until the item changes
 )
 
 // Article is the outcome of one fetch of an item's full text, as storage
@@ -309,7 +310,7 @@ func articleOutcome(content string, err error, attempts int, now time.Time) Arti
 		return a
 	}
 	a.Err = err.Error()
-	if attempts >= MaxArticleAttempts {
+	if attempts >= MaxArticleAttempts || permanent(err) {
 		a.State = ArticleFailed
 		return a
 	}
@@ -326,6 +327,16 @@ func articleOutcome(content string, err error, attempts int, now time.Time) Arti
 	return a
 }
 
+// permanent reports whether err is an answer that a retry would only
+// repeat: 404 Not Found or 410 Gone (a withdrawn article, a link the list
+// got wrong). Such an article is not asked for again until the item
+// changes; any other failure may pass (a 5xx, a 403 of an anti-bot wall, a
+// timeout).
+func permanent(err error) bool {
+	var he *HTTPError
+	return errors.As(err, &he) && (he.StatusCode == http.StatusNotFound || he.StatusCode == http.StatusGone)
+}
+
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
@@ -336,7 +347,8 @@ func minTime(a, b time.Time) time.Time {
 // FetchArticle fetches the page at rawURL under src's limits (and its
 // address policy: see Request.ConfiguredURL) and returns
 // the article src.Article takes out of it, sanitized like feed content
-// (relative links resolved against the page's URL).
+// (relative links resolved against the page's <base href>, else its URL;
+// lazy images given their real address).
 func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (string, error) {
 	// A private address is reached only where the source's own URL names
 	// it, or allow_private_networks says so: never because a page names it.
@@ -352,11 +364,11 @@ func (p *Poller) FetchArticle(ctx context.Context, src Source, rawURL string) (s
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
-	raw, err := src.Article.Extract(text, resp.URL)
+	raw, base, err := src.Article.Extract(text, resp.URL)
 	if err != nil {
 		return "", fmt.Errorf("article %s: %w", rawURL, err)
 	}
-	base, _ := url.Parse(resp.URL)
+	// Resolved against the page's <base href>, else its URL.
 	out := sanitize(raw, base)
 	if htmltext.Plain(out) == "" { // the article is HTML, not a title
 		return "", fmt.Errorf("article %s: nothing is left of the article once sanitized", rawURL)

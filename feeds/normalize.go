@@ -382,13 +382,15 @@ func urlAttr(name string) bool {
 	return false
 }
 
-// sanitize resolves relative URLs against base, then removes anything
-// unsafe (scripts, on* handlers, javascript: URLs, iframes, styles).
+// sanitize gives lazy images their real address (lazyImages), resolves
+// relative URLs against base, then removes anything unsafe (scripts, on*
+// handlers, javascript: URLs, iframes, styles).
 func sanitize(fragment string, base *url.URL) string {
 	fragment = strings.TrimSpace(fragment)
 	if fragment == "" {
 		return ""
 	}
+	fragment = lazyImages(fragment)
 	// Only a web page's address resolves relative links: any other base
 	// (javascript:, data:, a file) could turn them into what bluemonday
 	// just removed.

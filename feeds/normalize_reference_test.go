@@ -195,6 +195,7 @@ func sanitizeReference(fragment string, base *url.URL) string {
 	if fragment == "" {
 		return ""
 	}
+	fragment = lazyImages(fragment) // since: lazy images get their address
 	out, ok := fastSanitize(fragment, nil)
 	if !ok {
 		out = contentPolicy.Sanitize(fragment)

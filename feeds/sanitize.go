@@ -215,3 +215,129 @@ func escapeTo(b *strings.Builder, s []byte) {
 	}
 	b.Write(s[last:])
 }
+
+// lazyAttrs are the attributes lazy-loading scripts keep an image's real
+// address in, most preferred first: data-src (most Chinese news sites,
+// WordPress lazy-load plugins), data-original (jQuery lazyload, 新浪,
+// 网易), data-lazy-src (WP Rocket, a3 Lazy Load), data-actualsrc
+// (知乎). The page's src is then a placeholder (a 1×1 data: GIF,
+// /img/blank.gif) or absent, and the sanitizer, which keeps only src,
+// would publish the placeholder or drop the image.
+var lazyAttrs = [...]string{"data-src", "data-original", "data-lazy-src", "data-actualsrc"}
+
+// mayHaveLazyImage reports whether s may hold one of lazyAttrs: the cheap
+// check that spares content without lazy images the tokenizer pass
+// (lazy-load scripts write the attributes in lower case).
+func mayHaveLazyImage(s string) bool {
+	for {
+		i := strings.Index(s, "data-")
+		if i < 0 {
+			return false
+		}
+		s = s[i+len("data-"):]
+		for _, a := range lazyAttrs {
+			if strings.HasPrefix(s, a[len("data-"):]) {
+				return true
+			}
+		}
+	}
+}
+
+// lazyImages gives every <img> of an HTML fragment or page that has one
+// of lazyAttrs (the first present, non-empty and not a data: URI) that
+// address as its src, in place of the placeholder, and drops the lazy
+// attributes (the sanitizer would: without them fastSanitize can take
+// the image). Everything else is left byte for byte: s itself is
+// returned when no image changes. It reads s with the tokenizer the
+// sanitizer uses, so that what it takes for an <img> tag is what the
+// sanitizer does (not an "<img" in a comment, a script or an attribute).
+//
+// It is the one lazy-image step: sanitize applies it to all content
+// (feeds, scraped fields, articles by selector or readability). Readability
+// keeps the lazy attributes but gives src only an address it can parse
+// as absolute or rooted: a relative data-original is left without one.
+func lazyImages(s string) string {
+	if !mayHaveLazyImage(s) {
+		return s
+	}
+	var b, rest strings.Builder
+	z := html.NewTokenizer(strings.NewReader(s))
+	pos, last := 0, 0 // where the token begins in s; what s[:last] is in b already
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		n := len(z.Raw()) // before TagName and TagAttr, which may reuse its bytes
+		if tt == html.StartTagToken || tt == html.SelfClosingTagToken {
+			if name, hasAttr := z.TagName(); hasAttr && string(name) == "img" {
+				rest.Reset()
+				if src, ok := lazySrc(z, &rest); ok {
+					if last == 0 {
+						b.Grow(len(s))
+					}
+					b.WriteString(s[last:pos])
+					b.WriteString(`<img src="`)
+					escapeTo(&b, []byte(src))
+					b.WriteByte('"')
+					b.WriteString(rest.String())
+					if tt == html.SelfClosingTagToken {
+						b.WriteString("/>")
+					} else {
+						b.WriteByte('>')
+					}
+					last = pos + n
+				}
+			}
+		}
+		pos += n
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// lazySrc reads the attributes of the <img> tag z is at and returns its
+// lazy address, or false when it has none to use; rest gets its other
+// attributes as they were (minus src and lazyAttrs), escaped as the
+// sanitizer writes them.
+func lazySrc(z *html.Tokenizer, rest *strings.Builder) (string, bool) {
+	var found [len(lazyAttrs)]string
+	for more := true; more; {
+		var key, val []byte
+		key, val, more = z.TagAttr()
+		lazy := -1
+		for i, a := range lazyAttrs {
+			if string(key) == a { // compared, not copied
+				lazy = i
+				break
+			}
+		}
+		switch {
+		case lazy >= 0:
+			if found[lazy] == "" {
+				found[lazy] = strings.TrimSpace(string(val))
+			}
+		case string(key) == "src":
+			// The placeholder: dropped.
+		default:
+			rest.WriteByte(' ')
+			rest.Write(key)
+			rest.WriteString(`="`)
+			escapeTo(rest, val)
+			rest.WriteByte('"')
+		}
+	}
+	for _, v := range found {
+		if v != "" && !hasPrefixFold(v, "data:") {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}

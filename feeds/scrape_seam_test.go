@@ -1,7 +1,6 @@
 package feeds
 
 import (
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -98,11 +97,10 @@ func TestScrapedItemsNormalize(t *testing.T) {
 			t.Fatal(err)
 		}
 		const articleURL = "https://www.stcn.com/article/detail/1764521.html"
-		raw, err := e.Extract(page, articleURL)
+		raw, base, err := e.Extract(page, articleURL)
 		if err != nil {
 			t.Fatal(err)
 		}
-		base, _ := url.Parse(articleURL)
 		got := sanitize(raw, base)
 		if !strings.Contains(got, `src="https://www.stcn.com/uploads/2026/11/26/mlf-chart.png"`) {
 			t.Errorf("image not absolute:\n%s", got)

@@ -3,9 +3,10 @@
 // no selector is given, or from a JSON body API answer by path.
 //
 // Its functions are pure: bytes in (decoded to UTF-8 by the fetcher's
-// charset rules), an HTML fragment out. The fragment is not safe to
-// publish: package feeds sanitizes it like any feed content, resolving its
-// relative links against the article's URL.
+// charset rules), an HTML fragment out, with the address its relative
+// links resolve against (the page's <base href>, else its URL). The
+// fragment is not safe to publish: package feeds sanitizes it like any
+// feed content, resolving its relative links against that address.
 package article
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
 	"github.com/tidwall/gjson"
+	"golang.org/x/net/html"
 
 	"github.com/feedrelay/feedrelay/feeds/scrape"
 )
@@ -28,11 +30,14 @@ import (
 // at hand (scrape.Spec.FullTextURL), so an item arrives here with the URL
 // already made.
 type Spec struct {
-	// Selector picks the article; several matches are joined in page
-	// order. Empty: readability finds it.
+	// Selector picks the article: one match is the article (its inner
+	// HTML), several are its parts (each match's outer HTML, in page
+	// order: ".detail-content > p" keeps its paragraphs). Empty:
+	// readability finds it.
 	Selector string
-	// Remove are removed inside the article (inside the whole page for
-	// readability) before anything is taken: share bars, scripts, ads.
+	// Remove are removed from the whole page before anything is taken
+	// (share bars, scripts, ads, a "责任编辑" line): an element the
+	// selector matches goes too.
 	Remove []string
 	// Path, when set, reads the page as a JSON answer and takes the HTML
 	// string at this gjson path ("text" for Eastmoney's body API).
@@ -88,58 +93,136 @@ func Compile(spec Spec) (*Extractor, error) {
 	return e, nil
 }
 
-// Extract returns the article's HTML from its fetched page. pageURL is
-// where the page came from after redirects; readability resolves the
-// article's relative links against it.
-func (e *Extractor) Extract(page []byte, pageURL string) (string, error) {
-	var (
-		out string
-		err error
-	)
-	switch {
-	case e.spec.Path != "":
-		out, err = e.fromJSON(page)
-	case e.sel != nil:
-		out, err = e.bySelector(page)
-	default:
-		out, err = e.byReadability(page, pageURL)
+// Extract returns the article's HTML from its fetched page (content), and
+// base, the address its relative links resolve against: the page's
+// <base href> when that is a web address, else pageURL, where the page
+// came from after redirects (nil when neither is a web address).
+// Readability resolves the article's links against base itself.
+func (e *Extractor) Extract(page []byte, pageURL string) (content string, base *url.URL, err error) {
+	if e.spec.Path != "" {
+		// A JSON answer has no <base>: its HTML is read against its URL.
+		base, err = webBase(pageURL)
+		if err == nil {
+			content, err = e.fromJSON(page)
+		}
+	} else {
+		content, base, err = e.fromPage(page, pageURL)
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if strings.TrimSpace(out) == "" {
-		return "", errors.New("the article is empty")
+	if strings.TrimSpace(content) == "" {
+		return "", nil, errors.New("the article is empty")
 	}
-	return out, nil
+	return content, base, nil
 }
 
-func (e *Extractor) bySelector(page []byte) (string, error) {
+// fromPage parses an HTML page, removes what Remove names from all of it,
+// and takes the article by selector or readability.
+func (e *Extractor) fromPage(page []byte, pageURL string) (string, *url.URL, error) {
+	base, err := webBase(pageURL)
+	if err != nil {
+		return "", nil, err
+	}
 	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(page))
 	if err != nil {
-		return "", fmt.Errorf("parse article page: %w", err)
+		return "", nil, fmt.Errorf("parse article page: %w", err)
 	}
-	found := doc.FindMatcher(e.sel)
-	if found.Length() == 0 {
-		return "", fmt.Errorf("%w (selector %q)", ErrNoArticle, e.spec.Selector)
-	}
+	base = pageBase(doc, base)
+	// Removed from the whole page first (README: "removed first"), so
+	// that a match of the selector is removed too, not only what it
+	// holds.
 	for _, r := range e.remove {
-		found.FindMatcher(r).Remove()
+		doc.FindMatcher(r).Remove()
 	}
-	var b strings.Builder
-	for i := range found.Nodes {
-		h, err := found.Eq(i).Html()
+	var out string
+	if e.sel != nil {
+		out, err = e.bySelector(doc)
+	} else {
+		out, err = byReadability(doc, base)
+	}
+	return out, base, err
+}
+
+// webBase parses the URL a page came from: nil when it is not a web
+// address (a file: page resolves nothing).
+func webBase(pageURL string) (*url.URL, error) {
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		return nil, fmt.Errorf("page URL %q: %w", pageURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, nil
+	}
+	return u, nil
+}
+
+// pageBase is what the relative links of a page fetched from base resolve
+// against: its first <base href>, resolved against base, when that is a
+// web address (a javascript: or data: base would turn every relative link
+// into what the sanitizer removes), else base. It is the rule package
+// scrape applies to list pages.
+func pageBase(doc *goquery.Document, base *url.URL) *url.URL {
+	if base == nil {
+		return nil
+	}
+	href, ok := doc.Find("base[href]").First().Attr("href")
+	if !ok {
+		return base
+	}
+	if b, err := base.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
+		return b
+	}
+	return base
+}
+
+// bySelector takes the selector's matches out of doc: one match's inner
+// HTML (what stored articles have always held), or several matches' outer
+// HTML in page order, so that ".detail-content > p" keeps its paragraphs.
+// A match inside an earlier match is part of it already.
+func (e *Extractor) bySelector(doc *goquery.Document) (string, error) {
+	found := doc.FindMatcher(e.sel)
+	switch found.Length() {
+	case 0:
+		if len(e.remove) > 0 {
+			// remove may be what took the matches.
+			return "", fmt.Errorf("%w (selector %q, once remove was applied)", ErrNoArticle, e.spec.Selector)
+		}
+		return "", fmt.Errorf("%w (selector %q)", ErrNoArticle, e.spec.Selector)
+	case 1:
+		h, err := found.Html()
 		if err != nil {
 			return "", fmt.Errorf("render article: %w", err)
 		}
-		if h = strings.TrimSpace(h); h == "" {
+		return strings.TrimSpace(h), nil
+	}
+	var b strings.Builder
+	var last *html.Node // the latest match written
+	for i, n := range found.Nodes {
+		if last != nil && within(n, last) {
 			continue
 		}
+		h, err := goquery.OuterHtml(found.Eq(i))
+		if err != nil {
+			return "", fmt.Errorf("render article: %w", err)
+		}
+		last = n
 		if b.Len() > 0 {
 			b.WriteByte('\n')
 		}
 		b.WriteString(h)
 	}
 	return b.String(), nil
+}
+
+// within reports whether n is a descendant of ancestor.
+func within(n, ancestor *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p == ancestor {
+			return true
+		}
+	}
+	return false
 }
 
 // readabilityChars is the text length below which readability retries
@@ -149,18 +232,12 @@ func (e *Extractor) bySelector(page []byte) (string, error) {
 // strictest pass and the looser ones let sidebars in.
 const readabilityChars = 200
 
-func (e *Extractor) byReadability(page []byte, pageURL string) (string, error) {
-	doc, err := goquery.NewDocumentFromReader(bytes.NewReader(page))
-	if err != nil {
-		return "", fmt.Errorf("parse article page: %w", err)
-	}
-	for _, r := range e.remove {
-		doc.FindMatcher(r).Remove()
-	}
-	u, _ := url.Parse(pageURL) // nil leaves links as they are
+// byReadability finds the article of doc (Remove already applied) and
+// renders it, its links made absolute against base.
+func byReadability(doc *goquery.Document, base *url.URL) (string, error) {
 	p := readability.NewParser()
 	p.CharThresholds = readabilityChars
-	art, err := p.ParseAndMutate(doc.Nodes[0], u)
+	art, err := p.ParseAndMutate(doc.Nodes[0], base) // nil base: links left as they are
 	if err != nil {
 		return "", fmt.Errorf("readability: %w", err)
 	}

@@ -29,7 +29,8 @@ func extract(t testing.TB, spec article.Spec, page []byte, pageURL string) (stri
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	return e.Extract(page, pageURL)
+	content, _, err := e.Extract(page, pageURL)
+	return content, err
 }
 
 // The article paragraphs of stcn_detail.html, first and last.
@@ -68,15 +69,86 @@ func TestSelectorAndRemove(t *testing.T) {
 	}
 }
 
-// Several matches are the article's parts, in page order.
+// Several matches are the article's parts, in page order, each whole (its
+// outer HTML: ".detail-content > p" keeps its paragraphs); a match inside
+// an earlier one is not repeated. One match is the article: its inner HTML,
+// as stored articles have always held it.
 func TestSelectorSeveralMatches(t *testing.T) {
-	page := []byte(`<div class="p">第一段</div><div class="ad">广告</div><div class="p">第二段</div>`)
+	page := []byte(`<div class="p">第一段</div><div class="ad">广告</div><div class="p">第二段<div class="p">引文</div></div>`)
 	got, err := extract(t, article.Spec{Selector: ".p"}, page, detailURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != "第一段\n第二段" {
-		t.Errorf("got %q", got)
+	if want := `<div class="p">第一段</div>` + "\n" + `<div class="p">第二段<div class="p">引文</div></div>`; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got, err = extract(t, article.Spec{Selector: ".detail-content"}, fixture(t, "stcn_detail.html"), detailURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got, "<p>"+firstPara) {
+		t.Errorf("one match: got %.80q…, want its inner HTML", got)
+	}
+}
+
+// remove is applied to the whole page before the selector: an element the
+// selector matches is removed too, not only what the matches hold.
+func TestRemoveMatchesToo(t *testing.T) {
+	page := []byte(`<div class="detail-content"><p>第一段</p><p class="editor">责任编辑：李四</p><p>第二段</p></div>`)
+	got, err := extract(t, article.Spec{Selector: ".detail-content > p", Remove: []string{".editor"}}, page, detailURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<p>第一段</p>\n<p>第二段</p>"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The article's relative links resolve against the page's <base href>
+// when it is a web address (relative to the page or not), else against
+// the page's URL.
+func TestBase(t *testing.T) {
+	const pageURL = "http://news.example.cn/article/detail/1.html"
+	for _, tc := range []struct{ base, want string }{
+		{`<base href="http://news.example.cn/static/2026/">`, "http://news.example.cn/static/2026/"},
+		{`<base href="/static/2026/">`, "http://news.example.cn/static/2026/"},
+		{`<base target="_blank"><base href="https://img.example.cn/">`, "https://img.example.cn/"},
+		{`<base href="javascript:alert(1)//">`, pageURL},
+		{`<base href="data:text/html,x">`, pageURL},
+		{``, pageURL},
+	} {
+		page := []byte(`<html><head>` + tc.base + `</head><body><div class="c"><img src="pic/b.jpg"></div></body></html>`)
+		for _, spec := range []article.Spec{{Selector: ".c"}, {}} {
+			e, err := article.Compile(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, base, err := e.Extract(page, pageURL)
+			if spec.Selector == "" && err != nil {
+				continue // readability finds no article on so short a page: TestBaseReadability
+			}
+			if err != nil || base == nil || base.String() != tc.want {
+				t.Errorf("%s, selector %q: base %v (%v), want %s", tc.base, spec.Selector, base, err, tc.want)
+			}
+		}
+	}
+	// A page read from a file has no web address: nothing resolves.
+	e, _ := article.Compile(article.Spec{Selector: ".c"})
+	if _, base, err := e.Extract([]byte(`<base href="http://x.example/"><div class="c">x</div>`), "file:///srv/a.html"); err != nil || base != nil {
+		t.Errorf("file page: base %v (%v), want none", base, err)
+	}
+}
+
+// Readability resolves the article's links against <base href> too.
+func TestBaseReadability(t *testing.T) {
+	page := fixture(t, "cnstock_detail.html")
+	page = []byte(strings.Replace(string(page), "<head>", `<head><base href="https://static.cnstock.example/2026/pages/">`, 1))
+	got, err := extract(t, article.Spec{}, page, "https://news.cnstock.example/news/2026/1126/100.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `src="https://static.cnstock.example/2026/images/2026/1126/dividend.jpg"`; !strings.Contains(got, want) {
+		t.Errorf("article lacks %s:\n%s", want, got)
 	}
 }
 
@@ -216,7 +288,7 @@ func BenchmarkReadability(b *testing.B) {
 	}
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {
-		if _, err := e.Extract(page, "https://news.cnstock.example/news/2026/1126/100.html"); err != nil {
+		if _, _, err := e.Extract(page, "https://news.cnstock.example/news/2026/1126/100.html"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -230,7 +302,7 @@ func BenchmarkSelector(b *testing.B) {
 	}
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {
-		if _, err := e.Extract(page, detailURL); err != nil {
+		if _, _, err := e.Extract(page, detailURL); err != nil {
 			b.Fatal(err)
 		}
 	}
