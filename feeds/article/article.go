@@ -101,7 +101,7 @@ func Compile(spec Spec) (*Extractor, error) {
 func (e *Extractor) Extract(page []byte, pageURL string) (content string, base *url.URL, err error) {
 	if e.spec.Path != "" {
 		// A JSON answer has no <base>: its HTML is read against its URL.
-		base, err = webBase(pageURL)
+		base, err = scrape.WebBase(pageURL)
 		if err == nil {
 			content, err = e.fromJSON(page)
 		}
@@ -120,7 +120,7 @@ func (e *Extractor) Extract(page []byte, pageURL string) (content string, base *
 // fromPage parses an HTML page, removes what Remove names from all of it,
 // and takes the article by selector or readability.
 func (e *Extractor) fromPage(page []byte, pageURL string) (string, *url.URL, error) {
-	base, err := webBase(pageURL)
+	base, err := scrape.WebBase(pageURL)
 	if err != nil {
 		return "", nil, err
 	}
@@ -128,7 +128,7 @@ func (e *Extractor) fromPage(page []byte, pageURL string) (string, *url.URL, err
 	if err != nil {
 		return "", nil, fmt.Errorf("parse article page: %w", err)
 	}
-	base = pageBase(doc, base)
+	base = scrape.DocumentBase(doc, base)
 	// Removed from the whole page first (README: "removed first"), so
 	// that a match of the selector is removed too, not only what it
 	// holds.
@@ -142,38 +142,6 @@ func (e *Extractor) fromPage(page []byte, pageURL string) (string, *url.URL, err
 		out, err = byReadability(doc, base)
 	}
 	return out, base, err
-}
-
-// webBase parses the URL a page came from: nil when it is not a web
-// address (a file: page resolves nothing).
-func webBase(pageURL string) (*url.URL, error) {
-	u, err := url.Parse(pageURL)
-	if err != nil {
-		return nil, fmt.Errorf("page URL %q: %w", pageURL, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, nil
-	}
-	return u, nil
-}
-
-// pageBase is what the relative links of a page fetched from base resolve
-// against: its first <base href>, resolved against base, when that is a
-// web address (a javascript: or data: base would turn every relative link
-// into what the sanitizer removes), else base. It is the rule package
-// scrape applies to list pages.
-func pageBase(doc *goquery.Document, base *url.URL) *url.URL {
-	if base == nil {
-		return nil
-	}
-	href, ok := doc.Find("base[href]").First().Attr("href")
-	if !ok {
-		return base
-	}
-	if b, err := base.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
-		return b
-	}
-	return base
 }
 
 // bySelector takes the selector's matches out of doc: one match's inner

@@ -329,9 +329,9 @@ func resolve(base *url.URL, ref string) string {
 	return base.ResolveReference(u).String()
 }
 
-// pageBase parses the URL a page came from; a file: URL (a page saved on
-// disk) resolves nothing.
-func pageBase(pageURL string) (*url.URL, error) {
+// WebBase parses the URL a page came from: nil when it is no web address
+// (a file: URL, a page saved on disk, resolves nothing).
+func WebBase(pageURL string) (*url.URL, error) {
 	u, err := url.Parse(pageURL)
 	if err != nil {
 		return nil, fmt.Errorf("page URL %q: %w", pageURL, err)

@@ -80,8 +80,27 @@ func compileHTMLField(name, value string) (htmlField, error) {
 	return f, nil
 }
 
+// DocumentBase is what the relative links of doc, a page fetched from
+// base, resolve against: its first <base href>, resolved against base,
+// when that is a web address (a javascript: or data: base would turn
+// every relative link into what the sanitizer removes), else base. List
+// pages and article pages read it alike.
+func DocumentBase(doc *goquery.Document, base *url.URL) *url.URL {
+	if base == nil {
+		return nil
+	}
+	href, ok := doc.Find("base[href]").First().Attr("href")
+	if !ok {
+		return base
+	}
+	if b, err := base.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
+		return b
+	}
+	return base
+}
+
 func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now time.Time, t *tally) (*Result, error) {
-	base, err := pageBase(pageURL)
+	base, err := WebBase(pageURL)
 	if err != nil {
 		return nil, err
 	}
@@ -89,12 +108,7 @@ func (s *Scraper) parseHTML(body []byte, pageURL string, loc *time.Location, now
 	if err != nil {
 		return nil, fmt.Errorf("parse HTML page: %w", err)
 	}
-	// <base href> is what the page's own relative links resolve against.
-	if href, ok := doc.Find("base[href]").First().Attr("href"); ok && base != nil {
-		if b, err := base.Parse(strings.TrimSpace(href)); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
-			base = b
-		}
-	}
+	base = DocumentBase(doc, base)
 	items := doc.FindMatcher(s.html.items)
 	if items.Length() == 0 {
 		return nil, fmt.Errorf("%w (items %q)", ErrNoItems, s.spec.Items)

@@ -68,7 +68,7 @@ func compileJSON(spec Spec, errs []error) (*jsonSpec, []error) {
 }
 
 func (s *Scraper) parseJSON(body []byte, pageURL string, loc *time.Location, now time.Time, t *tally) (*Result, error) {
-	base, err := pageBase(pageURL)
+	base, err := WebBase(pageURL)
 	if err != nil {
 		return nil, err
 	}
