@@ -153,6 +153,13 @@ func TestEnclosuresOnPrivateAddresses(t *testing.T) {
 <enclosure url="http://169.254.169.254/latest/meta-data/" length="1" type="audio/mpeg"/>
 <enclosure url="http://[::1]:9090/x.mp3" length="1" type="audio/mpeg"/>
 <enclosure url="http://LOCALHOST./x.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://2130706433/a.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://0x7f000001/b.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://0177.0.0.1/c.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://127.1/d.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://10.1/e.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://99999999999/f.mp3" length="1" type="audio/mpeg"/>
+<enclosure url="http://134744072/public.mp3" length="1" type="audio/mpeg"/>
 </item></channel></rss>`)
 	urls := func(src Source) []string {
 		t.Helper()
@@ -164,16 +171,22 @@ func TestEnclosuresOnPrivateAddresses(t *testing.T) {
 		}
 		return out
 	}
+	// Loopback written as inet_aton reads it (one number, hex, octal, a
+	// short form), a private short form, a number that is no address; and
+	// 8.8.8.8 as one number, public.
+	legacyLoopback := []string{"http://2130706433/a.mp3", "http://0x7f000001/b.mp3", "http://0177.0.0.1/c.mp3", "http://127.1/d.mp3"}
+	public := "http://134744072/public.mp3"
 	cases := []struct {
 		src  Source
 		want []string
 	}{
-		{Source{URL: "https://pod.example/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a"}},
-		{Source{URL: "http://192.168.1.1/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "http://192.168.1.1/ep.m4a", "http://192.168.1.1/reboot"}},
-		{Source{URL: "http://localhost:8000/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "http://localhost:8000/ep.m4a",
-			"http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"}},
-		{Source{URL: "https://pod.example/feed.xml", AllowPrivateNetworks: true}, []string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a",
-			"http://192.168.1.1/reboot", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"}},
+		{Source{URL: "https://pod.example/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a", public}},
+		{Source{URL: "http://192.168.1.1/feed.xml"}, []string{"https://cdn.example.org/ep.mp3", "http://192.168.1.1/ep.m4a", "http://192.168.1.1/reboot", public}},
+		{Source{URL: "http://localhost:8000/feed.xml"}, append(append([]string{"https://cdn.example.org/ep.mp3", "http://localhost:8000/ep.m4a",
+			"http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"}, legacyLoopback...), public)},
+		{Source{URL: "https://pod.example/feed.xml", AllowPrivateNetworks: true}, append(append([]string{"https://cdn.example.org/ep.mp3", "https://pod.example/ep.m4a",
+			"http://192.168.1.1/reboot", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9090/x.mp3", "http://LOCALHOST./x.mp3"},
+			legacyLoopback...), "http://10.1/e.mp3", public)}, // a number that is no address never is
 	}
 	for _, c := range cases {
 		if got := urls(c.src); !reflect.DeepEqual(got, c.want) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -74,6 +75,73 @@ func (p dialPolicy) allowsHost(host string) bool {
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
 		return p.allows(a)
+	}
+	if a, numeric, ok := legacyIPv4(host); numeric {
+		// "2130706433", "0x7f000001", "0177.0.0.1", "127.1": what
+		// inet_aton, curl and browsers read as 127.0.0.1. A numeric host
+		// that reads as no address is refused too.
+		return ok && p.allows(a)
+	}
+	return true
+}
+
+// legacyIPv4 reads host as inet_aton reads an IPv4 address: one to four
+// parts separated by dots, each decimal, octal (a leading 0) or hex (0x),
+// the last filling the bytes left. numeric reports whether host is made
+// only of such parts (a name whose last label is a number is no name a
+// resolver looks up); ok whether it is a valid address.
+func legacyIPv4(host string) (a netip.Addr, numeric, ok bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, isNumberPart(parts[len(parts)-1]), false
+	}
+	var vals []uint64
+	for _, part := range parts {
+		if !isNumberPart(part) {
+			return netip.Addr{}, false, false
+		}
+		v, err := strconv.ParseUint(part, 0, 32)
+		if len(part) > 1 && part[0] == '0' && part[1] != 'x' && part[1] != 'X' {
+			v, err = strconv.ParseUint(part[1:], 8, 32)
+		}
+		if err != nil {
+			return netip.Addr{}, true, false
+		}
+		vals = append(vals, v)
+	}
+	var ip uint64
+	for i, v := range vals[:len(vals)-1] {
+		if v > 255 {
+			return netip.Addr{}, true, false
+		}
+		ip |= v << (24 - 8*i)
+	}
+	last := vals[len(vals)-1]
+	if last >= 1<<(8*(5-len(vals))) {
+		return netip.Addr{}, true, false
+	}
+	ip |= last
+	return netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)}), true, true
+}
+
+// isNumberPart reports whether s is a decimal, octal or 0x hex number.
+func isNumberPart(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits := s
+	hex := len(s) > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')
+	if hex {
+		digits = s[2:]
+	}
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		switch {
+		case '0' <= c && c <= '9':
+		case hex && ('a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+		default:
+			return false
+		}
 	}
 	return true
 }
