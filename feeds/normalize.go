@@ -412,7 +412,10 @@ func sanitize(fragment string, base *url.URL) string {
 // the feed's address, as relative links are, they would open the feed
 // document.
 func inPageLinks(sanitized string, base *url.URL, link string) string {
-	if base == nil || link == "" || strings.IndexByte(sanitized, '#') < 0 || !isWebURL(link) {
+	// A link to the feed document holds a '#' and the feed's host; the
+	// sanitizer's own &#39; makes a '#' alone no sign of one.
+	if base == nil || link == "" || base.Host == "" || strings.IndexByte(sanitized, '#') < 0 ||
+		!strings.Contains(sanitized, base.Host) || !isWebURL(link) {
 		return sanitized
 	}
 	doc := *base
