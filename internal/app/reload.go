@@ -142,12 +142,10 @@ func (a *App) logSourceChanges(changes []storage.SourceChange) {
 	for _, c := range changes {
 		switch c.Kind {
 		case storage.SourceRenamed:
-			a.Logger.Info(fmt.Sprintf("source renamed: %s → %s (same url)", c.From, c.To),
+			a.Logger.Info("source renamed (same url): its items, entry ids and history follow it, its old addresses redirect",
 				slog.String("from", c.From), slog.String("to", c.To), slog.String("name", c.Name), slog.String("url", c.URL))
 		case storage.SourceArchived:
-			a.Logger.Warn(fmt.Sprintf("source slug reused: %s is now %s (%s), a different feed than %s (%s); "+
-				"its items stay stored but unpublished as %s (configure %s again to bring them back)",
-				c.From, c.By.Name, c.By.URL, c.Name, c.URL, c.To, c.URL),
+			a.Logger.Warn("source slug given to a different feed: the old feed's items stay stored, unpublished, until its url is configured again",
 				slog.String("slug", c.From), slog.String("archived_as", c.To),
 				slog.String("old_name", c.Name), slog.String("old_url", c.URL),
 				slog.String("name", c.By.Name), slog.String("url", c.By.URL))

@@ -90,7 +90,7 @@ func TestReload_RenamedSourceKeepsItsEntries(t *testing.T) {
 		o.set("stcn", "A股三大指数集体高开", "央行开展逆回购操作", "两市成交额突破万亿")
 		d.write(t, conf{database: database, interval: "1s", sourcesYAML: source("证券时报")})
 		d.reload(t)
-		if logs := d.logs.String(); !strings.Contains(logs, "source renamed: zhengquanshibaowang → zhengquanshibao (same url)") {
+		if logs := d.logs.String(); !strings.Contains(logs, `msg="source renamed (same url): its items, entry ids and history follow it, its old addresses redirect" from=zhengquanshibaowang to=zhengquanshibao`) {
 			t.Fatalf("the reload did not log the rename:\n%s", logs)
 		}
 		eventually(t, "a poll under the new slug", func() bool { return len(d.resultsOf("zhengquanshibao")) >= 1 })
@@ -158,7 +158,8 @@ func TestReload_ReusedSlugShowsOnlyTheNewFeed(t *testing.T) {
 
 		d.write(t, conf{database: database, interval: "1s", sourcesYAML: source("Fresh News", "fresh")})
 		d.reload(t)
-		if logs := d.logs.String(); !strings.Contains(logs, "source slug reused: news is now Fresh News") ||
+		if logs := d.logs.String(); !strings.Contains(logs, `msg="source slug given to a different feed: the old feed's items stay stored, unpublished, until its url is configured again" slug=news`) ||
+			!strings.Contains(logs, `name="Fresh News"`) ||
 			!strings.Contains(logs, "level=WARN") {
 			t.Fatalf("the reload did not warn of the reused slug:\n%s", logs)
 		}
