@@ -336,3 +336,71 @@ func TestSave_PollThatOutlivedARename(t *testing.T) {
 		}
 	})
 }
+
+// A configured source that takes a stored source by its URL, under a slug
+// a stored source no one configures still holds, archives the holder: the
+// sync succeeds (serve starts, a reload is taken) and each slug shows its
+// own feed's entries. Both the slug of a source dropped from the config
+// and that of one removed long ago and renamed to.
+func TestSyncSources_RenameOntoAStoredSlug(t *testing.T) {
+	u1, u2 := "https://example.org/one.xml", "https://example.org/two.xml"
+	for _, tc := range []struct {
+		name           string
+		before, config []SourceInfo
+		removed        bool // the slug's holder was dropped from the config a sync before
+	}{
+		{"holder dropped now", []SourceInfo{{"a", "Old A", u1}, {"z", "Zed", u2}}, []SourceInfo{{"a", "New A", u2}}, false},
+		{"holder removed long ago", []SourceInfo{{"news", "News", u1}, {"b", "Bee", u2}}, []SourceInfo{{"news", "Bee", u2}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, dsn string) {
+				ctx := context.Background()
+				db := openBare(t, dsn)
+				syncReport(t, db, tc.before...)
+				pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+				for _, s := range tc.before {
+					r := result(s.Slug, "", item(s.Slug+"1", s.Name+" story", pub))
+					r.URL = s.URL
+					if _, err := db.Save(ctx, r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				held, taker := tc.before[0], tc.before[1]
+				heldIDs, takerIDs := entryIDs(t, db, held.Slug), entryIDs(t, db, taker.Slug)
+				if tc.removed {
+					syncReport(t, db, taker)
+				}
+				to := tc.config[0]
+				got, err := db.SyncSourcesReport(ctx, tc.config)
+				if err != nil {
+					t.Fatalf("sync %+v: %v", tc.config, err)
+				}
+				var renamed, archived bool
+				for _, c := range got {
+					switch {
+					case c.Kind == SourceRenamed && c.From == taker.Slug && c.To == to.Slug:
+						renamed = true
+					case c.Kind == SourceArchived && c.From == held.Slug && c.URL == held.URL && c.By == to &&
+						strings.HasPrefix(c.To, held.Slug+"~"):
+						archived = true
+					}
+				}
+				if !renamed || !archived || len(got) != 2 {
+					t.Errorf("sync reported %+v, want %s renamed to %s and %s's old feed archived", got, taker.Slug, to.Slug, held.Slug)
+				}
+				if g := entryIDs(t, db, to.Slug); !maps(g, takerIDs) {
+					t.Errorf("%s shows %v, want %s's %v (not %v)", to.Slug, g, taker.Name, takerIDs, heldIDs)
+				}
+				if again := syncReport(t, db, tc.config...); len(again) != 0 {
+					t.Errorf("the same config again reported %+v", again)
+				}
+				// The archived feed comes back with its items.
+				back := SourceInfo{"back", held.Name, held.URL}
+				syncReport(t, db, append(slices.Clone(tc.config), back)...)
+				if g := entryIDs(t, db, "back"); !maps(g, heldIDs) {
+					t.Errorf("the archived feed back shows %v, want %v", g, heldIDs)
+				}
+			})
+		})
+	}
+}
