@@ -17,7 +17,7 @@ var (
 	qValidators = readerQuery(`SELECT etag, last_modified FROM sources WHERE slug = ?`)
 	// The URL too: a 304 of a URL the slug no longer has (a poll that
 	// outlived a reload) is not that row's, and goes the way saveTx finds.
-	qUnchanged = readerQuery(`SELECT COUNT(*) FROM sources WHERE slug = ? AND (url = ? OR ? = '')
+	qUnchanged = readerQuery(`SELECT COUNT(*) FROM sources WHERE slug = ? AND (url = ? OR ? = '' OR url = '')
 			AND failures = 0 AND last_error = '' AND etag = ? AND last_modified = ?`)
 )
 
@@ -140,7 +140,8 @@ type resultRow struct {
 }
 
 // resultSource finds, in tx, the stored source r is a poll of: the row of
-// r.Source when its URL is the one polled (or r says none); else the row
+// r.Source when its URL is the one polled (or either is unknown, "": a
+// result or a source recorded without one, by a tool or a test); else the row
 // of the URL polled, which a reload gave another slug while the poll was
 // in flight (a rename, a swap, an archive). ok is false when no stored
 // source has the URL any more (the source moved to another while the poll
@@ -153,7 +154,7 @@ func (db *DB) resultSource(ctx context.Context, tx *sql.Tx, r *feeds.Result) (ro
 			&row.feedUpdated, &row.changed)
 	}
 	err = scan(db.txQueryRow(ctx, tx, qSaveSource, r.Source))
-	if err == nil && (row.url == r.URL || r.URL == "") {
+	if err == nil && (row.url == r.URL || r.URL == "" || row.url == "") {
 		return row, true, nil
 	}
 	slugKnown := err == nil
