@@ -99,7 +99,7 @@ func TestWriteGroup_FailedMembersLeaveOthersStoredOnce(t *testing.T) {
 		case "no entry id": // after its first item was inserted
 			r.Feed.Items[1].EntryID = ""
 		case "unknown source":
-			r.Source = "gone"
+			r.Source, r.URL = "gone", "https://example.org/gone.xml"
 		case context.Canceled.Error():
 			req.ctx = cancelled
 		}

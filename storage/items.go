@@ -15,8 +15,10 @@ import (
 // The reads of each poll, before its fetch and after a 304.
 var (
 	qValidators = readerQuery(`SELECT etag, last_modified FROM sources WHERE slug = ?`)
-	qUnchanged  = readerQuery(`SELECT COUNT(*) FROM sources WHERE slug = ? AND failures = 0
-			AND last_error = '' AND etag = ? AND last_modified = ?`)
+	// The URL too: a 304 of a URL the slug no longer has (a poll that
+	// outlived a reload) is not that row's, and goes the way saveTx finds.
+	qUnchanged = readerQuery(`SELECT COUNT(*) FROM sources WHERE slug = ? AND (url = ? OR ? = '' OR url = '')
+			AND failures = 0 AND last_error = '' AND etag = ? AND last_modified = ?`)
 )
 
 // Validators returns the ETag and Last-Modified saved with the source's
@@ -46,7 +48,7 @@ func (db *DB) Save(ctx context.Context, r *feeds.Result) (feeds.Saved, error) {
 		// Checked on a reader first: waiting for the writer (busy with
 		// another source's big batch) would stall this source's poll.
 		var n int
-		err := db.readRow(ctx, qUnchanged, r.Source, r.ETag, r.LastModified).Scan(&n)
+		err := db.readRow(ctx, qUnchanged, r.Source, r.URL, r.URL, r.ETag, r.LastModified).Scan(&n)
 		if err != nil {
 			return feeds.Saved{}, fmt.Errorf("save %s: read its validators: %w", r.Source, err)
 		}
@@ -97,11 +99,12 @@ func (db *DB) save(ctx context.Context, r *feeds.Result) (saved feeds.Saved, pub
 // The statements of saveTx and saveItems, which SQLite's writer keeps
 // prepared (writerQuery).
 var (
-	qSaveSource = writerQuery(`SELECT id, failures, feed_id, feed_title, site_url, language,
+	// resultSource's: the slug's row, and the URL's when the slug is
+	// another feed's now (only a poll that outlived a reload needs it).
+	qSaveSource = writerQuery(`SELECT id, url, failures, feed_id, feed_title, site_url, language,
 		feed_updated, changed FROM sources WHERE slug = ?`)
-	// Not prepared: only a poll that outlived its source's rename needs it.
-	qSaveFormerSource = `SELECT id, failures, feed_id, feed_title, site_url, language,
-		feed_updated, changed FROM sources WHERE id = (SELECT source_id FROM former_slugs WHERE slug = ?)`
+	qSaveSourceByURL = `SELECT id, url, failures, feed_id, feed_title, site_url, language,
+		feed_updated, changed FROM sources WHERE url = ? ORDER BY last_success DESC, id LIMIT 1`
 	qSaveFailure = writerQuery(`UPDATE sources SET last_attempt = ?, last_status = ?,
 		last_error = ?, failures = failures + 1 WHERE id = ?`)
 	qSaveRecovery = writerQuery(`UPDATE sources SET etag = ?, last_modified = ?, last_attempt = ?,
@@ -127,29 +130,63 @@ var (
 	qAnyStored = writerQuery(`SELECT EXISTS (SELECT 1 FROM items WHERE source_id = ?)`)
 )
 
-// saveTx writes what save does in tx, which its caller commits, after
-// counting the published change when published.
-func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
-	var (
-		srcID                        int64
-		failures                     int
-		feedID, title, siteURL, lang string
-		feedUpdated, changed         int64
-	)
-	err = db.txQueryRow(ctx, tx, qSaveSource, r.Source).Scan(&srcID, &failures, &feedID, &title, &siteURL, &lang,
-		&feedUpdated, &changed)
-	if errors.Is(err, sql.ErrNoRows) {
-		// A poll that began before a reload renamed its source ends
-		// after it: its result is the renamed source's.
-		err = tx.QueryRowContext(ctx, db.q(qSaveFormerSource), r.Source).Scan(&srcID, &failures, &feedID, &title,
-			&siteURL, &lang, &feedUpdated, &changed)
+// resultRow is what saveTx reads of the source a poll's result is of.
+type resultRow struct {
+	id                           int64
+	url                          string
+	failures                     int
+	feedID, title, siteURL, lang string
+	feedUpdated, changed         int64
+}
+
+// resultSource finds, in tx, the stored source r is a poll of: the row of
+// r.Source when its URL is the one polled (or either is unknown, "": a
+// result or a source recorded without one, by a tool or a test); else the row
+// of the URL polled, which a reload gave another slug while the poll was
+// in flight (a rename, a swap, an archive). ok is false when no stored
+// source has the URL any more (the source moved to another while the poll
+// was in flight): the result is stale, and must not be saved anywhere —
+// under its slug it would publish one feed's items under another's name,
+// and send one URL's validators to another.
+func (db *DB) resultSource(ctx context.Context, tx *sql.Tx, r *feeds.Result) (row resultRow, ok bool, err error) {
+	scan := func(s interface{ Scan(...any) error }) error {
+		return s.Scan(&row.id, &row.url, &row.failures, &row.feedID, &row.title, &row.siteURL, &row.lang,
+			&row.feedUpdated, &row.changed)
+	}
+	err = scan(db.txQueryRow(ctx, tx, qSaveSource, r.Source))
+	if err == nil && (row.url == r.URL || r.URL == "" || row.url == "") {
+		return row, true, nil
+	}
+	slugKnown := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return row, false, fmt.Errorf("read source %s: %w", r.Source, err)
+	}
+	if r.URL != "" {
+		err = scan(tx.QueryRowContext(ctx, db.q(qSaveSourceByURL), r.URL))
+	}
+	if errors.Is(err, sql.ErrNoRows) && slugKnown {
+		return row, false, nil
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return saved, false, fmt.Errorf("unknown source %q", r.Source)
+		// Never synced (rows are kept when unconfigured): a caller's bug.
+		return row, false, fmt.Errorf("unknown source %q (%s)", r.Source, r.URL)
 	}
 	if err != nil {
-		return saved, false, fmt.Errorf("read source: %w", err)
+		return row, false, fmt.Errorf("read the source of %s: %w", r.URL, err)
 	}
+	return row, true, nil
+}
+
+// saveTx writes what save does in tx, which its caller commits, after
+// counting the published change when published. A stale result (see
+// resultSource) writes nothing.
+func (db *DB) saveTx(ctx context.Context, tx *sql.Tx, r *feeds.Result) (saved feeds.Saved, published bool, err error) {
+	row, ok, err := db.resultSource(ctx, tx, r)
+	if err != nil || !ok {
+		return saved, false, err
+	}
+	srcID, failures, feedID, title, siteURL, lang, feedUpdated, changed :=
+		row.id, row.failures, row.feedID, row.title, row.siteURL, row.lang, row.feedUpdated, row.changed
 	attempted := r.Attempted.Unix()
 
 	switch {

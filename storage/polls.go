@@ -208,11 +208,17 @@ func (db *DB) writePolls(ctx context.Context, batch []feeds.Result) error {
 	defer tx.Rollback()
 	for i := range batch {
 		r := &batch[i]
-		var srcID int64
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM sources WHERE slug = ?`), r.Source).Scan(&srcID); err != nil {
-			return fmt.Errorf("record poll of %s: find source: %w", r.Source, err)
+		// The row of the URL polled, as saveTx finds it: a reload may have
+		// renamed or swapped the slug while the 304 was queued. A stale
+		// one (its URL no source's now) is dropped, not the batch.
+		src, ok, err := db.resultSource(ctx, tx, r)
+		if err != nil {
+			return fmt.Errorf("record poll of %s: %w", r.Source, err)
 		}
-		if err := db.recordPoll(ctx, tx, srcID, r, feeds.Counts{}); err != nil {
+		if !ok {
+			continue
+		}
+		if err := db.recordPoll(ctx, tx, src.id, r, feeds.Counts{}); err != nil {
 			return fmt.Errorf("record poll of %s: %w", r.Source, err)
 		}
 	}

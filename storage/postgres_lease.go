@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/feedrelay/feedrelay/feeds"
@@ -44,6 +46,7 @@ func (db *DB) Claim(ctx context.Context, c feeds.Claim) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.leases.add(leases)
 	slugs := make([]string, len(leases))
 	for i, l := range leases {
 		slugs[i] = l.Slug
@@ -51,21 +54,104 @@ func (db *DB) Claim(ctx context.Context, c feeds.Claim) ([]string, error) {
 	return slugs, nil
 }
 
+// heldLeases are the leases an instance claimed, by source id, with the
+// slug each was claimed under: the scheduler renews its polls in flight by
+// the slugs it claimed them under, which a reload may have given to
+// another row meanwhile (a rename, a swap), so Renew renews the rows
+// claimed under them, by id.
+type heldLeases struct {
+	mu sync.Mutex
+	m  map[int64]Lease
+}
+
+func (h *heldLeases) add(leases []Lease) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[int64]Lease{}
+	}
+	for _, l := range leases {
+		h.m[l.SourceID] = l
+	}
+}
+
+// ids are the sources claimed under slugs. Leases long expired are
+// forgotten (a claim the scheduler never polled, a poll saved: its lease
+// ended, and a renewal would not find it this instance's anyway).
+func (h *heldLeases) ids(slugs []string, now time.Time) []int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ids []int64
+	for id, l := range h.m {
+		switch {
+		case slices.Contains(slugs, l.Slug):
+			ids = append(ids, id)
+		case now.Sub(l.Expires) > forgetLeaseAfter:
+			delete(h.m, id)
+		}
+	}
+	return ids
+}
+
+// renewed records the leases Renew extended, and forgets those of ids
+// it did not (another instance's by now, or released).
+func (h *heldLeases) renewed(ids []int64, until map[int64]time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		l, ok := h.m[id]
+		if !ok {
+			continue
+		}
+		if t, ok := until[id]; ok {
+			l.Expires = t
+			h.m[id] = l
+		} else {
+			delete(h.m, id)
+		}
+	}
+}
+
+// forgetLeaseAfter is how long past its expiry (the database's clock,
+// compared with this host's) a lease not renewed is remembered: well
+// beyond any clock skew between the hosts.
+const forgetLeaseAfter = time.Hour
+
 // Renew extends the leases of slugs this instance still holds to ttl from
 // now (feeds.Leaser): the scheduler renews the leases of its polls in
-// flight, so that one longer than a lease keeps its source. A lease
-// another instance claimed meanwhile stays its own.
+// flight, so that one longer than a lease keeps its source. The leases
+// are those claimed under slugs, found by source id: a reload that renamed
+// or swapped the slug meanwhile leaves the poll its lease. A lease another
+// instance claimed meanwhile stays its own.
 func (db *DB) Renew(ctx context.Context, slugs []string, ttl time.Duration) error {
 	if !db.pg {
 		return errors.New("renew leases: leases need a PostgreSQL database")
 	}
-	if len(slugs) == 0 {
+	ids := db.leases.ids(slugs, time.Now())
+	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := db.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() + $2 * interval '1 microsecond'
-		WHERE lease_owner = $1 AND slug = ANY($3)`, db.owner, ttl.Microseconds(), slugs); err != nil {
-		return fmt.Errorf("renew the leases of %d sources for %s: %w", len(slugs), db.owner, err)
+	rows, err := db.w.QueryContext(ctx, `UPDATE sources SET lease_expires = now() + $2 * interval '1 microsecond'
+		WHERE lease_owner = $1 AND id = ANY($3) RETURNING id, lease_expires`, db.owner, ttl.Microseconds(), ids)
+	if err != nil {
+		return fmt.Errorf("renew the leases of %d sources for %s: %w", len(ids), db.owner, err)
 	}
+	defer rows.Close()
+	until := make(map[int64]time.Time, len(ids))
+	for rows.Next() {
+		var (
+			id int64
+			t  time.Time
+		)
+		if err := rows.Scan(&id, &t); err != nil {
+			return fmt.Errorf("renew the leases of %d sources for %s: %w", len(ids), db.owner, err)
+		}
+		until[id] = t
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("renew the leases of %d sources for %s: %w", len(ids), db.owner, err)
+	}
+	db.leases.renewed(ids, until)
 	return nil
 }
 

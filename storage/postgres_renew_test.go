@@ -166,3 +166,46 @@ func holdClaimLock(t *testing.T, db *DB) *sql.Tx {
 	}
 	return tx
 }
+
+// A poll in flight keeps its lease when a reload renames its source: the
+// scheduler renews it under the slug it claimed, and the lease of the row
+// now under another slug holds on.
+func TestRenew_KeepsTheLeaseOfARenamedSource(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.Database(t, "storage", migratedTemplate)
+	a, b := mustOpen(t, dsn), mustOpen(t, dsn)
+	addSources(t, a.w, 1)
+	if got, err := a.Claim(ctx, feeds.Claim{Sources: []string{"s1"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 1 || got[0] != "s1" {
+		t.Fatalf("a claimed %v (%v), want s1", got, err)
+	}
+	// The reload renames s1 to s1b (same url) while its poll is in flight.
+	changes, err := a.SyncSourcesReport(ctx, []SourceInfo{
+		{Slug: "stcn", Name: "证券时报网", URL: "https://example.org/stcn.xml"},
+		{Slug: "other", Name: "Other", URL: "https://example.org/other.xml"},
+		{Slug: "s1b", URL: "https://example.org/1.xml"},
+	})
+	if err != nil || len(changes) != 1 || changes[0].Kind != SourceRenamed {
+		t.Fatalf("the reload reported %+v (%v), want s1 renamed", changes, err)
+	}
+	if _, err := a.w.ExecContext(ctx, `UPDATE sources SET lease_expires = now() + interval '1 second' WHERE slug = 's1b'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Renew(ctx, []string{"s1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		owner string
+		until time.Time
+	)
+	if err := a.w.QueryRowContext(ctx, `SELECT lease_owner, lease_expires FROM sources WHERE slug = 's1b'`).
+		Scan(&owner, &until); err != nil {
+		t.Fatal(err)
+	}
+	if owner != a.owner || time.Until(until) < 50*time.Minute {
+		t.Errorf("after a's renewal of s1 the lease of s1b is %q's until %v, want a's for an hour", owner, until)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the lease a would have had
+	if got, err := b.Claim(ctx, feeds.Claim{Sources: []string{"s1b"}, N: 1, TTL: time.Minute}); err != nil || len(got) != 0 {
+		t.Errorf("b claimed %v (%v) while a's poll of the renamed source is in flight, want none", got, err)
+	}
+}

@@ -75,9 +75,10 @@ func (db *DB) SyncSources(ctx context.Context, sources []SourceInfo) error {
 // stored source that has its URL and is not some other configured source's
 // by the first rule: renamed, when its slug changed (swapping the slugs of
 // two sources is two renames). A configured source left with neither gets
-// a new row; a stored source with its slug, but another URL and name, is
-// archived (SourceArchived), so that the new feed is not credited with
-// the old one's items. A former slug that a source has again stops
+// a new row. A stored source with a configured slug that is no configured
+// source by these rules (another URL and name than the slug's, its URL
+// no one's) is archived (SourceArchived), so that the new feed is not
+// credited with the old one's items. A former slug that a source has again stops
 // redirecting.
 //
 // It is one transaction; on PostgreSQL, syncs of several instances take
@@ -257,12 +258,12 @@ func planSources(stored []storedSource, conf []SourceInfo) sourcePlan {
 			}
 		}
 	}
-	// Else a new row; a stored source still holding the slug is another
-	// feed's.
-	for i, c := range conf {
-		if p.rowOf[i] >= 0 {
-			continue
-		}
+	// Else a new row. Either way, a stored source still holding the slug
+	// that no configured source is (by the rules above) is another feed's:
+	// archived, also when the configured source took a row by its URL (a
+	// rename onto the slug of a source dropped from the config), since
+	// slugs are UNIQUE and the slug is the configured source's now.
+	for _, c := range conf {
 		if j, ok := bySlug[c.Slug]; ok && !claimed[j] {
 			p.archived = append(p.archived, j)
 			claimed[j] = true

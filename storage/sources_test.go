@@ -41,6 +41,13 @@ func entryIDs(t *testing.T, db *DB, source string) map[string]string {
 	return out
 }
 
+// polled is r, a poll of url: Save files a result under the source of
+// the URL polled.
+func polled(r *feeds.Result, url string) *feeds.Result {
+	r.URL = url
+	return r
+}
+
 func sourcesWithURL(t *testing.T, db *DB, url string) int {
 	t.Helper()
 	var n int
@@ -77,11 +84,11 @@ func TestSyncSources_RenameKeepsTheSource(t *testing.T) {
 				old := item("old", "沪深两市成交额突破万亿", pub.Add(-72*time.Hour))
 				a, b := item("a", "A股高开", pub), item("b", "逆回购操作", pub)
 				clk.t = clk.t.Add(-72 * time.Hour)
-				if _, err := db.Save(ctx, result(tc.from.Slug, `"v1"`, old)); err != nil {
+				if _, err := db.Save(ctx, polled(result(tc.from.Slug, `"v1"`, old), url)); err != nil {
 					t.Fatal(err)
 				}
 				clk.t = clk.t.Add(72 * time.Hour)
-				if _, err := db.Save(ctx, result(tc.from.Slug, `"v2"`, a, b)); err != nil {
+				if _, err := db.Save(ctx, polled(result(tc.from.Slug, `"v2"`, a, b), url)); err != nil {
 					t.Fatal(err)
 				}
 				// Retention prunes the oldest; the source still lists it.
@@ -120,8 +127,8 @@ func TestSyncSources_RenameKeepsTheSource(t *testing.T) {
 				// The next poll mints ids with the new slug: known items keep
 				// their stored ones, the pruned one stays gone.
 				clk.t = clk.t.Add(time.Hour)
-				saved, err := db.Save(ctx, result(tc.to.Slug, `"v3"`, item("old", "沪深两市成交额突破万亿", pub.Add(-72*time.Hour)),
-					item("a", "A股高开", pub), item("b", "逆回购操作", pub)))
+				saved, err := db.Save(ctx, polled(result(tc.to.Slug, `"v3"`, item("old", "沪深两市成交额突破万亿", pub.Add(-72*time.Hour)),
+					item("a", "A股高开", pub), item("b", "逆回购操作", pub)), url))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -267,7 +274,7 @@ func TestSyncSources_MovedFeedKeepsItsItems(t *testing.T) {
 		db := openBare(t, dsn)
 		syncReport(t, db, SourceInfo{"stcn", "证券时报网", "http://old.example/rss"})
 		pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
-		if _, err := db.Save(ctx, result("stcn", `"v1"`, item("a", "A股高开", pub))); err != nil {
+		if _, err := db.Save(ctx, polled(result("stcn", `"v1"`, item("a", "A股高开", pub)), "http://old.example/rss")); err != nil {
 			t.Fatal(err)
 		}
 		if got := syncReport(t, db, SourceInfo{"stcn", "证券时报网", "https://new.example/rss"}); len(got) != 0 {
@@ -335,4 +342,192 @@ func TestSave_PollThatOutlivedARename(t *testing.T) {
 			t.Errorf("%d entries under b, want the late poll's 1", len(es))
 		}
 	})
+}
+
+// A configured source that takes a stored source by its URL, under a slug
+// a stored source no one configures still holds, archives the holder: the
+// sync succeeds (serve starts, a reload is taken) and each slug shows its
+// own feed's entries. Both the slug of a source dropped from the config
+// and that of one removed long ago and renamed to.
+func TestSyncSources_RenameOntoAStoredSlug(t *testing.T) {
+	u1, u2 := "https://example.org/one.xml", "https://example.org/two.xml"
+	for _, tc := range []struct {
+		name           string
+		before, config []SourceInfo
+		removed        bool // the slug's holder was dropped from the config a sync before
+	}{
+		{"holder dropped now", []SourceInfo{{"a", "Old A", u1}, {"z", "Zed", u2}}, []SourceInfo{{"a", "New A", u2}}, false},
+		{"holder removed long ago", []SourceInfo{{"news", "News", u1}, {"b", "Bee", u2}}, []SourceInfo{{"news", "Bee", u2}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, dsn string) {
+				ctx := context.Background()
+				db := openBare(t, dsn)
+				syncReport(t, db, tc.before...)
+				pub := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
+				for _, s := range tc.before {
+					if _, err := db.Save(ctx, polled(result(s.Slug, "", item(s.Slug+"1", s.Name+" story", pub)), s.URL)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				held, taker := tc.before[0], tc.before[1]
+				heldIDs, takerIDs := entryIDs(t, db, held.Slug), entryIDs(t, db, taker.Slug)
+				if tc.removed {
+					syncReport(t, db, taker)
+				}
+				to := tc.config[0]
+				got, err := db.SyncSourcesReport(ctx, tc.config)
+				if err != nil {
+					t.Fatalf("sync %+v: %v", tc.config, err)
+				}
+				var renamed, archived bool
+				for _, c := range got {
+					switch {
+					case c.Kind == SourceRenamed && c.From == taker.Slug && c.To == to.Slug:
+						renamed = true
+					case c.Kind == SourceArchived && c.From == held.Slug && c.URL == held.URL && c.By == to &&
+						strings.HasPrefix(c.To, held.Slug+"~"):
+						archived = true
+					}
+				}
+				if !renamed || !archived || len(got) != 2 {
+					t.Errorf("sync reported %+v, want %s renamed to %s and %s's old feed archived", got, taker.Slug, to.Slug, held.Slug)
+				}
+				if g := entryIDs(t, db, to.Slug); !maps(g, takerIDs) {
+					t.Errorf("%s shows %v, want %s's %v (not %v)", to.Slug, g, taker.Name, takerIDs, heldIDs)
+				}
+				if again := syncReport(t, db, tc.config...); len(again) != 0 {
+					t.Errorf("the same config again reported %+v", again)
+				}
+				// The archived feed comes back with its items.
+				back := SourceInfo{"back", held.Name, held.URL}
+				syncReport(t, db, append(slices.Clone(tc.config), back)...)
+				if g := entryIDs(t, db, "back"); !maps(g, heldIDs) {
+					t.Errorf("the archived feed back shows %v, want %v", g, heldIDs)
+				}
+			})
+		})
+	}
+}
+
+// lateResult is a poll of url begun under slug before a reload, with its
+// validators and one item.
+func lateResult(slug, url, etag, guid string) *feeds.Result {
+	return polled(result(slug, etag, item(guid, guid+" story", time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC))), url)
+}
+
+// A poll in flight when a reload gives its slug to another row is saved to
+// the row of the URL it polled (its source renamed, or archived), never to
+// the slug's new feed: its items are not published under the other
+// source's name, nor its validators sent to the other source's URL. A
+// poll of a URL no source has any more (the feed moved) stores nothing.
+func TestSave_PollThatOutlivedASlugChange(t *testing.T) {
+	ua, ub := "https://example.org/a.xml", "https://example.org/b.xml"
+	guids := func(t *testing.T, db *DB, slug string) []string {
+		t.Helper()
+		var out []string
+		for g := range entryIDs(t, db, slug) {
+			out = append(out, g)
+		}
+		slices.Sort(out)
+		return out
+	}
+	etagOf := func(t *testing.T, db *DB, slug string) string {
+		t.Helper()
+		etag, _, err := db.Validators(context.Background(), slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return etag
+	}
+	ctx := context.Background()
+	// Each case on a new database of each backend.
+	each := func(name string, test func(t *testing.T, dsn string)) {
+		t.Run(name, func(t *testing.T) { eachBackend(t, test) })
+	}
+	{
+		each("swap", func(t *testing.T, dsn string) {
+			db := openBare(t, dsn)
+			syncReport(t, db, SourceInfo{"a", "Alpha", ua}, SourceInfo{"b", "Beta", ub})
+			if _, err := db.Save(ctx, lateResult("b", ub, `"beta"`, "b1")); err != nil {
+				t.Fatal(err)
+			}
+			syncReport(t, db, SourceInfo{"a", "Beta", ub}, SourceInfo{"b", "Alpha", ua})
+			// Alpha's poll, begun as a.
+			if _, err := db.Save(ctx, lateResult("a", ua, `"alpha"`, "a1")); err != nil {
+				t.Fatal(err)
+			}
+			if g := guids(t, db, "a"); !slices.Equal(g, []string{"b1"}) {
+				t.Errorf("a (Beta now) shows %v, want only Beta's b1", g)
+			}
+			if g := guids(t, db, "b"); !slices.Equal(g, []string{"a1"}) {
+				t.Errorf("b (Alpha now) shows %v, want Alpha's a1", g)
+			}
+			if e := etagOf(t, db, "a"); e != `"beta"` {
+				t.Errorf("a (%s) would be asked with ETag %s, want Beta's own", ub, e)
+			}
+			if e := etagOf(t, db, "b"); e != `"alpha"` {
+				t.Errorf("b (%s) would be asked with ETag %s, want the late poll's", ua, e)
+			}
+		})
+		each("archive", func(t *testing.T, dsn string) {
+			db := openBare(t, dsn)
+			syncReport(t, db, SourceInfo{"news", "Old News", ua})
+			syncReport(t, db, SourceInfo{"news", "Fresh News", ub}) // the old feed archived
+			if _, err := db.Save(ctx, lateResult("news", ua, `"old"`, "o1")); err != nil {
+				t.Fatal(err)
+			}
+			if g := guids(t, db, "news"); len(g) != 0 {
+				t.Errorf("the fresh feed news is credited with the old feed's %v", g)
+			}
+			if e := etagOf(t, db, "news"); e != "" {
+				t.Errorf("news (%s) would be asked with the old feed's ETag %s", ub, e)
+			}
+			syncReport(t, db, SourceInfo{"news", "Fresh News", ub}, SourceInfo{"old", "Old News", ua})
+			if g := guids(t, db, "old"); !slices.Equal(g, []string{"o1"}) {
+				t.Errorf("the old feed back shows %v, want its late poll's o1", g)
+			}
+		})
+		each("moved", func(t *testing.T, dsn string) {
+			db := openBare(t, dsn)
+			syncReport(t, db, SourceInfo{"stcn", "证券时报网", ua})
+			syncReport(t, db, SourceInfo{"stcn", "证券时报网", ub})
+			if _, err := db.Save(ctx, lateResult("stcn", ua, `"old"`, "x1")); err != nil {
+				t.Fatalf("a poll of the url stcn had: %v, want it dropped quietly", err)
+			}
+			if e := etagOf(t, db, "stcn"); e != "" {
+				t.Errorf("stcn (%s) would be asked with ETag %s, got from %s", ub, e, ua)
+			}
+			if g := guids(t, db, "stcn"); len(g) != 0 {
+				t.Errorf("stcn shows %v from a poll of the url it left", g)
+			}
+		})
+		// The 304s of healthy sources are written in batches (writePolls).
+		each("queued 304s", func(t *testing.T, dsn string) {
+			db := openBare(t, dsn)
+			syncReport(t, db, SourceInfo{"a", "Alpha", ua}, SourceInfo{"b", "Beta", ub},
+				SourceInfo{"c", "Gamma", "https://example.org/c.xml"})
+			syncReport(t, db, SourceInfo{"a", "Beta", ub}, SourceInfo{"b2", "Alpha", ua},
+				SourceInfo{"c", "Gamma", "https://example.org/c2.xml"})
+			notModified := func(slug, url string) feeds.Result {
+				return feeds.Result{Source: slug, URL: url, Attempted: time.Now(), StatusCode: 304, NotModified: true}
+			}
+			batch := []feeds.Result{
+				notModified("a", ua),                          // Alpha's, now b2 (a is Beta's)
+				notModified("b", ub),                          // Beta's, now a (b is nobody's)
+				notModified("c", "https://example.org/c.xml"), // a url no source has
+			}
+			if err := db.writePolls(ctx, batch); err != nil {
+				t.Fatalf("record the queued 304s: %v", err)
+			}
+			for _, slug := range []string{"a", "b2"} {
+				if ps, err := db.Polls(ctx, slug, 10); err != nil || len(ps) != 1 {
+					t.Errorf("%s has %d polls (%v), want its own 304", slug, len(ps), err)
+				}
+			}
+			if ps, err := db.Polls(ctx, "c", 10); err != nil || len(ps) != 0 {
+				t.Errorf("c has %d polls (%v), want none from the url it left", len(ps), err)
+			}
+		})
+	}
 }

@@ -45,6 +45,8 @@ type DB struct {
 	path string // SQLite's file; "" on PostgreSQL
 	// owner names this instance in the leases it takes (PostgreSQL).
 	owner string
+	// leases are the leases this instance claimed (postgres_lease.go).
+	leases heldLeases
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 
