@@ -27,6 +27,9 @@ import (
 //	/opml.xml, /opml/                    → /opml
 //	/search/                             → /search (not exported; the slash alone)
 //
+// A renamed source's former slug redirects from these forms too, straight
+// to its current address (renamedSource).
+//
 // Only a configured slug and a cursor in its one spelling are redirected,
 // so every redirect leads to a page that exists, and the Location is
 // always a path on this site built from base_url's path and known names:
@@ -46,17 +49,40 @@ func (s *Server) routeStaticPaths() {
 		query, ok := pageFile(r.PathValue("page"), ".html")
 		return "c/" + url.PathEscape(slug) + "?" + query, ok && categoryOf(opts, slug) != nil
 	}))
-	sourcePage := s.pageMovedTo("s/", func(opts *Options, slug string) bool { return sourceOf(opts, slug) != nil })
+	sourcePage := s.formerSlugFirst(s.pageMovedTo("s/", func(opts *Options, slug string) bool { return sourceOf(opts, slug) != nil }),
+		func(_ *http.Request, current string) (string, bool) { return "s/" + url.PathEscape(current), true })
 	s.mux.HandleFunc("GET /s/{slug}/{$}", sourcePage)
 	s.mux.HandleFunc("GET /s/{slug}/index.html", sourcePage)
 	s.mux.HandleFunc("GET /feeds/{slug}/{page}", s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
 		slug := r.PathValue("slug")
 		return feedPageFile(r.PathValue("page"), "feeds/"+url.PathEscape(slug), slug == "all" || categoryOf(opts, slug) != nil)
 	}))
-	s.mux.HandleFunc("GET /sources/{slug}/{page}", s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
+	s.mux.HandleFunc("GET /sources/{slug}/{page}", s.formerSlugFirst(s.movedTo(func(r *http.Request, opts *Options) (string, bool) {
 		slug := r.PathValue("slug")
 		return feedPageFile(r.PathValue("page"), "sources/"+url.PathEscape(slug), sourceOf(opts, slug) != nil)
+	}), func(r *http.Request, current string) (string, bool) {
+		return feedPageFile(r.PathValue("page"), "sources/"+url.PathEscape(current), true)
 	}))
+}
+
+// formerSlugFirst is h for a configured source slug; for any other, the
+// static-export form of a renamed source's former slug redirects straight
+// to its current address, to(current), when to says the rest of the path
+// names a page (see renamedSource).
+func (s *Server) formerSlugFirst(h http.HandlerFunc, to func(r *http.Request, current string) (string, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		opts := s.opts.Load()
+		slug := r.PathValue("slug")
+		if sourceOf(opts, slug) != nil {
+			h(w, r)
+			return
+		}
+		if _, ok := to(r, slug); !ok {
+			http.NotFound(w, r)
+			return
+		}
+		s.renamedSource(w, r, opts, slug, func(current string) string { rel, _ := to(r, current); return rel })
+	}
 }
 
 // pageMovedTo redirects a page's folder forms to the page prefix+{slug},

@@ -119,6 +119,10 @@ func TestReload_RenamedSourceKeepsItsEntries(t *testing.T) {
 			{"/sources/zhengquanshibaowang.rss", "/sources/zhengquanshibao.rss"},
 			{"/sources/zhengquanshibaowang.json?before=1764118800.42", "/sources/zhengquanshibao.json?before=1764118800.42"},
 			{"/s/zhengquanshibaowang", "/s/zhengquanshibao"},
+			// A static export's forms of the old addresses.
+			{"/s/zhengquanshibaowang/", "/s/zhengquanshibao"},
+			{"/s/zhengquanshibaowang/index.html", "/s/zhengquanshibao"},
+			{"/sources/zhengquanshibaowang/before-1764118800.42.atom", "/sources/zhengquanshibao.atom?before=1764118800.42"},
 		} {
 			resp, _ := d.get(t, tc.from)
 			if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != tc.to {
@@ -128,12 +132,15 @@ func TestReload_RenamedSourceKeepsItsEntries(t *testing.T) {
 		if resp, _ := d.get(t, "/sources/nosuchsource.atom"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("an unknown source: %s, want 404", resp.Status)
 		}
+		if resp, _ := d.get(t, "/sources/zhengquanshibaowang/nopage.atom"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("a former slug's folder with no page in it: %s, want 404", resp.Status)
+		}
 
 		// Once the renamed source leaves the config, its old addresses lead
 		// nowhere: 404, as the new ones.
 		d.write(t, conf{database: database, interval: "1s", sources: []string{"other"}})
 		d.reload(t)
-		for _, path := range []string{"/sources/zhengquanshibaowang.atom", "/s/zhengquanshibaowang", "/sources/zhengquanshibao.atom"} {
+		for _, path := range []string{"/sources/zhengquanshibaowang.atom", "/s/zhengquanshibaowang", "/s/zhengquanshibaowang/", "/sources/zhengquanshibao.atom"} {
 			if resp, _ := d.get(t, path); resp.StatusCode != http.StatusNotFound {
 				t.Errorf("GET %s once the source is removed: %s to %q, want 404", path, resp.Status, resp.Header.Get("Location"))
 			}
