@@ -56,13 +56,13 @@ func normalizeEnclosures(in []*gofeed.Enclosure, base *url.URL) []Enclosure {
 	return out
 }
 
-// enclosureURL is raw resolved against base, if that is an absolute
-// http(s) URL; else "".
+// enclosureURL is raw as an item's link is read (itemLink: resolved, a web
+// address or nothing) that is also absolute: a podcast app downloads it by
+// itself, with no page to resolve it against. Else "".
 func enclosureURL(base *url.URL, raw string) string {
-	link := resolve(base, strings.TrimSpace(raw))
-	u, err := url.Parse(link)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "" // url.Parse lower-cases the scheme: HTTPS: is kept
+	link := itemLink(base, raw)
+	if u, err := url.Parse(link); err != nil || u.Host == "" {
+		return ""
 	}
 	return link
 }
