@@ -149,9 +149,9 @@ type Counts struct {
 //
 // An origin the page names for the item (a scraped fields.origin) wins over
 // the one its content names. Enclosures on a private address the source
-// may not reach are dropped (reachableEnclosures). With full_text, each item's ArticleURL is its
-// own full_text URL or its link, when that is a URL the fetcher may read
-// (see articleURL).
+// may not reach are dropped (reachableEnclosures). With full_text, each
+// item's ArticleURL is its own full_text URL or its link, when that is a
+// URL the fetcher may read (see articleURL).
 func (src *Source) Identify(f *Feed, seen time.Time) {
 	keys := StoryKeys(src.TrackingParams)
 	for i := range f.Items {

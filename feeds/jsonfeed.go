@@ -23,9 +23,8 @@ import (
 //
 // It returns the document re-encoded and one note per kind of repair,
 // such as `items[].tags: a string read as a comma-separated list, 3
-// times`; ok is
-// false when the document is not an object with an "items" array, which
-// no repair makes a feed of.
+// times`; ok is false when the document is not an object with an "items"
+// array, which no repair makes a feed of.
 func mendJSONFeed(doc []byte) (mended []byte, notes []string, ok bool) {
 	d := json.NewDecoder(bytes.NewReader(doc))
 	d.UseNumber() // numbers re-encode as written
